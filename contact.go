@@ -1,0 +1,181 @@
+package yespo
+
+import (
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// IdentifierKind names one of the four contact identifiers a Token can carry.
+// The constants are in Yespo's matching priority, highest first.
+type IdentifierKind int
+
+// The contact identifiers, in the order Yespo looks contacts up by them.
+const (
+	IdentifierContactID IdentifierKind = iota + 1
+	IdentifierExternalCustomerID
+	IdentifierPhone
+	IdentifierEmail
+)
+
+// String returns the API's field name: "contactId", "externalCustomerId",
+// "phone" or "email"; "IdentifierKind(N)" for any other value.
+func (k IdentifierKind) String() string {
+	switch k {
+	case IdentifierContactID:
+		return "contactId"
+	case IdentifierExternalCustomerID:
+		return "externalCustomerId"
+	case IdentifierPhone:
+		return "phone"
+	case IdentifierEmail:
+		return "email"
+	}
+	return "IdentifierKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Identifier is one contact identifier of a Token.
+type Identifier struct {
+	Kind  IdentifierKind
+	Value string // ContactID in decimal
+}
+
+// Identifiers returns the identifiers t carries, in Yespo's priority order
+// (contactId, externalCustomerId, phone, email); empty fields and a zero
+// ContactID are absent. It returns nil when t has none.
+func (t Token) Identifiers() []Identifier {
+	var ids []Identifier
+	if t.ContactID != 0 {
+		ids = append(ids, Identifier{IdentifierContactID, strconv.FormatInt(t.ContactID, 10)})
+	}
+	if t.ExternalCustomerID != "" {
+		ids = append(ids, Identifier{IdentifierExternalCustomerID, t.ExternalCustomerID})
+	}
+	if t.Phone != "" {
+		ids = append(ids, Identifier{IdentifierPhone, t.Phone})
+	}
+	if t.Email != "" {
+		ids = append(ids, Identifier{IdentifierEmail, t.Email})
+	}
+	return ids
+}
+
+// PrimaryIdentifier returns the identifier Yespo looks at first, and false
+// when t has none.
+//
+// Which contact the token lands on: Yespo looks contacts up by contactId,
+// then externalCustomerId, then phone, then email. Its guide words the rest
+// in two ways: either the first identifier that finds a contact wins, or only
+// the primary identifier is looked up. In both, a token whose lookup finds
+// nobody creates a new contact, and a found contact only gains the token: its
+// identifiers are never created or changed by AddAppTokens. To be sure where
+// a token lands, send the identifier the contact already has as the primary
+// one.
+func (t Token) PrimaryIdentifier() (Identifier, bool) {
+	switch {
+	case t.ContactID != 0:
+		return Identifier{IdentifierContactID, strconv.FormatInt(t.ContactID, 10)}, true
+	case t.ExternalCustomerID != "":
+		return Identifier{IdentifierExternalCustomerID, t.ExternalCustomerID}, true
+	case t.Phone != "":
+		return Identifier{IdentifierPhone, t.Phone}, true
+	case t.Email != "":
+		return Identifier{IdentifierEmail, t.Email}, true
+	}
+	return Identifier{}, false
+}
+
+// TelegramToken returns the Yespo token for a Telegram chat: the chat id in
+// decimal. For a private chat the chat id equals the user id.
+func TelegramToken(chatID int64) string {
+	return strconv.FormatInt(chatID, 10)
+}
+
+// NormalizePhone turns a phone number as people and Telegram write it into
+// the form Yespo accepts: it drops spaces, dashes, dots and parentheses,
+// turns a "00" prefix into "+", and adds "+" to bare digits, which it takes
+// as international with the country code (Telegram shares numbers that
+// way). "+38 (050) 123-45-67" becomes "+380501234567". It fails with an error
+// matching ErrInvalidInput when the result is not "+" and 7 to 15 digits, the
+// first not 0 — e.g. for a national number without country code.
+func NormalizePhone(raw string) (string, error) {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i, r := range raw {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && b.Len() == 0 && strings.TrimSpace(raw[:i]) == "":
+			b.WriteRune(r)
+		case unicode.IsSpace(r) || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return "", invalid("phone", "may hold only digits, a leading \"+\", spaces, dashes, dots and parentheses")
+		}
+	}
+	p := b.String()
+	switch {
+	case strings.HasPrefix(p, "00"):
+		p = "+" + p[2:]
+	case !strings.HasPrefix(p, "+"):
+		p = "+" + p
+	}
+	if reason := phoneProblem(p); reason != "" {
+		return "", invalid("phone", reason)
+	}
+	return p, nil
+}
+
+// NormalizeEmail trims white space around raw and lower-cases the domain;
+// the local part is left as is, since only the domain is case-insensitive by
+// standard. It fails with an error matching ErrInvalidInput when the result
+// is not a bare address.
+func NormalizeEmail(raw string) (string, error) {
+	e := strings.TrimSpace(raw)
+	if at := strings.LastIndexByte(e, '@'); at >= 0 {
+		e = e[:at+1] + strings.ToLower(e[at+1:])
+	}
+	if reason := emailProblem(e); reason != "" {
+		return "", invalid("email", reason)
+	}
+	return e, nil
+}
+
+// phoneProblem says what is wrong with p as a Yespo phone, or "".
+func phoneProblem(p string) string {
+	digits := strings.TrimPrefix(p, "+")
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return `must be an optional "+" and digits only (try NormalizePhone)`
+		}
+	}
+	switch {
+	case len(digits) < 7 || len(digits) > 15:
+		return "must have 7 to 15 digits, got " + strconv.Itoa(len(digits))
+	case digits[0] == '0':
+		return "must start with the country code, not 0"
+	}
+	return ""
+}
+
+// maxEmail is the longest address SMTP allows (RFC 5321 path limit less the brackets).
+const maxEmail = 254
+
+// emailProblem says what is wrong with e as a Yespo email, or "".
+func emailProblem(e string) string {
+	if len(e) > maxEmail {
+		return "must be at most 254 bytes, got " + strconv.Itoa(len(e))
+	}
+	if !utf8.ValidString(e) {
+		return "must be valid UTF-8"
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil {
+		return "is not a valid address (" + strings.TrimPrefix(err.Error(), "mail: ") + ")"
+	}
+	if a.Name != "" || a.Address != e {
+		return "must be a bare address like name@example.com, without display name, brackets or comments"
+	}
+	return ""
+}

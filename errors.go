@@ -1,0 +1,208 @@
+package yespo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Sentinel errors for errors.Is. An *APIError matches the one that fits its
+// status code; every *ValidationError matches ErrInvalidInput.
+var (
+	// ErrInvalidInput is matched by every *ValidationError: the input was
+	// rejected before any network call.
+	ErrInvalidInput = errors.New("yespo: invalid input")
+	// ErrUnauthorized is matched by an *APIError with status 401: the API key
+	// is wrong or revoked.
+	ErrUnauthorized = errors.New("yespo: unauthorized")
+	// ErrForbidden is matched by an *APIError with status 403: the key lacks
+	// the permission for this method.
+	ErrForbidden = errors.New("yespo: forbidden")
+	// ErrNotFound is matched by an *APIError with status 404, e.g. "Not
+	// registered application" for an unknown app UUID.
+	ErrNotFound = errors.New("yespo: not found")
+	// ErrRateLimited is matched by an *APIError with status 429. Its
+	// RetryAfter field says how long to wait when the server said so.
+	ErrRateLimited = errors.New("yespo: rate limited")
+	// ErrServer is matched by an *APIError with a 5xx status.
+	ErrServer = errors.New("yespo: server error")
+	// ErrUnexpectedResponse is matched when a 2xx answer does not carry what
+	// the endpoint documents (e.g. ContactIDByToken without a numeric "id").
+	ErrUnexpectedResponse = errors.New("yespo: unexpected response")
+)
+
+// APIError is returned when Yespo (or something in between) answers with a
+// status outside 2xx, after any retries. Use errors.Is with the sentinels
+// above to branch on the kind, errors.As to read the details.
+type APIError struct {
+	StatusCode int
+	Message    string        // the server's text, at most 1 KiB
+	Body       []byte        // raw body, at most 64 KiB
+	RetryAfter time.Duration // from Retry-After, when sent
+	Attempts   int
+	Method     string
+	Path       string // endpoint path, no host, no credentials
+}
+
+// Error reads like "yespo: POST v1/apps/<uuid>/tokens: 404 Not Found: Not
+// registered application", followed by the retry hint and attempt count when
+// they say something.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("yespo: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	b.WriteString(": ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if text := http.StatusText(e.StatusCode); text != "" {
+		b.WriteByte(' ')
+		b.WriteString(text)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	var notes []string
+	if e.RetryAfter > 0 {
+		notes = append(notes, "retry after "+e.RetryAfter.String())
+	}
+	if e.Attempts > 1 {
+		notes = append(notes, strconv.Itoa(e.Attempts)+" attempts")
+	}
+	if len(notes) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(notes, ", "))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is reports whether the status code belongs to target: 401 ErrUnauthorized,
+// 403 ErrForbidden, 404 ErrNotFound, 429 ErrRateLimited, 5xx ErrServer.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrServer:
+		return e.StatusCode >= 500 && e.StatusCode <= 599
+	}
+	return false
+}
+
+// ValidationError says which input was rejected and why, before any network
+// call. It always matches ErrInvalidInput. AddAppTokens returns one per bad
+// field, joined with errors.Join; errors.As finds the first.
+type ValidationError struct {
+	Index  int    // position in the tokens slice; -1 when not about a token
+	Field  string // "token", "contactId", "externalCustomerId", "phone", "email", "appUUID", "duration", "tokens"
+	Reason string
+}
+
+// Error reads like "yespo: invalid tokens[3].phone: must be ..." or, when the
+// error is not about an element of a tokens slice, "yespo: invalid appUUID: ...".
+func (e *ValidationError) Error() string {
+	if e.Index >= 0 {
+		return fmt.Sprintf("yespo: invalid tokens[%d].%s: %s", e.Index, e.Field, e.Reason)
+	}
+	return fmt.Sprintf("yespo: invalid %s: %s", e.Field, e.Reason)
+}
+
+// Is reports whether target is ErrInvalidInput.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+
+// invalid is shorthand for a *ValidationError that is not about a slice element.
+func invalid(field, reason string) *ValidationError {
+	return &ValidationError{Index: -1, Field: field, Reason: reason}
+}
+
+// maxMessage bounds APIError.Message.
+const maxMessage = 1 << 10
+
+// errorMessage extracts the server's text from an error body: the "message",
+// "error" or "errorMessage" string of a JSON object, a JSON string, the title
+// of an HTML page, or else the trimmed text. Control characters are dropped
+// and the result is cut at 1 KiB on a rune boundary.
+func errorMessage(body []byte, contentType string) string {
+	trimmed := bytes.TrimSpace(body)
+	msg := ""
+	switch {
+	case len(trimmed) == 0:
+	case trimmed[0] == '{':
+		var obj struct {
+			Message      *string `json:"message"`
+			Error        *string `json:"error"`
+			ErrorMessage *string `json:"errorMessage"`
+		}
+		if json.Unmarshal(trimmed, &obj) == nil {
+			for _, s := range []*string{obj.Message, obj.Error, obj.ErrorMessage} {
+				if s != nil && strings.TrimSpace(*s) != "" {
+					msg = *s
+					break
+				}
+			}
+		}
+	case trimmed[0] == '"':
+		_ = json.Unmarshal(trimmed, &msg)
+	case strings.Contains(strings.ToLower(contentType), "html") || trimmed[0] == '<':
+		msg = htmlTitle(trimmed)
+	}
+	if strings.TrimSpace(msg) == "" {
+		msg = string(trimmed)
+	}
+	return clean(msg, maxMessage)
+}
+
+// htmlTitle returns the text of the first <title> element, or "".
+func htmlTitle(b []byte) string {
+	lower := bytes.ToLower(b)
+	start := bytes.Index(lower, []byte("<title>"))
+	if start < 0 {
+		return ""
+	}
+	start += len("<title>")
+	end := bytes.Index(lower[start:], []byte("</title>"))
+	if end < 0 {
+		return ""
+	}
+	return string(b[start : start+end])
+}
+
+// clean makes s fit for one line of an error: valid UTF-8, runs of white
+// space and control characters folded to one space, at most n bytes.
+func clean(s string, n int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		sep := 0
+		if space && b.Len() > 0 {
+			sep = 1
+		}
+		if b.Len()+sep+utf8.RuneLen(r) > n {
+			break
+		}
+		if sep == 1 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

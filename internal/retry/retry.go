@@ -1,0 +1,139 @@
+// Package retry holds the client's retry policy as plain functions: which
+// answers are worth another attempt, how long to wait before it, and what the
+// server asked us to wait. The yespo package wires them into
+// go-retryablehttp; keeping them here makes each rule testable on its own.
+package retry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Policy is how many times to retry and the bounds of the waits in between.
+type Policy struct {
+	MaxRetries int           // 0 = a single attempt
+	MinWait    time.Duration // first backoff, and the floor of every jittered wait
+	MaxWait    time.Duration // cap of every wait; a longer Retry-After ends the retries
+}
+
+// Default is 3 retries with exponential backoff from 250 ms to 5 s.
+var Default = Policy{MaxRetries: 3, MinWait: 250 * time.Millisecond, MaxWait: 5 * time.Second}
+
+// RetryableStatus reports whether a response with this status may succeed
+// when sent again: 408, 429, 500, 502, 503 and 504. Every Yespo apps endpoint
+// is idempotent (tokens accumulate, mute and unmute set state), so a repeat
+// is safe even when the first attempt was processed.
+func RetryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// ErrRedirectRefused is returned by the client's redirect policy; a refused
+// redirect is final.
+var ErrRedirectRefused = errors.New("redirect refused")
+
+// PermanentError reports whether a transport error cannot be cured by
+// retrying: certificate problems, a malformed or unsupported URL, and a
+// redirect the policy refused. Other errors (refused or reset connections,
+// timeouts of one attempt) are transient.
+func PermanentError(err error) bool {
+	var (
+		unknownAuth  x509.UnknownAuthorityError
+		certInvalid  x509.CertificateInvalidError
+		hostname     x509.HostnameError
+		verification *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &unknownAuth), errors.As(err, &certInvalid),
+		errors.As(err, &hostname), errors.As(err, &verification),
+		errors.Is(err, ErrRedirectRefused):
+		return true
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg := ue.Err.Error()
+		return strings.Contains(msg, "unsupported protocol scheme") ||
+			strings.Contains(msg, "stopped after") ||
+			strings.Contains(msg, "invalid header")
+	}
+	return false
+}
+
+// ShouldRetry is the whole retry decision for one finished attempt. ctx is the
+// caller's context: once it is done, nothing is retried.
+func ShouldRetry(ctx context.Context, resp *http.Response, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		return !PermanentError(err)
+	}
+	return RetryableStatus(resp.StatusCode)
+}
+
+// Backoff returns the wait before retry number n (0 for the first retry):
+// MinWait doubled n times, capped at MaxWait, with "equal jitter" — a uniform
+// pick in the upper half — so that many clients do not retry in step. The
+// result is never below MinWait nor above MaxWait.
+func (p Policy) Backoff(n int) time.Duration {
+	if p.MaxWait <= 0 {
+		return 0
+	}
+	d := max(p.MinWait, 1)
+	for i := 0; i < n && d < p.MaxWait; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxWait)
+	half := d / 2
+	d = half + rand.N(d-half+1)
+	return max(d, min(p.MinWait, p.MaxWait))
+}
+
+// After returns the wait the server asked for: Retry-After as seconds or an
+// HTTP date, else the rate-limit headers some gateways send (RateLimit-Reset
+// and X-RateLimit-Reset, as seconds to wait or as a Unix time). Yespo
+// documents none of them; they are honoured when present, never required.
+func After(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return seconds(secs), secs >= 0
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+	}
+	for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
+		v := strings.TrimSpace(h.Get(name))
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if v == "" || err != nil || secs < 0 {
+			continue
+		}
+		if secs > 1_000_000_000 { // a Unix time, not a delta
+			return max(time.Unix(secs, 0).Sub(now), 0), true
+		}
+		return seconds(secs), true
+	}
+	return 0, false
+}
+
+// seconds converts without overflowing: absurd values saturate.
+func seconds(s int64) time.Duration {
+	const maxSecs = int64(1<<63-1) / int64(time.Second)
+	if s < 0 {
+		return 0
+	}
+	return time.Duration(min(s, maxSecs)) * time.Second
+}

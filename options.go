@@ -1,0 +1,160 @@
+package yespo
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/yespo-go/yespo/internal/retry"
+)
+
+// Option configures a Client in NewClient. An Option that gets a bad value
+// makes NewClient fail with a *ValidationError naming the option's input.
+type Option func(*options) error
+
+// Limiter paces requests on the client side. Wait is called before every
+// attempt, retries included, and must return early with an error when ctx is
+// done. *rate.Limiter from golang.org/x/time/rate fits.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// options is what the Options collect; NewClient turns it into a Client.
+type options struct {
+	baseURL    string
+	httpClient *http.Client
+	transport  http.RoundTripper
+	userAgent  string
+	retry      retry.Policy
+	logger     *slog.Logger
+	limiter    Limiter
+}
+
+// WithBaseURL points the client at another API root: an absolute http or
+// https URL such as "https://api.yespo.io/api/" or a test server's URL. A
+// trailing slash is optional and a path prefix is kept. It fails on a relative
+// URL, another scheme, credentials, a query or a fragment.
+func WithBaseURL(rawURL string) Option {
+	return func(o *options) error {
+		u, err := url.Parse(rawURL)
+		switch {
+		case err != nil:
+			return invalid("baseURL", "not a URL: "+err.Error())
+		case u.Scheme != "http" && u.Scheme != "https":
+			return invalid("baseURL", `must be an absolute "http" or "https" URL`)
+		case u.Host == "":
+			return invalid("baseURL", "has no host")
+		case u.User != nil:
+			return invalid("baseURL", "must not contain credentials: pass the API key to NewClient")
+		case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+			return invalid("baseURL", "must not have a query or fragment")
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+		}
+		o.baseURL = u.String()
+		return nil
+	}
+}
+
+// WithHTTPClient makes the client send through hc, used as is: its Transport,
+// Timeout and CheckRedirect apply. It fails on nil and cannot be combined with
+// WithTransport.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) error {
+		if hc == nil {
+			return invalid("httpClient", "must not be nil")
+		}
+		if o.transport != nil {
+			return invalid("httpClient", "cannot be combined with WithTransport")
+		}
+		o.httpClient = hc
+		return nil
+	}
+}
+
+// WithTransport keeps the default HTTP client (30 s timeout, same-host
+// redirects only) but sends through rt, e.g. an instrumented or mocked
+// RoundTripper. It fails on nil and cannot be combined with WithHTTPClient.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		if rt == nil {
+			return invalid("transport", "must not be nil")
+		}
+		if o.httpClient != nil {
+			return invalid("transport", "cannot be combined with WithHTTPClient")
+		}
+		o.transport = rt
+		return nil
+	}
+}
+
+// WithUserAgent puts product in front of the library's own User-Agent, giving
+// "product yespo-go/<Version>". It fails on an empty product or one with
+// control characters.
+func WithUserAgent(product string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(product) == "" {
+			return invalid("userAgent", "must not be blank")
+		}
+		for _, r := range product {
+			if r < 0x20 || r == 0x7f || r > 0x7e {
+				return invalid("userAgent", "must be printable ASCII")
+			}
+		}
+		o.userAgent = product + " " + defaultUserAgent
+		return nil
+	}
+}
+
+// WithRetry sets how many times a failed attempt is retried (0 = never) and
+// the bounds of the exponential, jittered wait in between. A Retry-After
+// longer than maxWait ends the retries at once, so that the caller can decide.
+// The default is 3 retries between 250 ms and 5 s. It fails on negative
+// values or maxWait < minWait.
+func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
+	return func(o *options) error {
+		switch {
+		case maxRetries < 0:
+			return invalid("retry", "maxRetries must not be negative")
+		case minWait < 0:
+			return invalid("retry", "minWait must not be negative")
+		case maxWait < minWait:
+			return invalid("retry", "maxWait must not be less than minWait")
+		}
+		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		return nil
+	}
+}
+
+// WithLogger makes the client log to l: one Debug record per attempt (method,
+// path, status, attempt, wait) and a Warn record when it gives up. Without it
+// the client logs nothing. Records never contain the API key. It fails on nil.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return invalid("logger", "must not be nil")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithRateLimiter makes every attempt, retries included, wait on l first,
+// e.g. rate.NewLimiter(200, 1) for Yespo's documented 200 requests per second
+// per account. It fails on nil.
+func WithRateLimiter(l Limiter) Option {
+	return func(o *options) error {
+		if l == nil {
+			return invalid("rateLimiter", "must not be nil")
+		}
+		o.limiter = l
+		return nil
+	}
+}

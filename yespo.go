@@ -1,0 +1,240 @@
+package yespo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/yespo-go/yespo/internal/retry"
+)
+
+// Version is the library's version, sent in the User-Agent.
+const Version = "0.1.0"
+
+// DefaultBaseURL is the API root from Yespo's Telegram guide. The other
+// documented root, "https://api.yespo.io/api/", works through WithBaseURL.
+const DefaultBaseURL = "https://yespo.io/api/"
+
+const (
+	defaultUserAgent = "yespo-go/" + Version
+	defaultTimeout   = 30 * time.Second
+	// basicUser is the Basic-auth user name: Yespo reads only the password.
+	basicUser = "yespo-go"
+	// maxErrorBody bounds what is kept of an error answer; maxDrain bounds
+	// what is read past it so the connection can be reused.
+	maxErrorBody = 64 << 10
+	maxDrain     = 64 << 10
+)
+
+// Client calls the Yespo apps API. Create it with NewClient; it is safe for
+// concurrent use by many goroutines, and meant to be shared.
+type Client struct {
+	baseURL    string // absolute, ends in "/"
+	auth       string // the Authorization header value; never printed
+	secrets    [][]byte
+	userAgent  string
+	httpClient *http.Client
+	retry      retry.Policy
+	logger     *slog.Logger // nil: no logging
+	limiter    Limiter      // nil: no pacing
+}
+
+// NewClient returns a Client that authenticates with apiKey. Without options
+// it talks to DefaultBaseURL with a 30 s timeout, 3 retries and no logging.
+// It fails with a *ValidationError (matching ErrInvalidInput) on a blank key,
+// a key with white space in it, or a bad option.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, invalid("apiKey", "must not be blank")
+	}
+	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
+	}
+	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = defaultHTTPClient(o.transport)
+	}
+	creds := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
+	return &Client{
+		baseURL:    o.baseURL,
+		auth:       "Basic " + creds,
+		secrets:    [][]byte{[]byte(apiKey), []byte(creds)},
+		userAgent:  o.userAgent,
+		httpClient: hc,
+		retry:      o.retry,
+		logger:     o.logger,
+		limiter:    o.limiter,
+	}, nil
+}
+
+// defaultHTTPClient has its own transport (http.DefaultTransport is never
+// mutated), a 30 s timeout and the same-host redirect policy.
+func defaultHTTPClient(rt http.RoundTripper) *http.Client {
+	if rt == nil {
+		rt = newTransport()
+	}
+	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect}
+}
+
+func newTransport() *http.Transport {
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t := dt.Clone()
+		t.MaxIdleConnsPerHost = 32 // bursts and batches reuse connections
+		return t
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// checkRedirect follows at most 10 redirects, never from https to http, and
+// only to the host the request started at: the API key is not sent anywhere
+// else, and a POST is not silently turned into a GET somewhere else.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0]
+	switch {
+	case len(via) >= 10:
+		return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
+	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
+		req.Header.Del("Authorization")
+		return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
+	case !strings.EqualFold(req.URL.Host, first.URL.Host):
+		req.Header.Del("Authorization")
+		return fmt.Errorf("yespo: redirect to another host (%s): %w", req.URL.Host, retry.ErrRedirectRefused)
+	}
+	return nil
+}
+
+// Format prints the client without its API key, for every verb: a Client
+// that ends up in a log line or a panic message leaks nothing.
+func (c Client) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "yespo.Client{baseURL: %q, userAgent: %q, apiKey: [REDACTED]}", c.baseURL, c.userAgent)
+}
+
+// LogValue gives slog the same redacted view as Format.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("baseURL", c.baseURL),
+		slog.String("userAgent", c.userAgent),
+		slog.String("apiKey", "[REDACTED]"),
+	)
+}
+
+// endpoint is one API call: method and path relative to the base URL, with
+// every variable segment already escaped.
+type endpoint struct {
+	method string
+	path   string
+}
+
+// newRequest builds the request. The body is marshalled once by the caller
+// and replayed from memory on every retry and 307/308 redirect.
+func (c *Client) newRequest(ctx context.Context, ep endpoint, body []byte) (*retryablehttp.Request, error) {
+	var raw any // a nil []byte would still be a body
+	if body != nil {
+		raw = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, ep.method, c.baseURL+ep.path, raw)
+	if err != nil {
+		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	}
+	return req, nil
+}
+
+// do is the one request path every endpoint takes: build, send with retries
+// and pacing, and turn a non-2xx answer into an *APIError. On success the
+// caller owns resp.Body and must close it.
+func (c *Client) do(ctx context.Context, ep endpoint, body []byte) (*http.Response, error) {
+	if ctx == nil {
+		return nil, invalid("ctx", "must not be nil")
+	}
+	req, err := c.newRequest(ctx, ep, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, st, err := c.send(req, ep)
+	if err != nil {
+		if st.attempts > 1 {
+			return nil, fmt.Errorf("yespo: %s %s (%d attempts): %w", ep.method, ep.path, st.attempts, err)
+		}
+		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
+	}
+	if err := c.checkResponse(resp, ep, st.attempts); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// checkResponse returns nil for a 2xx answer and otherwise an *APIError built
+// from a bounded read of the body, which it closes.
+func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) error {
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	defer discard(resp.Body)
+	// A body cut short still tells something; the status is what matters.
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	raw = c.redact(raw)
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		Message:    errorMessage(raw, resp.Header.Get("Content-Type")),
+		Body:       raw,
+		Attempts:   attempts,
+		Method:     ep.method,
+		Path:       ep.path,
+	}
+	if d, ok := retry.After(resp.Header, time.Now()); ok {
+		e.RetryAfter = d
+	}
+	return e
+}
+
+// discard reads a bounded amount of what is left, so that the connection can
+// be reused, and closes the body. An endless or huge body is cut, not read.
+func discard(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
+	_ = body.Close()
+}
+
+// redact replaces the API key and its Basic-auth encoding wherever a server
+// echoes them back, so that no error carries them.
+func (c *Client) redact(b []byte) []byte {
+	for _, s := range c.secrets {
+		if bytes.Contains(b, s) {
+			b = bytes.ReplaceAll(b, s, []byte("[REDACTED]"))
+		}
+	}
+	return b
+}
