@@ -1,0 +1,357 @@
+package yespo_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo"
+)
+
+func TestAddAppTokensWireFormat(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", answer(200, `"ok"`))
+	c := s.client(t, yespo.WithUserAgent("mybot/1.2"))
+
+	err := c.AddAppTokens(context.Background(), appUUID, []yespo.Token{
+		{Token: "111", Phone: "+380501234567"},
+		{Token: "222", ContactID: 42, ExternalCustomerID: "crm-7", Email: "a@example.com"},
+	})
+	require.NoError(t, err)
+
+	reqs := s.requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.Equal(t, "POST", r.Method)
+	assert.Equal(t, "/v1/apps/"+appUUID+"/tokens", r.Path)
+	assert.Equal(t, "application/json; charset=UTF-8", r.Header.Get("Content-Type"))
+	assert.Equal(t, "application/json", r.Header.Get("Accept"))
+	assert.Equal(t, "mybot/1.2 yespo-go/"+yespo.Version, r.Header.Get("User-Agent"))
+	assert.True(t, r.HasAuth)
+	assert.NotEmpty(t, r.User)
+	assert.Equal(t, testKey, r.Pass)
+	assert.JSONEq(t, `{"tokens":[
+		{"token":"111","phone":"+380501234567"},
+		{"token":"222","contactId":42,"externalCustomerId":"crm-7","email":"a@example.com"}]}`, string(r.Body))
+}
+
+func TestDefaultUserAgent(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/token/unmute", answer(200, ""))
+	require.NoError(t, s.client(t).UnmuteAppToken(context.Background(), appUUID, "111"))
+	assert.Equal(t, "yespo-go/"+yespo.Version, s.requests()[0].Header.Get("User-Agent"))
+}
+
+func TestMuteAndUnmuteBodies(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/token/mute", answer(200, `""`))
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/token/unmute", answer(200, `""`))
+	c := s.client(t)
+	ctx := context.Background()
+
+	require.NoError(t, c.MuteAppToken(ctx, appUUID, "111", time.Hour))
+	require.NoError(t, c.MuteAppToken(ctx, appUUID, "111", 0))
+	require.NoError(t, c.MuteAppToken(ctx, appUUID, "111", 5*time.Second))
+	require.NoError(t, c.MuteAppToken(ctx, appUUID, "111", 31_536_000*time.Second))
+	require.NoError(t, c.UnmuteAppToken(ctx, appUUID, "111"))
+
+	reqs := s.requests()
+	require.Len(t, reqs, 5)
+	assert.Equal(t, "/v1/apps/"+appUUID+"/token/mute", reqs[0].Path)
+	assert.JSONEq(t, `{"token":"111","duration":3600}`, string(reqs[0].Body))
+	assert.JSONEq(t, `{"token":"111"}`, string(reqs[1].Body), "duration 0 is omitted: muted until unmuted")
+	assert.JSONEq(t, `{"token":"111","duration":5}`, string(reqs[2].Body))
+	assert.JSONEq(t, `{"token":"111","duration":31536000}`, string(reqs[3].Body))
+	assert.Equal(t, "/v1/apps/"+appUUID+"/token/unmute", reqs[4].Path)
+	assert.JSONEq(t, `{"token":"111"}`, string(reqs[4].Body))
+}
+
+func TestMuteDurationValidation(t *testing.T) {
+	s := newServer(t)
+	c := s.client(t)
+	for _, d := range []time.Duration{-time.Second, time.Second, 4 * time.Second, 1500 * time.Millisecond,
+		31_536_001 * time.Second, time.Nanosecond} {
+		err := c.MuteAppToken(context.Background(), appUUID, "111", d)
+		var ve *yespo.ValidationError
+		require.ErrorAs(t, err, &ve, "duration %v", d)
+		assert.Equal(t, "duration", ve.Field)
+		assert.Equal(t, -1, ve.Index)
+		assert.ErrorIs(t, err, yespo.ErrInvalidInput)
+	}
+	assert.Empty(t, s.requests(), "validation must happen before any network call")
+}
+
+func TestContactIDByToken(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("GET /v1/contact/token/{uuid}/{token}/contactId", func(w http.ResponseWriter, r *http.Request) {
+		switch r.PathValue("token") {
+		case "a/b":
+			_, _ = w.Write([]byte(`{"id":42}`))
+		case "str":
+			_, _ = w.Write([]byte(`{"id":"43"}`))
+		case "garbage":
+			_, _ = w.Write([]byte(`<html>oops</html>`))
+		default:
+			http.Error(w, "Not found", http.StatusNotFound)
+		}
+	})
+	c := s.client(t)
+	ctx := context.Background()
+
+	id, err := c.ContactIDByToken(ctx, appUUID, "a/b")
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), id)
+	r := s.requests()[0]
+	assert.Equal(t, "GET", r.Method)
+	assert.Equal(t, "/v1/contact/token/"+appUUID+"/a%2Fb/contactId", r.RawPath, "a token with a slash is one path segment")
+	assert.Empty(t, r.Header.Get("Content-Type"), "no body, no Content-Type")
+
+	id, err = c.ContactIDByToken(ctx, appUUID, "str")
+	require.NoError(t, err)
+	assert.Equal(t, int64(43), id)
+
+	_, err = c.ContactIDByToken(ctx, appUUID, "garbage")
+	require.ErrorIs(t, err, yespo.ErrUnexpectedResponse)
+	assert.Contains(t, err.Error(), "oops", "the error says what came back")
+
+	_, err = c.ContactIDByToken(ctx, appUUID, "unknown")
+	require.ErrorIs(t, err, yespo.ErrNotFound)
+}
+
+func TestValidationBeforeNetwork(t *testing.T) {
+	s := newServer(t)
+	c := s.client(t)
+	ctx := context.Background()
+
+	err := c.AddAppTokens(ctx, appUUID, []yespo.Token{
+		{Token: "ok", Phone: "+380501234567"},
+		{Token: "", Email: "a@example.com"},
+		{Token: "x y", Phone: "0501234567"},
+		{Token: "z"},
+	})
+	require.ErrorIs(t, err, yespo.ErrInvalidInput)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		walk(e, func(ve *yespo.ValidationError) { got = append(got, ve.Error()) })
+	}
+	assert.Equal(t, []string{
+		"yespo: invalid tokens[1].token: must not be empty",
+		`yespo: invalid tokens[2].token: must not contain white space or control characters (found ' ' at byte 1)`,
+		"yespo: invalid tokens[2].phone: must start with the country code, not 0",
+		"yespo: invalid tokens[3].token: has no contact identifier: set contactId, externalCustomerId, phone or email",
+	}, got)
+
+	cases := map[string]func() error{
+		"empty tokens": func() error { return c.AddAppTokens(ctx, appUUID, nil) },
+		"bot token": func() error {
+			return c.AddAppTokens(ctx, "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", []yespo.Token{{Token: "1", Email: "a@b.co"}})
+		},
+		"mute bad token": func() error { return c.MuteAppToken(ctx, appUUID, "a\nb", time.Hour) },
+		"unmute uuid":    func() error { return c.UnmuteAppToken(ctx, "nope", "1") },
+		"contact empty":  func() error { _, err := c.ContactIDByToken(ctx, appUUID, ""); return err },
+	}
+	for name, call := range cases {
+		err := call()
+		var ve *yespo.ValidationError
+		require.ErrorAs(t, err, &ve, name)
+		assert.ErrorIs(t, err, yespo.ErrInvalidInput, name)
+		assert.Equal(t, -1, ve.Index, name)
+	}
+	assert.Empty(t, s.requests(), "validation must happen before any network call")
+}
+
+// walk calls f for every *ValidationError in a tree of joined errors.
+func walk(err error, f func(*yespo.ValidationError)) {
+	if ve, ok := err.(*yespo.ValidationError); ok {
+		f(ve)
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			walk(e, f)
+		}
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		header            map[string]string
+		is                error
+		message           string
+		retryAfter        time.Duration
+	}{
+		{"plain 400", "text/plain", "Wrong app uuid\n", 400, nil, nil, "Wrong app uuid", 0},
+		{"401", "text/plain", "Unauthorized", 401, nil, yespo.ErrUnauthorized, "Unauthorized", 0},
+		{"403 json error", "application/json", `{"error":"no rights"}`, 403, nil, yespo.ErrForbidden, "no rights", 0},
+		{"404 json message", "application/json", `{"message":"Not registered application"}`, 404, nil, yespo.ErrNotFound, "Not registered application", 0},
+		{"404 json string", "application/json", `"Not registered application"`, 404, nil, yespo.ErrNotFound, "Not registered application", 0},
+		{"429 retry-after", "text/plain", "slow down", 429, map[string]string{"Retry-After": "120"}, yespo.ErrRateLimited, "slow down", 120 * time.Second},
+		{"501 html", "text/html", "<html><head><title>501 Nope</title></head></html>", 501, nil, yespo.ErrServer, "501 Nope", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tc.ctype)
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			})
+			err := s.client(t).AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Phone: "+380501234567"}})
+			var ae *yespo.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, tc.status, ae.StatusCode)
+			assert.Equal(t, tc.message, ae.Message)
+			assert.Equal(t, tc.body, string(ae.Body))
+			assert.Equal(t, tc.retryAfter, ae.RetryAfter)
+			assert.Equal(t, "POST", ae.Method)
+			assert.Equal(t, "v1/apps/"+appUUID+"/tokens", ae.Path)
+			assert.Equal(t, 1, ae.Attempts)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+			}
+			for _, other := range []error{yespo.ErrUnauthorized, yespo.ErrForbidden, yespo.ErrNotFound, yespo.ErrRateLimited, yespo.ErrServer, yespo.ErrInvalidInput} {
+				if other != tc.is {
+					assert.NotErrorIs(t, err, other)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIErrorString(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", answer(404, "Not registered application"))
+	err := s.client(t).AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	assert.EqualError(t, err, "yespo: POST v1/apps/"+appUUID+"/tokens: 404 Not Found: Not registered application")
+}
+
+func TestHugeErrorBodyIsBounded(t *testing.T) {
+	s := newServer(t)
+	chunk := []byte(strings.Repeat("x", 1<<20))
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		for i := 0; i < 50; i++ { // 50 MB, cut off by the client
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	start := time.Now()
+	err := s.client(t).AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	var ae *yespo.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Len(t, ae.Body, 64<<10)
+	assert.LessOrEqual(t, len(ae.Message), 1<<10)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestConcurrentUse(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", answer(200, `"ok"`))
+	c := s.client(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: yespo.TelegramToken(int64(i)), ExternalCustomerID: "c"}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Len(t, s.requests(), 50)
+}
+
+func TestNewClientOptions(t *testing.T) {
+	bad := map[string]struct {
+		key   string
+		opts  []yespo.Option
+		field string
+	}{
+		"blank key":        {"  ", nil, "apiKey"},
+		"key with newline": {"abc\n", nil, "apiKey"},
+		"relative url":     {testKey, []yespo.Option{yespo.WithBaseURL("api/")}, "baseURL"},
+		"ftp url":          {testKey, []yespo.Option{yespo.WithBaseURL("ftp://yespo.io/api/")}, "baseURL"},
+		"credentials":      {testKey, []yespo.Option{yespo.WithBaseURL("https://u:p@yespo.io/api/")}, "baseURL"},
+		"query":            {testKey, []yespo.Option{yespo.WithBaseURL("https://yespo.io/api/?x=1")}, "baseURL"},
+		"nil http client":  {testKey, []yespo.Option{yespo.WithHTTPClient(nil)}, "httpClient"},
+		"both clients":     {testKey, []yespo.Option{yespo.WithTransport(http.DefaultTransport), yespo.WithHTTPClient(http.DefaultClient)}, "httpClient"},
+		"negative retries": {testKey, []yespo.Option{yespo.WithRetry(-1, 0, 0)}, "retry"},
+		"max below min":    {testKey, []yespo.Option{yespo.WithRetry(1, time.Second, time.Millisecond)}, "retry"},
+		"ua newline":       {testKey, []yespo.Option{yespo.WithUserAgent("bot\r\nX-Evil: 1")}, "userAgent"},
+		"nil logger":       {testKey, []yespo.Option{yespo.WithLogger(nil)}, "logger"},
+		"nil limiter":      {testKey, []yespo.Option{yespo.WithRateLimiter(nil)}, "rateLimiter"},
+	}
+	for name, tc := range bad {
+		c, err := yespo.NewClient(tc.key, tc.opts...)
+		assert.Nil(t, c, name)
+		var ve *yespo.ValidationError
+		if assert.ErrorAs(t, err, &ve, name) {
+			assert.Equal(t, tc.field, ve.Field, name)
+			assert.ErrorIs(t, err, yespo.ErrInvalidInput, name)
+		}
+	}
+}
+
+// Both documented roots work, with or without the trailing slash, and a path
+// prefix is kept.
+func TestBaseURLs(t *testing.T) {
+	for base, want := range map[string]string{
+		"":                           "https://yespo.io/api/v1/apps/" + appUUID + "/tokens",
+		"https://api.yespo.io/api/":  "https://api.yespo.io/api/v1/apps/" + appUUID + "/tokens",
+		"https://api.yespo.io/api":   "https://api.yespo.io/api/v1/apps/" + appUUID + "/tokens",
+		"http://127.0.0.1:9/a/b/api": "http://127.0.0.1:9/a/b/api/v1/apps/" + appUUID + "/tokens",
+	} {
+		mock := httpmock.NewMockTransport()
+		mock.RegisterResponder("POST", want, httpmock.NewStringResponder(200, `"ok"`))
+		opts := []yespo.Option{yespo.WithTransport(mock)}
+		if base != "" {
+			opts = append(opts, yespo.WithBaseURL(base))
+		}
+		c, err := yespo.NewClient(testKey, opts...)
+		require.NoError(t, err)
+		require.NoError(t, c.AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}}), base)
+		assert.Equal(t, 1, mock.GetTotalCallCount(), base)
+	}
+}
+
+func TestWithHTTPClientUsedAsIs(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder("POST", `=~/tokens\z`, func(r *http.Request) (*http.Response, error) {
+		time.Sleep(200 * time.Millisecond)
+		return httpmock.NewStringResponse(200, `"ok"`), nil
+	})
+	hc := &http.Client{Transport: mock, Timeout: 50 * time.Millisecond}
+	c, err := yespo.NewClient(testKey, yespo.WithHTTPClient(hc), yespo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	err = c.AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "the given client's Timeout applies")
+	assert.True(t, ne.Timeout(), err.Error())
+	assert.Equal(t, 1, mock.GetTotalCallCount(), "the given client's Transport is used")
+}
+
+func TestDefaultTransportNotMutated(t *testing.T) {
+	dt := http.DefaultTransport.(*http.Transport)
+	before := dt.MaxIdleConnsPerHost
+	_, err := yespo.NewClient(testKey)
+	require.NoError(t, err)
+	assert.Equal(t, before, dt.MaxIdleConnsPerHost)
+}
