@@ -170,6 +170,9 @@ func emailProblem(e string) string {
 	if !utf8.ValidString(e) {
 		return "must be valid UTF-8"
 	}
+	if plainAddress(e) {
+		return ""
+	}
 	a, err := mail.ParseAddress(e)
 	if err != nil {
 		return "is not a valid address (" + strings.TrimPrefix(err.Error(), "mail: ") + ")"
@@ -178,4 +181,34 @@ func emailProblem(e string) string {
 		return "must be a bare address like name@example.com, without display name, brackets or comments"
 	}
 	return ""
+}
+
+// plainAddress reports whether e is the everyday form local@domain, both
+// sides dot-separated runs of atext, all ASCII. net/mail accepts every such
+// address unchanged; this check spares the common case its allocations, and
+// anything else still goes through net/mail.
+func plainAddress(e string) bool {
+	at := strings.IndexByte(e, '@')
+	return at > 0 && dotAtom(e[:at]) && dotAtom(e[at+1:])
+}
+
+// dotAtom reports whether s is atext runs joined by single dots (RFC 5322).
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

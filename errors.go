@@ -142,19 +142,7 @@ func errorMessage(body []byte, contentType string) string {
 	switch {
 	case len(trimmed) == 0:
 	case trimmed[0] == '{':
-		var obj struct {
-			Message      *string `json:"message"`
-			Error        *string `json:"error"`
-			ErrorMessage *string `json:"errorMessage"`
-		}
-		if json.Unmarshal(trimmed, &obj) == nil {
-			for _, s := range []*string{obj.Message, obj.Error, obj.ErrorMessage} {
-				if s != nil && strings.TrimSpace(*s) != "" {
-					msg = *s
-					break
-				}
-			}
-		}
+		msg = jsonMessage(trimmed)
 	case trimmed[0] == '"':
 		_ = json.Unmarshal(trimmed, &msg)
 	case strings.Contains(strings.ToLower(contentType), "html") || trimmed[0] == '<':
@@ -164,6 +152,23 @@ func errorMessage(body []byte, contentType string) string {
 		msg = string(trimmed)
 	}
 	return clean(msg, maxMessage)
+}
+
+// jsonMessage returns the first non-blank string among the object's
+// "message", "error" and "errorMessage" members; members of other types (as
+// in {"error":true,"message":"…"}) are skipped, not fatal.
+func jsonMessage(obj []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return ""
+	}
+	for _, key := range []string{"message", "error", "errorMessage"} {
+		var s string
+		if json.Unmarshal(m[key], &s) == nil && strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // htmlTitle returns the text of the first <title> element, or "".

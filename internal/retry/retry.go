@@ -85,21 +85,29 @@ func ShouldRetry(ctx context.Context, resp *http.Response, err error) bool {
 }
 
 // Backoff returns the wait before retry number n (0 for the first retry):
-// MinWait doubled n times, capped at MaxWait, with "equal jitter" — a uniform
-// pick in the upper half — so that many clients do not retry in step. The
-// result is never below MinWait nor above MaxWait.
+// a uniform pick between MinWait·2ⁿ and twice that, capped at MaxWait and
+// never below MinWait. The upper half of a doubling band keeps the waits
+// growing while the jitter keeps many clients from retrying in step — at the
+// first retry too, and at the cap, where the pick is in [MaxWait/2, MaxWait].
 func (p Policy) Backoff(n int) time.Duration {
 	if p.MaxWait <= 0 {
 		return 0
 	}
-	d := max(p.MinWait, 1)
-	for i := 0; i < n && d < p.MaxWait; i++ {
+	hi := doubled(max(p.MinWait, 1), n+1, p.MaxWait)
+	lo := max(hi/2, min(p.MinWait, p.MaxWait))
+	return lo + rand.N(hi-lo+1)
+}
+
+// doubled returns d doubled n times, or limit once that is reached; it
+// never overflows.
+func doubled(d time.Duration, n int, limit time.Duration) time.Duration {
+	for i := 0; i < n && d < limit; i++ {
+		if d > limit/2 {
+			return limit
+		}
 		d *= 2
 	}
-	d = min(d, p.MaxWait)
-	half := d / 2
-	d = half + rand.N(d-half+1)
-	return max(d, min(p.MinWait, p.MaxWait))
+	return min(d, limit)
 }
 
 // After returns the wait the server asked for: Retry-After as seconds or an
@@ -108,23 +116,34 @@ func (p Policy) Backoff(n int) time.Duration {
 // documents none of them; they are honoured when present, never required.
 func After(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return seconds(secs), secs >= 0
+		if secs, ok := parseSeconds(v); ok {
+			return seconds(secs), true
 		}
 		if t, err := http.ParseTime(v); err == nil {
 			return max(t.Sub(now), 0), true
 		}
 	}
 	for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
-		v := strings.TrimSpace(h.Get(name))
-		secs, err := strconv.ParseInt(v, 10, 64)
-		if v == "" || err != nil || secs < 0 {
+		secs, ok := parseSeconds(strings.TrimSpace(h.Get(name)))
+		if !ok {
 			continue
 		}
 		if secs > 1_000_000_000 { // a Unix time, not a delta
-			return max(time.Unix(secs, 0).Sub(now), 0), true
+			secs = max(secs-now.Unix(), 0)
 		}
 		return seconds(secs), true
+	}
+	return 0, false
+}
+
+// parseSeconds reads a non-negative decimal; values beyond int64 saturate.
+func parseSeconds(v string) (int64, bool) {
+	secs, err := strconv.ParseUint(v, 10, 64)
+	switch {
+	case err == nil:
+		return int64(min(secs, 1<<63-1)), true
+	case errors.Is(err, strconv.ErrRange):
+		return 1<<63 - 1, true
 	}
 	return 0, false
 }

@@ -1,0 +1,107 @@
+/*
+Package yespo is a client for the Yespo apps/tokens API: it passes the
+tokens of your app's subscribers — for a Telegram bot, their chat ids — to
+Yespo together with a contact identifier, so that Yespo's newsletters reach
+them.
+
+# Quick start
+
+Connect the bot in Yespo ("My bots"), note its app_uuid, create an API key,
+then, in the bot's /start handler:
+
+	client, err := yespo.NewClient(os.Getenv("YESPO_API_KEY"))
+	if err != nil {
+		return err
+	}
+	err = client.AddAppTokens(ctx, appUUID, []yespo.Token{{
+		Token:              yespo.TelegramToken(update.Message.Chat.ID),
+		ExternalCustomerID: customerID, // or Phone, Email, ContactID
+	}})
+
+Create one Client and share it: it is safe for concurrent use, and keeps
+connections open between calls. The other calls are MuteAppToken,
+UnmuteAppToken and ContactIDByToken.
+
+# Authentication
+
+Yespo uses HTTP Basic authentication with the API key as the password; the
+client sends it on every request. The default root is DefaultBaseURL
+("https://yespo.io/api/"); the other documented root,
+"https://api.yespo.io/api/", or a test server, is set with WithBaseURL.
+
+# Identifiers and priority
+
+Every token needs at least one contact identifier: ContactID,
+ExternalCustomerID, Phone or Email. Yespo looks the contact up by them in that
+order of priority. If a contact is found, the token is added to it and
+nothing else changes: AddAppTokens never creates or updates the identifiers
+of an existing contact. If none is found, a new contact is created with the
+identifiers given. Yespo's guide describes the lookup in two ways — the first
+identifier that finds a contact wins, or only the highest-priority identifier
+is looked up — so send the identifier you trust most as the primary one (see
+Token.PrimaryIdentifier).
+
+Tokens are never replaced, only added: a second token for the same contact
+sits beside the first, and sending the same token twice is harmless, which is
+also why every call may safely be retried.
+
+The client validates, it does not rewrite: a phone must already be "+" and
+7–15 digits, an email a bare address. NormalizePhone and NormalizeEmail turn
+what users type (or what Telegram shares, e.g. a phone number without "+")
+into that form when you choose to call them.
+
+# Errors
+
+Bad input is caught before any network call and returned as
+*ValidationError values, which name the field and the reason and match
+ErrInvalidInput; AddAppTokens reports every bad token at once, each with its
+index. A non-2xx answer is an *APIError with the status, the server's text and
+the Retry-After it sent; it matches ErrUnauthorized (401), ErrForbidden (403),
+ErrNotFound (404, e.g. "Not registered application"), ErrRateLimited (429) or
+ErrServer (5xx):
+
+	var apiErr *yespo.APIError
+	switch {
+	case errors.Is(err, yespo.ErrRateLimited) && errors.As(err, &apiErr):
+		reply("Busy, try again in " + apiErr.RetryAfter.String())
+	case errors.Is(err, yespo.ErrInvalidInput):
+		reply("That does not look right: " + err.Error())
+	}
+
+Network failures are returned wrapped (errors.As finds the *url.Error), and a
+cancelled or expired context matches context.Canceled or
+context.DeadlineExceeded.
+
+# Retries and rate limits
+
+Connection errors and the statuses 408, 429, 500, 502, 503 and 504 are
+retried, by default 3 times with exponential, jittered waits from 250 ms to
+5 s (WithRetry); other 4xx answers are final. A Retry-After header is honoured
+when it asks for no more than the longest wait; when it asks for more, the
+call stops at once and the *APIError carries RetryAfter, so that the caller
+(a bot talking to a user) decides. The context is honoured during every wait.
+
+Yespo allows 200 requests per second per account. To stay under it, pass a
+limiter, which is waited on before every attempt:
+
+	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(200, 20)))
+
+Many tokens are better sent in one AddAppTokens call than in many.
+
+# Logging
+
+The client logs nothing unless given a *slog.Logger with WithLogger. It then
+writes one Debug record per attempt (method, path, status, attempt, wait)
+and one Warn record when it gives up.
+
+# Security
+
+The API key is sent only in the Authorization header. It never appears in an
+error, a log record, or the fmt or slog output of a Client (which print it as
+[REDACTED]); a server that echoes it back in an error body has it replaced.
+The default HTTP client follows redirects only to the same host and never
+from https to http, so the key is not sent anywhere else. With
+WithHTTPClient, your client's own redirect policy applies (Go's default
+drops the Authorization header for other hosts).
+*/
+package yespo

@@ -1,0 +1,398 @@
+package yespo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// validationErrs flattens what Validate returns: nil, one *ValidationError,
+// or an errors.Join of them. Anything else fails the test.
+func validationErrs(t *testing.T, err error) []*ValidationError {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	if ve, ok := err.(*ValidationError); ok {
+		return []*ValidationError{ve}
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	require.True(t, ok, "neither *ValidationError nor joined: %T %v", err, err)
+	var out []*ValidationError
+	for _, e := range joined.Unwrap() {
+		ve, ok := e.(*ValidationError)
+		require.True(t, ok, "joined error is %T, not *ValidationError: %v", e, e)
+		out = append(out, ve)
+	}
+	require.Greater(t, len(out), 1, "errors.Join of a single error")
+	return out
+}
+
+// emailOfLen returns a valid address of exactly n bytes (n >= 70).
+func emailOfLen(n int) string {
+	local := strings.Repeat("a", 64)
+	rest := n - len(local) - 1 - len(".com")
+	var labels []string
+	for rest > 0 {
+		l := min(rest, 63)
+		if rest-l == 1 { // avoid an empty label
+			l--
+		}
+		labels = append(labels, strings.Repeat("b", l))
+		rest -= l + 1
+	}
+	return local + "@" + strings.Join(labels, ".") + ".com"
+}
+
+func TestEmailOfLen(t *testing.T) {
+	for _, n := range []int{70, 128, 254, 255} {
+		assert.Len(t, emailOfLen(n), n)
+	}
+}
+
+func TestValidateAppUUID(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         string
+		wantReason string // "" = valid; else a substring of the reason
+	}{
+		{"lower", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f", ""},
+		{"upper", "0F8B6C3E-5A1D-4E2B-9C7F-1A2B3C4D5E6F", ""},
+		{"mixed", "0f8B6c3E-5a1d-4E2b-9c7F-1a2b3C4d5e6f", ""},
+		{"nil uuid", "00000000-0000-0000-0000-000000000000", ""},
+		{"bot token", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "bot token"},
+		{"short bot token", "1:x", "bot token"},
+		{"empty", "", "empty"},
+		{"35 chars", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6", "UUID"},
+		{"37 chars", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f0", "UUID"},
+		{"no hyphens", "0f8b6c3e5a1d4e2b9c7f1a2b3c4d5e6f", "UUID"},
+		{"hyphen moved", "0f8b6c3e5-a1d-4e2b-9c7f-1a2b3c4d5e6f", "UUID"},
+		{"underscores", "0f8b6c3e_5a1d_4e2b_9c7f_1a2b3c4d5e6f", "UUID"},
+		{"non-hex", "0f8b6c3g-5a1d-4e2b-9c7f-1a2b3c4d5e6f", "UUID"},
+		{"non-hex last", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6z", "UUID"},
+		{"braces", "{0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f}", "UUID"},
+		{"urn", "urn:uuid:0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f", "UUID"},
+		{"spaces", " 0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f ", "UUID"},
+		{"non-ascii", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5é", "UUID"},
+		{"path", "../../v1/contacts/0000-0000-0000-0000", "UUID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := validateAppUUID(tt.in)
+			if tt.wantReason == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidInput)
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, "appUUID", ve.Field)
+			assert.Equal(t, -1, ve.Index)
+			assert.Contains(t, ve.Reason, tt.wantReason)
+			assert.Contains(t, err.Error(), "appUUID")
+		})
+	}
+}
+
+func TestTokenValidate(t *testing.T) {
+	long := strings.Repeat("x", 4096)
+	tests := []struct {
+		name       string
+		tok        Token
+		wantFields []string // nil = valid
+		wantReason string   // substring of the first error's reason
+	}{
+		{"chat id + contactId", Token{Token: "123456789", ContactID: 42}, nil, ""},
+		{"group chat + external id", Token{Token: "-1001234567890", ExternalCustomerID: "u-1"}, nil, ""},
+		{"phone only", Token{Token: "1", Phone: "+380501234567"}, nil, ""},
+		{"phone without plus", Token{Token: "1", Phone: "380501234567"}, nil, ""},
+		{"phone 7 digits", Token{Token: "1", Phone: "+1234567"}, nil, ""},
+		{"phone 15 digits", Token{Token: "1", Phone: "+123456789012345"}, nil, ""},
+		{"email only", Token{Token: "1", Email: "john.doe@example.com"}, nil, ""},
+		{"email 254 bytes", Token{Token: "1", Email: emailOfLen(254)}, nil, ""},
+		{"all identifiers", Token{Token: "t", ContactID: 1, ExternalCustomerID: "e", Phone: "+15550109999", Email: "a@b.co"}, nil, ""},
+		{"token 4096 bytes", Token{Token: long, ContactID: 1}, nil, ""},
+		{"unicode token", Token{Token: "токен", ContactID: 1}, nil, ""},
+		{"padded external id", Token{Token: "1", ExternalCustomerID: " x "}, nil, ""},
+
+		{"empty token", Token{ContactID: 1}, []string{"token"}, "empty"},
+		{"space in token", Token{Token: "12 34", ContactID: 1}, []string{"token"}, "white space"},
+		{"tab", Token{Token: "12\t34", ContactID: 1}, []string{"token"}, "white space"},
+		{"newline", Token{Token: "1234\n", ContactID: 1}, []string{"token"}, "white space"},
+		{"nbsp", Token{Token: "12\u00a034", ContactID: 1}, []string{"token"}, "white space"},
+		{"nel", Token{Token: "12\u008534", ContactID: 1}, []string{"token"}, "white space"},
+		{"line separator", Token{Token: "12\u202834", ContactID: 1}, []string{"token"}, "white space"},
+		{"ideographic space", Token{Token: "12\u300034", ContactID: 1}, []string{"token"}, "white space"},
+		{"nul", Token{Token: "12\x0034", ContactID: 1}, []string{"token"}, "control"},
+		{"del", Token{Token: "12\x7f34", ContactID: 1}, []string{"token"}, "control"},
+		{"token 4097 bytes", Token{Token: long + "x", ContactID: 1}, []string{"token"}, "4096"},
+		{"invalid utf-8", Token{Token: "ab\xffcd", ContactID: 1}, []string{"token"}, "UTF-8"},
+		{"no identifier", Token{Token: "123"}, []string{"token"}, "identifier"},
+		{"zero contactId only", Token{Token: "123", ContactID: 0}, []string{"token"}, "identifier"},
+		{"negative contactId", Token{Token: "123", ContactID: -5}, []string{"contactId"}, "negative"},
+		{"phone 6 digits", Token{Token: "1", Phone: "+123456"}, []string{"phone"}, "7 to 15"},
+		{"phone 16 digits", Token{Token: "1", Phone: "+1234567890123456"}, []string{"phone"}, "7 to 15"},
+		{"phone leading 0", Token{Token: "1", Phone: "0501234567"}, []string{"phone"}, "country code"},
+		{"phone +0", Token{Token: "1", Phone: "+0501234567"}, []string{"phone"}, "country code"},
+		{"phone letters", Token{Token: "1", Phone: "+38050abc4567"}, []string{"phone"}, "digits"},
+		{"phone spaces", Token{Token: "1", Phone: "+38 050 123 45 67"}, []string{"phone"}, "digits"},
+		{"phone dashes", Token{Token: "1", Phone: "+1-555-010-9999"}, []string{"phone"}, "digits"},
+		{"phone double plus", Token{Token: "1", Phone: "++15550109999"}, []string{"phone"}, "digits"},
+		{"phone plus only", Token{Token: "1", Phone: "+"}, []string{"phone"}, "7 to 15"},
+		{"phone arabic digits", Token{Token: "1", Phone: "+٣٨٠٥٠١٢٣٤٥٦٧"}, []string{"phone"}, "digits"},
+		{"email 255 bytes", Token{Token: "1", Email: emailOfLen(255)}, []string{"email"}, "254"},
+		{"email display name", Token{Token: "1", Email: "John <john@example.com>"}, []string{"email"}, "bare"},
+		{"email brackets", Token{Token: "1", Email: "<john@example.com>"}, []string{"email"}, "bare"},
+		{"email comment", Token{Token: "1", Email: "john@example.com (home)"}, []string{"email"}, ""},
+		{"email padded", Token{Token: "1", Email: " john@example.com"}, []string{"email"}, ""},
+		{"email no at", Token{Token: "1", Email: "john.example.com"}, []string{"email"}, "valid address"},
+		{"email two at", Token{Token: "1", Email: "john@@example.com"}, []string{"email"}, "valid address"},
+		{"email invalid utf-8", Token{Token: "1", Email: "j\xffn@example.com"}, []string{"email"}, "UTF-8"},
+		{"external id blank", Token{Token: "1", ExternalCustomerID: " "}, []string{"externalCustomerId"}, "blank"},
+		{"external id tabs", Token{Token: "1", ExternalCustomerID: "\t\n"}, []string{"externalCustomerId"}, "blank"},
+		{"external id nul", Token{Token: "1", ExternalCustomerID: "id\x00x"}, []string{"externalCustomerId"}, "control"},
+		{"external id newline", Token{Token: "1", ExternalCustomerID: "id\nx"}, []string{"externalCustomerId"}, "control"},
+		{"external id invalid utf-8", Token{Token: "1", ExternalCustomerID: "id\xff"}, []string{"externalCustomerId"}, "UTF-8"},
+
+		{"three problems", Token{Token: "", ContactID: -1, Phone: "abc"}, []string{"token", "contactId", "phone"}, "empty"},
+		{"bad token, no identifier", Token{Token: "a b"}, []string{"token", "token"}, "white space"},
+		{"four problems", Token{Token: "\x00", ExternalCustomerID: " ", Phone: "0", Email: "x"},
+			[]string{"token", "externalCustomerId", "phone", "email"}, "control"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.tok
+			err := tt.tok.Validate()
+			assert.Equal(t, before, tt.tok, "Validate changed the token")
+			if tt.wantFields == nil {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidInput)
+			if len(tt.wantFields) == 1 {
+				_, single := err.(*ValidationError)
+				assert.True(t, single, "one problem must be a bare *ValidationError, got %T", err)
+			}
+			errs := validationErrs(t, err)
+			var fields []string
+			for _, ve := range errs {
+				fields = append(fields, ve.Field)
+				assert.Equal(t, -1, ve.Index, "%v", ve)
+				assert.ErrorIs(t, ve, ErrInvalidInput)
+				assert.Contains(t, ve.Error(), "invalid "+ve.Field+":")
+				assert.NotEmpty(t, ve.Reason)
+			}
+			assert.Equal(t, tt.wantFields, fields)
+			assert.Contains(t, errs[0].Reason, tt.wantReason)
+		})
+	}
+}
+
+func TestValidationError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *ValidationError
+		want string
+	}{
+		{"not in slice", invalid("appUUID", "must not be empty"), "yespo: invalid appUUID: must not be empty"},
+		{"in slice", &ValidationError{Index: 3, Field: "phone", Reason: "bad"}, "yespo: invalid tokens[3].phone: bad"},
+		{"first element", &ValidationError{Index: 0, Field: "email", Reason: "bad"}, "yespo: invalid tokens[0].email: bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.err.Error())
+			assert.ErrorIs(t, tt.err, ErrInvalidInput)
+			assert.ErrorIs(t, fmt.Errorf("wrapped: %w", tt.err), ErrInvalidInput)
+			assert.NotErrorIs(t, tt.err, ErrNotFound)
+			assert.NotErrorIs(t, tt.err, ErrUnexpectedResponse)
+		})
+	}
+}
+
+func TestSegment(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain", "abc", "abc"},
+		{"uuid", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f", "0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f"},
+		{"negative chat id", "-1001234567890", "-1001234567890"},
+		{"dot", ".", "%2E"},
+		{"dot dot", "..", "%2E%2E"},
+		{"three dots", "...", "..."},
+		{"leading dot", ".a", ".a"},
+		{"slash", "a/b", "a%2Fb"},
+		{"dot dot slash", "../x", "..%2Fx"},
+		{"space", "a b", "a%20b"},
+		{"question", "a?b", "a%3Fb"},
+		{"hash", "a#b", "a%23b"},
+		{"percent", "100%", "100%25"},
+		{"unicode", "ж", "%D0%B6"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, segment(tt.in))
+		})
+	}
+}
+
+func TestDecodeID(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		want   int64
+		wantOK bool
+	}{
+		{"number", `{"id":123}`, 123, true},
+		{"string", `{"id":"123"}`, 123, true},
+		{"spaces", ` { "id" : 123 } `, 123, true},
+		{"other fields", `{"status":"ok","id":77}`, 77, true},
+		{"max int64", `{"id":9223372036854775807}`, 9223372036854775807, true},
+		{"zero", `{"id":0}`, 0, false},
+		{"zero string", `{"id":"0"}`, 0, false},
+		{"negative", `{"id":-1}`, 0, false},
+		{"negative string", `{"id":"-1"}`, 0, false},
+		{"missing", `{}`, 0, false},
+		{"null", `{"id":null}`, 0, false},
+		{"fraction", `{"id":1.5}`, 0, false},
+		{"overflow", `{"id":9223372036854775808}`, 0, false},
+		{"bool", `{"id":true}`, 0, false},
+		{"array", `{"id":[1]}`, 0, false},
+		{"non-numeric string", `{"id":"abc"}`, 0, false},
+		{"empty string", `{"id":""}`, 0, false},
+		{"garbage", `not json`, 0, false},
+		{"truncated", `{"id":12`, 0, false},
+		{"bare number", `123`, 0, false},
+		{"json string", `"123"`, 0, false},
+		{"empty body", ``, 0, false},
+		{"too large", `{"id":1,"pad":"` + strings.Repeat("x", maxErrorBody) + `"}`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := decodeID([]byte(tt.in))
+			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	euro := strings.Repeat("€", 2000)  // 3-byte runes
+	emoji := strings.Repeat("😀", 1250) // 4-byte runes
+	tests := []struct {
+		name, body, contentType, want string
+	}{
+		{"message", `{"message":"Not registered application"}`, "application/json", "Not registered application"},
+		{"error", `{"error":"invalid_api_key"}`, "application/json", "invalid_api_key"},
+		{"errorMessage", `{"errorMessage":"Bad token"}`, "application/json", "Bad token"},
+		{"message first", `{"errorMessage":"C","error":"B","message":"A"}`, "", "A"},
+		{"blank message skipped", `{"message":"  ","error":"B"}`, "", "B"},
+		{"null message skipped", `{"message":null,"errorMessage":"C"}`, "", "C"},
+		{"no known field", `{"status":500}`, "application/json", `{"status":500}`},
+		{"all blank", `{"message":"","error":" "}`, "", `{"message":"","error":" "}`},
+		{"error is bool", `{"error":true,"message":"Invalid token"}`, "application/json", "Invalid token"},
+		{"message with newline", `{"message":"line one\nline two"}`, "", "line one line two"},
+		{"json string", `"Wrong app uuid"`, "application/json", "Wrong app uuid"},
+		{"json string padded", " \n\"Wrong app uuid\"\n", "", "Wrong app uuid"},
+		{"json string escapes", `"tab\there"`, "", "tab here"},
+		{"plain text", "  Service temporarily unavailable \n", "text/plain", "Service temporarily unavailable"},
+		{"html", "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>", "text/html; charset=utf-8", "502 Bad Gateway"},
+		{"html upper case", "<HTML><HEAD><TITLE>\n  Service\tUnavailable\n</TITLE></HEAD></HTML>", "", "Service Unavailable"},
+		{"html without title", "<html><body>Oops</body></html>", "text/html", "<html><body>Oops</body></html>"},
+		{"invalid json", `{"message": "oops"`, "application/json", `{"message": "oops"`},
+		{"invalid json padded", "  {not json}\r\n", "application/json", "{not json}"},
+		{"control chars", "line1\r\nline2\x00\x01end", "", "line1 line2 end"},
+		{"white space runs", "a   \t\n b\u00a0\u00a0c", "", "a b c"},
+		{"invalid utf-8", "bad \xff byte", "", "bad \uFFFD byte"},
+		{"empty", "", "", ""},
+		{"white space only", " \n\t ", "", ""},
+		{"5000 bytes", strings.Repeat("x", 5000), "", strings.Repeat("x", 1024)},
+		{"3-byte runes at cut", "ab" + euro, "", "ab" + euro[:340*3]},
+		{"4-byte runes at cut", "a" + emoji, "", "a" + emoji[:255*4]},
+		{"space at cut", strings.Repeat("a ", 2500), "", strings.TrimSpace(strings.Repeat("a ", 512))},
+		{"long json message", `{"message":"` + strings.Repeat("é", 2500) + `"}`, "", strings.Repeat("é", 512)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := errorMessage([]byte(tt.body), tt.contentType)
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), 1024)
+			assert.True(t, utf8.ValidString(got), "invalid UTF-8: %q", got)
+			assert.Equal(t, strings.TrimSpace(got), got, "untrimmed")
+			assert.NotContains(t, got, "  ")
+			assert.Equal(t, -1, strings.IndexFunc(got, func(r rune) bool {
+				return unicode.IsControl(r) || unicode.IsSpace(r) && r != ' '
+			}), "control or non-space white space in %q", got)
+		})
+	}
+}
+
+func TestAPIErrorError(t *testing.T) {
+	const path = "v1/apps/0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f/tokens"
+	tests := []struct {
+		name string
+		err  APIError
+		want string
+	}{
+		{"not registered", APIError{StatusCode: 404, Message: "Not registered application", Method: "POST", Path: path, Attempts: 1},
+			"yespo: POST " + path + ": 404 Not Found: Not registered application"},
+		{"retry and attempts", APIError{StatusCode: 429, Message: "Too many", Method: "POST", Path: path, RetryAfter: 30 * time.Second, Attempts: 4},
+			"yespo: POST " + path + ": 429 Too Many Requests: Too many (retry after 30s, 4 attempts)"},
+		{"retry only", APIError{StatusCode: 429, Method: "POST", Path: path, RetryAfter: 90 * time.Second, Attempts: 1},
+			"yespo: POST " + path + ": 429 Too Many Requests (retry after 1m30s)"},
+		{"attempts only", APIError{StatusCode: 503, Message: "down", Method: "GET", Path: "v1/x", Attempts: 3},
+			"yespo: GET v1/x: 503 Service Unavailable: down (3 attempts)"},
+		{"no message", APIError{StatusCode: 500, Method: "GET", Path: "v1/x", Attempts: 1},
+			"yespo: GET v1/x: 500 Internal Server Error"},
+		{"unknown status", APIError{StatusCode: 599, Message: "odd", Method: "GET", Path: "v1/x"},
+			"yespo: GET v1/x: 599: odd"},
+		{"zero attempts", APIError{StatusCode: 401, Method: "POST", Path: "v1/x"},
+			"yespo: POST v1/x: 401 Unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.err.Error())
+		})
+	}
+}
+
+func TestAPIErrorIs(t *testing.T) {
+	sentinels := map[string]error{
+		"ErrInvalidInput": ErrInvalidInput, "ErrUnauthorized": ErrUnauthorized,
+		"ErrForbidden": ErrForbidden, "ErrNotFound": ErrNotFound,
+		"ErrRateLimited": ErrRateLimited, "ErrServer": ErrServer,
+		"ErrUnexpectedResponse": ErrUnexpectedResponse,
+	}
+	tests := []struct {
+		status int
+		want   string // the one sentinel matched, "" for none
+	}{
+		{0, ""}, {200, ""}, {302, ""}, {400, ""}, {401, "ErrUnauthorized"},
+		{403, "ErrForbidden"}, {404, "ErrNotFound"}, {405, ""}, {408, ""},
+		{409, ""}, {422, ""}, {429, "ErrRateLimited"}, {499, ""},
+		{500, "ErrServer"}, {501, "ErrServer"}, {502, "ErrServer"},
+		{503, "ErrServer"}, {504, "ErrServer"}, {599, "ErrServer"}, {600, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			var err error = &APIError{StatusCode: tt.status}
+			wrapped := fmt.Errorf("outer: %w", err)
+			for name, target := range sentinels {
+				assert.Equal(t, name == tt.want, errors.Is(err, target), "errors.Is(%d, %s)", tt.status, name)
+				assert.Equal(t, name == tt.want, errors.Is(wrapped, target), "wrapped: errors.Is(%d, %s)", tt.status, name)
+			}
+			var ae *APIError
+			require.ErrorAs(t, wrapped, &ae)
+			assert.Equal(t, tt.status, ae.StatusCode)
+		})
+	}
+}
