@@ -3,7 +3,6 @@ package yespo_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -112,13 +111,6 @@ func reset(w http.ResponseWriter, _ *http.Request) {
 	if err == nil {
 		_ = conn.Close()
 	}
-}
-
-func decodeJSON(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(b, &m), "body %q", b)
-	return m
 }
 
 // countingLimiter counts Wait calls and can fail them.

@@ -141,7 +141,7 @@ func TestBackoffNoMaxWait(t *testing.T) {
 
 func TestAfter(t *testing.T) {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	const maxSecs = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
+	const maxWaitSeconds = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
 	const longWait = -1 // any wait of more than 100 years
 	unix := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
 	tests := []struct {
@@ -161,8 +161,8 @@ func TestAfter(t *testing.T) {
 		{"fraction", map[string]string{"Retry-After": "1.5"}, 0, false},
 		{"negative", map[string]string{"Retry-After": "-5"}, 0, false},
 		{"empty", map[string]string{"Retry-After": "  "}, 0, false},
-		{"huge seconds", map[string]string{"Retry-After": "9223372036854775807"}, maxSecs, true},
-		{"just past max", map[string]string{"Retry-After": "9223372037"}, maxSecs, true},
+		{"huge seconds", map[string]string{"Retry-After": "9223372036854775807"}, maxWaitSeconds, true},
+		{"just past max", map[string]string{"Retry-After": "9223372037"}, maxWaitSeconds, true},
 		{"beyond int64", map[string]string{"Retry-After": "99999999999999999999"}, longWait, true},
 		{"ratelimit reset", map[string]string{"RateLimit-Reset": "7"}, 7 * time.Second, true},
 		{"x ratelimit delta", map[string]string{"X-RateLimit-Reset": "12"}, 12 * time.Second, true},
