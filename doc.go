@@ -25,7 +25,10 @@ UnmuteAppToken and ContactIDByToken.
 # Authentication
 
 Yespo uses HTTP Basic authentication with the API key as the password; the
-client sends it on every request. The default root is DefaultBaseURL
+client sends it on every request, with the user name "yespo-go", which Yespo
+ignores. Requests with a body carry "Content-Type: application/json;
+charset=UTF-8"; every request carries "Accept: application/json" and the
+User-Agent "yespo-go/<Version>" (see WithUserAgent). The default root is DefaultBaseURL
 ("https://yespo.io/api/"); the other documented root,
 "https://api.yespo.io/api/", or a test server, is set with WithBaseURL.
 
@@ -84,9 +87,18 @@ call stops at once and the *APIError carries RetryAfter, so that the caller
 Yespo allows 200 requests per second per account. To stay under it, pass a
 limiter, which is waited on before every attempt:
 
-	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(200, 20)))
+	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(200, 1)))
 
 Many tokens are better sent in one AddAppTokens call than in many.
+
+# Testing your bot
+
+Point the client at an httptest.Server with WithBaseURL(srv.URL + "/api/");
+the server then sees paths like "/api/v1/apps/{appUUID}/tokens" and the API
+key as the Basic-auth password. Any 2xx answer is success. Use a real-looking
+app UUID: a malformed one is rejected before any request is made. Add
+WithRetry(0, 0, 0) so that tests of 5xx and 429 answers do not wait between
+attempts.
 
 # Logging
 

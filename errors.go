@@ -41,6 +41,15 @@ var (
 // APIError is returned when Yespo (or something in between) answers with a
 // status outside 2xx, after any retries. Use errors.Is with the sentinels
 // above to branch on the kind, errors.As to read the details.
+//
+// Message is the server's text: the "message", "error" or "errorMessage"
+// string of a JSON body, a JSON string, an HTML page's title, or the plain
+// text, on one trimmed line. RetryAfter comes from a Retry-After header in
+// seconds or as an HTTP date (or, failing that, a RateLimit-Reset or
+// X-RateLimit-Reset header); it is 0 when none was sent. Attempts is the
+// number of requests made, retries included. Path is relative to the base
+// URL, as in "v1/apps/<uuid>/tokens". The API key never appears in any field:
+// a server that echoes it back has it replaced by "[REDACTED]".
 type APIError struct {
 	StatusCode int
 	Message    string        // the server's text, at most 1 KiB

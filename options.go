@@ -34,8 +34,11 @@ type options struct {
 }
 
 // WithBaseURL points the client at another API root: an absolute http or
-// https URL such as "https://api.yespo.io/api/" or a test server's URL. A
-// trailing slash is optional and a path prefix is kept. It fails on a relative
+// https URL such as "https://api.yespo.io/api/" or a test server's URL plus
+// "/api/". Endpoint paths such as "v1/apps/{appUUID}/tokens" are joined to
+// it: with "http://127.0.0.1:8080/api" the server sees
+// "/api/v1/apps/{appUUID}/tokens". A trailing slash is optional and a path
+// prefix is kept. It fails on a relative
 // URL, another scheme, credentials, a query or a fragment.
 func WithBaseURL(rawURL string) Option {
 	return func(o *options) error {
@@ -116,7 +119,8 @@ func WithUserAgent(product string) Option {
 // WithRetry sets how many times a failed attempt is retried (0 = never) and
 // the bounds of the exponential, jittered wait in between. A Retry-After
 // longer than maxWait ends the retries at once, so that the caller can decide.
-// The default is 3 retries between 250 ms and 5 s. It fails on negative
+// The default is 3 retries between 250 ms and 5 s. WithRetry(0, 0, 0) turns
+// retries off, which keeps tests of error paths fast. It fails on negative
 // values or maxWait < minWait.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
@@ -146,9 +150,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRateLimiter makes every attempt, retries included, wait on l first,
-// e.g. rate.NewLimiter(200, 1) for Yespo's documented 200 requests per second
-// per account. It fails on nil.
+// WithRateLimiter makes every attempt, retries included, wait on l first.
+// For Yespo's documented 200 requests per second per account, use
+// rate.NewLimiter(200, 1) from golang.org/x/time/rate (less when several
+// processes share the account). It fails on nil.
 func WithRateLimiter(l Limiter) Option {
 	return func(o *options) error {
 		if l == nil {

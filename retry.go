@@ -12,10 +12,10 @@ import (
 	"github.com/yespo-go/yespo/internal/retry"
 )
 
-// attempts is the state of one call's attempt loop. go-retryablehttp's hooks
+// attemptLoop is the state of one call's attempt loop. go-retryablehttp's hooks
 // are per client, not per request, so each call gets a small client whose
 // hooks close over this.
-type attempts struct {
+type attemptLoop struct {
 	c        *Client
 	ep       endpoint
 	policy   retry.Policy
@@ -26,8 +26,8 @@ type attempts struct {
 // send runs the attempt loop for req. It returns the last response, whatever
 // its status, or the error that ended the loop; st.attempts says how many
 // attempts were made.
-func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, *attempts, error) {
-	st := &attempts{c: c, ep: ep, policy: c.retry}
+func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, *attemptLoop, error) {
+	st := &attemptLoop{c: c, ep: ep, policy: c.retry}
 	if err := c.pace(req.Context()); err != nil {
 		return nil, st, err
 	}
@@ -59,7 +59,7 @@ func (c *Client) pace(ctx context.Context) error {
 // checkRetry decides after each attempt, and also decides the wait, so that
 // the attempt's log record can carry it. Returning false with a nil error
 // hands the response back as is: checkResponse turns it into an *APIError.
-func (a *attempts) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	a.attempts++
 	a.wait = 0
 	if ctx.Err() != nil {
@@ -96,18 +96,18 @@ func (a *attempts) checkRetry(ctx context.Context, resp *http.Response, err erro
 }
 
 // backoff returns the wait checkRetry decided.
-func (a *attempts) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+func (a *attemptLoop) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
 	return a.wait
 }
 
 // prepareRetry paces every retry like the first attempt.
-func (a *attempts) prepareRetry(req *http.Request) error {
+func (a *attemptLoop) prepareRetry(req *http.Request) error {
 	return a.c.pace(req.Context())
 }
 
 // errorHandler keeps the last response (go-retryablehttp's default would
 // drop it) and closes it only when an error ends the loop instead.
-func (a *attempts) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
+func (a *attemptLoop) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
 	if err == nil && resp != nil {
 		return resp, nil
 	}
@@ -122,7 +122,7 @@ func (a *attempts) errorHandler(resp *http.Response, err error, _ int) (*http.Re
 
 // log writes one record, if the client has a logger. Only method, path,
 // status and timing go out: never headers, never bodies.
-func (a *attempts) log(ctx context.Context, level slog.Level, msg string, resp *http.Response, err error, extra ...slog.Attr) {
+func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, resp *http.Response, err error, extra ...slog.Attr) {
 	l := a.c.logger
 	if l == nil || !l.Enabled(ctx, level) {
 		return

@@ -79,8 +79,11 @@ func (t Token) validate(index int) error {
 	return errors.Join(errs...)
 }
 
-// AddAppTokens passes tokens to Yespo for the app appUUID in one request
-// (POST v1/apps/{appUUID}/tokens). Each token is attached to the contact its
+// AddAppTokens passes tokens to Yespo for the app appUUID in one request:
+// POST v1/apps/{appUUID}/tokens with the body {"tokens":[Token, ...]}.
+// appUUID is the app_uuid Yespo shows for the connected bot, a UUID in the
+// canonical 8-4-4-4-12 hex form. Any 2xx answer is success; its body, which
+// Yespo documents only as a JSON string, is not read. Each token is attached to the contact its
 // identifiers find — contactId first, then externalCustomerId, phone, email —
 // or to a new contact created with all its identifiers; see
 // Token.PrimaryIdentifier for what Yespo does in each case.
@@ -122,8 +125,9 @@ const (
 	maxMute = 31_536_000 * time.Second
 )
 
-// MuteAppToken stops newsletters to token for d (POST
-// v1/apps/{appUUID}/token/mute); transactional messages still reach it. d
+// MuteAppToken stops newsletters to token for d: POST
+// v1/apps/{appUUID}/token/mute with {"token":…,"duration":seconds}, the
+// duration left out when d is 0. Transactional messages still reach it. d
 // must be whole seconds from 5 s to 365 days, or 0 to mute until
 // UnmuteAppToken. Bad input is a *ValidationError (field "appUUID", "token"
 // or "duration") before any call; a non-2xx answer is an *APIError.
@@ -158,8 +162,8 @@ type muteBody struct {
 	Duration int64  `json:"duration,omitempty"`
 }
 
-// UnmuteAppToken lets newsletters reach token again (POST
-// v1/apps/{appUUID}/token/unmute). Bad input is a *ValidationError before
+// UnmuteAppToken lets newsletters reach token again: POST
+// v1/apps/{appUUID}/token/unmute with {"token":…}. Bad input is a *ValidationError before
 // any call; a non-2xx answer is an *APIError.
 func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) error {
 	if err := validateAppUUID(appUUID); err != nil {
