@@ -108,13 +108,11 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	body, err := json.Marshal(addTokensBody{Tokens: tokens})
-	if err != nil {
-		return fmt.Errorf("yespo: encoding tokens: %w", err)
-	}
+	body := appendTokensBody(make([]byte, 0, tokensBodySize(tokens)), tokens)
 	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
 }
 
+// addTokensBody is the request body; appendTokensBody writes it by hand.
 type addTokensBody struct {
 	Tokens []Token `json:"tokens"`
 }

@@ -52,6 +52,8 @@ func tokenProblem(s string) string {
 		return "must not be empty"
 	case len(s) > maxToken:
 		return "must be at most 4096 bytes, got " + strconv.Itoa(len(s))
+	case printableASCII(s):
+		return ""
 	case !utf8.ValidString(s):
 		return "must be valid UTF-8"
 	}
@@ -65,6 +67,8 @@ func tokenProblem(s string) string {
 // externalIDProblem says what is wrong with a present externalCustomerId, or "".
 func externalIDProblem(s string) string {
 	switch {
+	case printableASCII(s):
+		return "" // externalCustomerId is only checked when not empty
 	case !utf8.ValidString(s):
 		return "must be valid UTF-8"
 	case strings.TrimSpace(s) == "":
@@ -73,6 +77,17 @@ func externalIDProblem(s string) string {
 		return "must not contain control characters"
 	}
 	return ""
+}
+
+// printableASCII reports whether s is all ASCII from '!' to '~': the common
+// case, which needs none of the Unicode checks.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func quoteRune(r rune) string { return strconv.QuoteRuneToASCII(r) }
