@@ -83,6 +83,13 @@ retried, by default 3 times with exponential, jittered waits from 250 ms to
 when it asks for no more than the longest wait; when it asks for more, the
 call stops at once and the *APIError carries RetryAfter, so that the caller
 (a bot talking to a user) decides. The context is honoured during every wait.
+The default 30 s timeout applies to each attempt; a deadline on the context
+bounds the whole call. An answer that arrives just as the context ends still
+counts: a 2xx is success, since Yespo has the tokens.
+
+A redirect is followed only to the same host, and only when it keeps the
+method: a 301, 302 or 303 would turn the POST into a bodiless GET, so its 3xx
+answer is returned as an *APIError instead.
 
 Yespo allows 200 requests per second per account. To stay under it, pass a
 limiter, which is waited on before every attempt:

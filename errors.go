@@ -54,7 +54,7 @@ type APIError struct {
 	StatusCode int
 	Message    string        // the server's text, at most 1 KiB
 	Body       []byte        // raw body, at most 64 KiB
-	RetryAfter time.Duration // from Retry-After, when sent
+	RetryAfter time.Duration // from Retry-After, when sent (see below)
 	Attempts   int
 	Method     string
 	Path       string // endpoint path, no host, no credentials

@@ -3,8 +3,10 @@ package yespo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -32,11 +34,13 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, 
 		return nil, st, err
 	}
 	rc := &retryablehttp.Client{
-		HTTPClient:      c.httpClient,
-		Logger:          nil, // no stderr logger: we log through slog, if at all
-		RetryWaitMin:    c.retry.MinWait,
-		RetryWaitMax:    c.retry.MaxWait,
-		RetryMax:        c.retry.MaxRetries,
+		HTTPClient:   c.httpClient,
+		Logger:       nil, // no stderr logger: we log through slog, if at all
+		RetryWaitMin: c.retry.MinWait,
+		RetryWaitMax: c.retry.MaxWait,
+		RetryMax:     c.retry.MaxRetries,
+		// Set, though empty, like every hook: logging happens in checkRetry,
+		// where the attempt's outcome and wait are both known.
 		RequestLogHook:  func(retryablehttp.Logger, *http.Request, int) {},
 		ResponseLogHook: func(retryablehttp.Logger, *http.Response) {},
 		CheckRetry:      st.checkRetry,
@@ -48,12 +52,21 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, 
 	return resp, st, err
 }
 
-// pace waits on the rate limiter, if any.
+// pace waits on the rate limiter, if any. x/time/rate refuses up front a
+// wait that would outlast ctx's deadline, with an error of its own; that
+// error is made to match context.DeadlineExceeded like every other expiry.
 func (c *Client) pace(ctx context.Context) error {
 	if c.limiter == nil {
 		return nil
 	}
-	return c.limiter.Wait(ctx)
+	err := c.limiter.Wait(ctx)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if _, ok := ctx.Deadline(); ok && strings.Contains(err.Error(), "deadline") {
+		return fmt.Errorf("rate limiter: %w (%w)", err, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("rate limiter: %w", err)
 }
 
 // checkRetry decides after each attempt, and also decides the wait, so that
@@ -62,16 +75,25 @@ func (c *Client) pace(ctx context.Context) error {
 func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	a.attempts++
 	a.wait = 0
-	if ctx.Err() != nil {
+	// A final answer stands even if ctx ended meanwhile: a 2xx means Yespo
+	// has the tokens, and reporting it as cancelled would be wrong.
+	final := err == nil && !retry.RetryableStatus(resp.StatusCode)
+	switch {
+	case !final && ctx.Err() != nil:
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		return false, ctx.Err()
-	}
-	if !retry.ShouldRetry(ctx, resp, err) {
+	case final || !retry.ShouldRetry(ctx, resp, err):
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
+		return false, nil
+	case a.attempts > a.policy.MaxRetries:
+		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
+		if a.policy.MaxRetries > 0 {
+			a.log(ctx, slog.LevelWarn, "yespo: giving up: retries exhausted", resp, err)
+		}
 		return false, nil
 	}
 	if err == nil {
-		if after, ok := retry.After(resp.Header, time.Now()); ok {
+		if after, ok := retry.After(resp.StatusCode, resp.Header, time.Now()); ok {
 			if after > a.policy.MaxWait {
 				a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 				a.log(ctx, slog.LevelWarn, "yespo: giving up: server asks to wait longer than the retry limit", resp, err,
@@ -80,13 +102,6 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 			}
 			a.wait = after
 		}
-	}
-	if a.attempts > a.policy.MaxRetries {
-		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
-		if a.policy.MaxRetries > 0 {
-			a.log(ctx, slog.LevelWarn, "yespo: giving up: retries exhausted", resp, err)
-		}
-		return false, nil
 	}
 	if a.wait == 0 {
 		a.wait = a.policy.Backoff(a.attempts - 1)
@@ -105,17 +120,17 @@ func (a *attemptLoop) prepareRetry(req *http.Request) error {
 	return a.c.pace(req.Context())
 }
 
-// errorHandler keeps the last response (go-retryablehttp's default would
-// drop it) and closes it only when an error ends the loop instead.
+// errorHandler runs when an error ends the loop: a transport error, a done
+// context, or the limiter. It closes any response and returns the bare error
+// (go-retryablehttp's default would wrap it in its own words). The last
+// response of a loop that ran out of retries does not come here: checkRetry
+// stops the loop first, so that response reaches checkResponse.
 func (a *attemptLoop) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
-	if err == nil && resp != nil {
-		return resp, nil
-	}
 	if resp != nil {
 		discard(resp.Body)
 	}
 	if err == nil {
-		err = errors.New("no response")
+		err = errors.New("yespo: request failed without a response")
 	}
 	return nil, err
 }

@@ -39,18 +39,28 @@ const (
 // Client calls the Yespo apps API. Create it with NewClient; it is safe for
 // concurrent use by many goroutines, and meant to be shared.
 type Client struct {
-	baseURL    string // absolute, ends in "/"
-	auth       string // the Authorization header value; never printed
-	secrets    [][]byte
-	userAgent  string
+	baseURL   string // absolute, ends in "/"
+	creds     func() *credentials
+	userAgent string
+	// httpClient is the caller's (or the default) client with its transport
+	// wrapped: go-retryablehttp closes idle connections on every failed
+	// call, which would empty the pool that all other calls share.
 	httpClient *http.Client
 	retry      retry.Policy
 	logger     *slog.Logger // nil: no logging
 	limiter    Limiter      // nil: no pacing
 }
 
+// credentials are reached through a func so that no printer — fmt on a
+// Client nested in another value, spew, a debugger dump — can walk to them.
+type credentials struct {
+	auth    string   // the Authorization header value
+	secrets [][]byte // the key and its encodings, to scrub from server text
+}
+
 // NewClient returns a Client that authenticates with apiKey. Without options
-// it talks to DefaultBaseURL with a 30 s timeout, 3 retries and no logging.
+// it talks to DefaultBaseURL with a 30 s timeout per attempt, 3 retries and
+// no logging; bound a whole call, retries included, with its context.
 // It fails with a *ValidationError (matching ErrInvalidInput) on a blank key,
 // a key with white space in it, or a bad option.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
@@ -73,13 +83,13 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = defaultHTTPClient(o.transport)
 	}
-	creds := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
+	basic := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
+	creds := &credentials{auth: "Basic " + basic, secrets: [][]byte{[]byte(apiKey), []byte(basic)}}
 	return &Client{
 		baseURL:    o.baseURL,
-		auth:       "Basic " + creds,
-		secrets:    [][]byte{[]byte(apiKey), []byte(creds)},
+		creds:      func() *credentials { return creds },
 		userAgent:  o.userAgent,
-		httpClient: hc,
+		httpClient: keepIdle(hc),
 		retry:      o.retry,
 		logger:     o.logger,
 		limiter:    o.limiter,
@@ -94,6 +104,24 @@ func defaultHTTPClient(rt http.RoundTripper) *http.Client {
 	}
 	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect}
 }
+
+// keepIdle returns a shallow copy of hc whose transport does not pass on
+// CloseIdleConnections; everything else (Timeout, CheckRedirect, Jar) is
+// hc's own.
+func keepIdle(hc *http.Client) *http.Client {
+	cp := *hc
+	rt := cp.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	cp.Transport = noCloseIdle{rt}
+	return &cp
+}
+
+// noCloseIdle hides the wrapped transport's CloseIdleConnections.
+type noCloseIdle struct{ rt http.RoundTripper }
+
+func (t noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return t.rt.RoundTrip(r) }
 
 func newTransport() *http.Transport {
 	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
@@ -113,20 +141,22 @@ func newTransport() *http.Transport {
 	}
 }
 
-// checkRedirect follows at most 10 redirects, never from https to http, and
-// only to the host the request started at: the API key is not sent anywhere
-// else, and a POST is not silently turned into a GET somewhere else.
+// checkRedirect follows at most 10 redirects, only to the host the request
+// started at and never from https to http, so the API key goes nowhere else.
+// A redirect that would change the method (a 301, 302 or 303 turns a POST
+// into a bodiless GET) is not followed: its 3xx answer becomes an *APIError
+// instead of a 2xx from somewhere that never saw the tokens.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0]
 	switch {
 	case len(via) >= 10:
 		return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
 	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-		req.Header.Del("Authorization")
 		return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
 	case !strings.EqualFold(req.URL.Host, first.URL.Host):
-		req.Header.Del("Authorization")
 		return fmt.Errorf("yespo: redirect to another host (%s): %w", req.URL.Host, retry.ErrRedirectRefused)
+	case req.Method != first.Method:
+		return http.ErrUseLastResponse
 	}
 	return nil
 }
@@ -164,7 +194,7 @@ func (c *Client) newRequest(ctx context.Context, ep endpoint, body []byte) (*ret
 	if err != nil {
 		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
 	}
-	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Authorization", c.creds().auth)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {
@@ -204,9 +234,12 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 		return nil
 	}
 	defer discard(resp.Body)
-	// A body cut short still tells something; the status is what matters.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	// Read a little past the limit so that a secret straddling it is still
+	// found and scrubbed; then cut. A body cut short by a broken connection
+	// still tells something: the status is what matters.
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+c.longestSecret()))
 	raw = c.redact(raw)
+	raw = raw[:min(len(raw), maxErrorBody)]
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Message:    errorMessage(raw, resp.Header.Get("Content-Type")),
@@ -215,7 +248,7 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 		Method:     ep.method,
 		Path:       ep.path,
 	}
-	if d, ok := retry.After(resp.Header, time.Now()); ok {
+	if d, ok := retry.After(resp.StatusCode, resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	return e
@@ -231,10 +264,19 @@ func discard(body io.ReadCloser) {
 // redact replaces the API key and its Basic-auth encoding wherever a server
 // echoes them back, so that no error carries them.
 func (c *Client) redact(b []byte) []byte {
-	for _, s := range c.secrets {
+	for _, s := range c.creds().secrets {
 		if bytes.Contains(b, s) {
 			b = bytes.ReplaceAll(b, s, []byte("[REDACTED]"))
 		}
 	}
 	return b
+}
+
+// longestSecret is the length of the longest form of the key.
+func (c *Client) longestSecret() int64 {
+	n := 0
+	for _, s := range c.creds().secrets {
+		n = max(n, len(s))
+	}
+	return int64(n)
 }

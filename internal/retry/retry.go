@@ -110,11 +110,13 @@ func doubled(d time.Duration, n int, limit time.Duration) time.Duration {
 	return min(d, limit)
 }
 
-// After returns the wait the server asked for: Retry-After as seconds or an
-// HTTP date, else the rate-limit headers some gateways send (RateLimit-Reset
-// and X-RateLimit-Reset, as seconds to wait or as a Unix time). Yespo
-// documents none of them; they are honoured when present, never required.
-func After(h http.Header, now time.Time) (time.Duration, bool) {
+// After returns the wait the server asked for with an answer of this status:
+// Retry-After as seconds or an HTTP date, else, on a 429 only, the rate-limit
+// headers some gateways send (RateLimit-Reset and X-RateLimit-Reset, as
+// seconds to wait or as a Unix time) — on other answers they describe the
+// quota window, not a request to wait. Yespo documents none of them; they
+// are honoured when present, never required.
+func After(status int, h http.Header, now time.Time) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if secs, ok := parseSeconds(v); ok {
 			return seconds(secs), true
@@ -122,6 +124,9 @@ func After(h http.Header, now time.Time) (time.Duration, bool) {
 		if t, err := http.ParseTime(v); err == nil {
 			return max(t.Sub(now), 0), true
 		}
+	}
+	if status != http.StatusTooManyRequests {
+		return 0, false
 	}
 	for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
 		secs, ok := parseSeconds(strings.TrimSpace(h.Get(name)))

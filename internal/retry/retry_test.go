@@ -141,7 +141,7 @@ func TestBackoffNoMaxWait(t *testing.T) {
 
 func TestAfter(t *testing.T) {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	const maxWaitSeconds = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
+	const longestWait = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
 	const longWait = -1 // any wait of more than 100 years
 	unix := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
 	tests := []struct {
@@ -161,8 +161,8 @@ func TestAfter(t *testing.T) {
 		{"fraction", map[string]string{"Retry-After": "1.5"}, 0, false},
 		{"negative", map[string]string{"Retry-After": "-5"}, 0, false},
 		{"empty", map[string]string{"Retry-After": "  "}, 0, false},
-		{"huge seconds", map[string]string{"Retry-After": "9223372036854775807"}, maxWaitSeconds, true},
-		{"just past max", map[string]string{"Retry-After": "9223372037"}, maxWaitSeconds, true},
+		{"huge seconds", map[string]string{"Retry-After": "9223372036854775807"}, longestWait, true},
+		{"just past max", map[string]string{"Retry-After": "9223372037"}, longestWait, true},
 		{"beyond int64", map[string]string{"Retry-After": "99999999999999999999"}, longWait, true},
 		{"ratelimit reset", map[string]string{"RateLimit-Reset": "7"}, 7 * time.Second, true},
 		{"x ratelimit delta", map[string]string{"X-RateLimit-Reset": "12"}, 12 * time.Second, true},
@@ -182,7 +182,7 @@ func TestAfter(t *testing.T) {
 			for k, v := range tt.header {
 				h.Set(k, v)
 			}
-			got, ok := After(h, now)
+			got, ok := After(http.StatusTooManyRequests, h, now)
 			assert.Equal(t, tt.wantOK, ok)
 			if tt.want == longWait {
 				assert.Greater(t, got, 100*365*24*time.Hour)
@@ -192,6 +192,20 @@ func TestAfter(t *testing.T) {
 			assert.GreaterOrEqual(t, got, time.Duration(0))
 		})
 	}
+}
+
+// Quota-window headers mean "wait" only on a 429; Retry-After counts anywhere.
+func TestAfterResetHeadersOnlyOn429(t *testing.T) {
+	now := time.Now()
+	reset := http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Add(time.Hour).Unix(), 10)}, "Ratelimit-Reset": {"60"}}
+	_, ok := After(http.StatusServiceUnavailable, reset, now)
+	assert.False(t, ok)
+	d, ok := After(http.StatusTooManyRequests, reset, now)
+	assert.True(t, ok)
+	assert.Equal(t, time.Minute, d)
+	d, ok = After(http.StatusServiceUnavailable, http.Header{"Retry-After": {"7"}}, now)
+	assert.True(t, ok)
+	assert.Equal(t, 7*time.Second, d)
 }
 
 func TestPermanentError(t *testing.T) {
