@@ -45,19 +45,24 @@ type closeCounter struct {
 
 func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
 
-// go-retryablehttp closes idle connections whenever a call fails; that must
-// not empty the pool every other call of a shared client relies on.
-func TestFailedCallsKeepSharedPool(t *testing.T) {
+// go-retryablehttp closes idle connections when a call fails. An HTTP error
+// answer — retries exhausted, a final 4xx, a Retry-After too long — must not
+// empty the pool every other call of a shared client relies on.
+func TestErrorAnswersKeepSharedPool(t *testing.T) {
 	s := newServer(t)
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", answer(503, "x"))
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/token/mute", answer(404, "x"))
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/token/unmute", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		answer(429, "x")(w, r)
+	})
 	rt := &closeCounter{RoundTripper: http.DefaultTransport}
 	c := s.client(t, yespo.WithHTTPClient(&http.Client{Transport: rt}))
+	ctx := context.Background()
 
-	require.ErrorIs(t, c.AddAppTokens(context.Background(), appUUID, oneToken), yespo.ErrServer)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-	defer cancel()
-	slow := s.client(t, yespo.WithHTTPClient(&http.Client{Transport: rt}), yespo.WithRetry(3, time.Second, time.Second))
-	require.ErrorIs(t, slow.AddAppTokens(ctx, appUUID, oneToken), context.DeadlineExceeded)
+	require.ErrorIs(t, c.AddAppTokens(ctx, appUUID, oneToken), yespo.ErrServer)
+	require.ErrorIs(t, c.MuteAppToken(ctx, appUUID, "1", 0), yespo.ErrNotFound)
+	require.ErrorIs(t, c.UnmuteAppToken(ctx, appUUID, "1"), yespo.ErrRateLimited)
 	assert.Zero(t, rt.closes.Load())
 }
 

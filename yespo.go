@@ -42,9 +42,11 @@ type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
 	userAgent string
-	// httpClient is the caller's (or the default) client with its transport
-	// wrapped: go-retryablehttp closes idle connections on every failed
-	// call, which would empty the pool that all other calls share.
+	// httpClient is used as is. go-retryablehttp closes its idle
+	// connections when a call ends in a transport error or a done context
+	// (never on an HTTP answer: checkRetry hands every answer back through
+	// its success path). Wrapping the transport to stop that would push
+	// net/http onto its slower path for unknown RoundTrippers on every call.
 	httpClient *http.Client
 	retry      retry.Policy
 	logger     *slog.Logger // nil: no logging
@@ -89,7 +91,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		baseURL:    o.baseURL,
 		creds:      func() *credentials { return creds },
 		userAgent:  o.userAgent,
-		httpClient: keepIdle(hc),
+		httpClient: hc,
 		retry:      o.retry,
 		logger:     o.logger,
 		limiter:    o.limiter,
@@ -104,24 +106,6 @@ func defaultHTTPClient(rt http.RoundTripper) *http.Client {
 	}
 	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect}
 }
-
-// keepIdle returns a shallow copy of hc whose transport does not pass on
-// CloseIdleConnections; everything else (Timeout, CheckRedirect, Jar) is
-// hc's own.
-func keepIdle(hc *http.Client) *http.Client {
-	cp := *hc
-	rt := cp.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	cp.Transport = noCloseIdle{rt}
-	return &cp
-}
-
-// noCloseIdle hides the wrapped transport's CloseIdleConnections.
-type noCloseIdle struct{ rt http.RoundTripper }
-
-func (t noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return t.rt.RoundTrip(r) }
 
 func newTransport() *http.Transport {
 	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
