@@ -1,0 +1,62 @@
+/*
+Package yespotest is an in-process fake of the Yespo apps API, for testing
+code that uses github.com/yespo-go/yespo without a Yespo account or network
+— the way net/http/httptest stands in for a web server.
+
+	srv := yespotest.NewServer()
+	defer srv.Close()
+	app := srv.NewApp()
+	client := srv.Client() // a *yespo.Client for srv, with short retry waits
+
+	err := client.AddAppTokens(ctx, app, []yespo.Token{{Token: "42", Phone: "+380501234567"}})
+	c, ok := srv.ContactByToken(app, "42") // what Yespo would now hold
+
+# What it models
+
+The four endpoints of the yespo client (add tokens, mute, unmute, contact id
+by token) under the URL's /api/ path, with HTTP Basic authentication (the
+password must be Server.APIKey, else 401) and the documented answers:
+400 "Wrong app uuid" for a malformed app UUID, 404 "Not registered
+application" for an app not registered with NewApp or RegisterApp, 400
+"Token(s) must be specified", 400 "Duration must be positive int", 400 for
+a token without a contact identifier or a body that is not JSON. Errors come
+as plain text, success of the POST endpoints as the JSON string "OK".
+
+Adding tokens follows Yespo's documented semantics. Contacts are looked up
+by contactId, then externalCustomerId, then phone, then email, phone and
+email on their normalised forms (yespo.NormalizePhone, NormalizeEmail). The
+guide words the lookup in two ways and both are available through
+WithMatching: MatchAnyIdentifier (the docs: the first identifier that finds
+a contact wins; the default) and MatchPrimaryOnly (the site: only the
+highest-priority identifier is looked up). A contactId that matches no
+contact passes the turn to the next identifier in both. When no contact is
+found, a new one is created with all the identifiers given and an ID of the
+server's choosing. A found contact only gains the token: its identifiers are
+never created or changed. Tokens accumulate: the same token twice on a
+contact is kept once, another token is added beside it. A request with one
+bad token is refused whole.
+
+Mute sets ContactToken.MutedUntil to now plus the duration, or to
+9999-12-31 without one; unmute clears it. ReportStatus plays what Yespo
+learns from sending a message: StatusFailed with reason "Forbidden" (the
+user blocked the bot) removes the token from the contact card, so the bot
+must register it again.
+
+For resilience tests, FailNext and FailRandomly inject faults — a status
+with an optional Retry-After, a delay, a dropped connection — and
+WithRateLimit answers 429 beyond a number of requests per second. Requests
+lists everything the server received, with the status it answered.
+
+# What it does not model
+
+Contact fields beyond the four identifiers, other Yespo endpoints, sending
+messages, and any server behaviour the documentation leaves open. Where it
+had to choose, it chose the answer that catches client bugs: muting or
+unmuting a token no contact holds is 404 "Token not found"; the same token
+sent for two contacts (possible under MatchPrimaryOnly) stays on both, and
+ContactByToken returns the one with the lowest ID.
+
+The server is safe for concurrent requests: fifty simultaneous requests for
+the same new phone create exactly one contact.
+*/
+package yespotest

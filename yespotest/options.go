@@ -1,0 +1,56 @@
+package yespotest
+
+// Option configures a Server in NewServer.
+type Option func(*config)
+
+type config struct {
+	apiKey    string
+	matching  Matching
+	rateLimit int
+	seed      int64
+	seeded    bool
+}
+
+// WithAPIKey sets the key the server accepts as the Basic-auth password;
+// any other key gets 401. By default each server makes up its own, in
+// Server.APIKey.
+func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
+
+// WithMatching chooses how AddAppTokens finds contacts; the default is
+// MatchAnyIdentifier.
+func WithMatching(m Matching) Option { return func(c *config) { c.matching = m } }
+
+// WithRateLimit answers 429 with a Retry-After header to requests beyond
+// perSecond in any one-second window. 0, the default, sets no limit; 200 is
+// Yespo's documented default per account.
+func WithRateLimit(perSecond int) Option { return func(c *config) { c.rateLimit = perSecond } }
+
+// WithSeed seeds the random source of FailRandomly, so that a run can be
+// repeated. Without it the seed is random.
+func WithSeed(seed int64) Option { return func(c *config) { c.seed, c.seeded = seed, true } }
+
+// Matching is how the fake finds the contact a token belongs to. Yespo's
+// guide words it in two ways; both are here.
+type Matching int
+
+const (
+	// MatchAnyIdentifier follows the docs wording: the identifiers are tried
+	// in priority order (contactId, externalCustomerId, phone, email) and the
+	// first that finds a contact wins.
+	MatchAnyIdentifier Matching = iota
+	// MatchPrimaryOnly follows the site wording: only the highest-priority
+	// identifier given is looked up (a contactId that does not exist passes
+	// the turn to the next identifier).
+	MatchPrimaryOnly
+)
+
+// String returns the constant's name.
+func (m Matching) String() string {
+	switch m {
+	case MatchAnyIdentifier:
+		return "MatchAnyIdentifier"
+	case MatchPrimaryOnly:
+		return "MatchPrimaryOnly"
+	}
+	return "Matching(?)"
+}
