@@ -100,12 +100,14 @@ Many tokens are better sent in one AddAppTokens call than in many.
 
 # Testing your bot
 
-Point the client at an httptest.Server with WithBaseURL(srv.URL + "/api/");
-the server then sees paths like "/api/v1/apps/{appUUID}/tokens" and the API
-key as the Basic-auth password. Any 2xx answer is success. Use a real-looking
-app UUID: a malformed one is rejected before any request is made. Add
-WithRetry(0, 0, 0) so that tests of 5xx and 429 answers do not wait between
-attempts.
+The yespotest package is a fake Yespo that runs in the test process: its
+Client method returns a *Client for it, and it shows which contact each
+token landed on, with faults to inject. For a server of your own, point the
+client at an httptest.Server with WithBaseURL(srv.URL + "/api/"); it then
+sees paths like "/api/v1/apps/{appUUID}/tokens" and the API key as the
+Basic-auth password. Any 2xx answer is success. Use a real-looking app UUID:
+a malformed one is rejected before any request is made. Add WithRetry(0, 0,
+0) so that tests of 5xx and 429 answers do not wait between attempts.
 
 # Logging
 
