@@ -108,6 +108,12 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	return c.sendTokens(ctx, appUUID, tokens)
+}
+
+// sendTokens is AddAppTokens after validation; the Batcher, which validates
+// in Add, calls it directly.
+func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token) error {
 	body := appendTokensBody(make([]byte, 0, tokensBodySize(tokens)), tokens)
 	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
 }
