@@ -47,10 +47,9 @@ type BatcherStats struct {
 // Close's goroutine for batches Close gives up on). Create it with
 // Client.NewBatcher and always Close it.
 type Batcher struct {
-	c     *Client
-	app   string
-	opts  BatcherOptions
-	slots chan struct{} // one per pending token: Add blocks when full
+	c    *Client
+	app  string
+	opts BatcherOptions
 
 	ctx      context.Context // the sends'; cancelled when Close gives up
 	cancel   context.CancelFunc
@@ -65,14 +64,17 @@ type Batcher struct {
 	wake        *sync.Cond // workers wait on it for ready batches
 	closed      bool
 	stopped     bool
-	queue       []Token         // accepted, not yet in a batch
-	pending     map[Token]int   // queued or in flight, for de-duplication
+	queue       []Token         // accepted, not yet in a batch; never grown, so pending may point into it
+	pending     tokenSet        // queued or in flight, for de-duplication
+	room        chan struct{}   // closed when tokens finish: blocked Adds look again
 	ready       []*batch        // cut, waiting for a worker
 	live        map[*batch]bool // ready or in flight
 	timer       *time.Timer     // FlushInterval of the oldest queued token
-	pausedUntil time.Time       // a 429 with a long Retry-After stops all sends
+	timerArmed  bool
+	pausedUntil time.Time // a 429 with a long Retry-After stops all sends
 	pauseTimer  *time.Timer
-	added, dups int64
+	added       int64
+	dups        int64
 	sent        int64
 	failed      int64
 	firstErr    error
@@ -99,14 +101,17 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Batcher{
 		c: c, app: appUUID, opts: opts,
-		slots:   make(chan struct{}, opts.MaxPending),
 		ctx:     ctx,
 		cancel:  cancel,
 		closing: make(chan struct{}),
-		pending: map[Token]int{},
+		queue:   make([]Token, 0, opts.MaxBatch),
+		pending: newTokenSet(),
+		room:    make(chan struct{}),
 		live:    map[*batch]bool{},
 	}
 	b.wake = sync.NewCond(&b.mu)
+	b.timer = time.AfterFunc(time.Hour, b.flushDue)
+	b.timer.Stop()
 	b.workers.Add(opts.Concurrency)
 	for range opts.Concurrency {
 		go b.work()
@@ -154,32 +159,36 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case b.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-b.closing:
-		return ErrBatcherClosed
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for !b.closed && b.pendingLocked() >= b.opts.MaxPending {
+		room := b.room
+		b.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			b.mu.Lock()
+			return ctx.Err()
+		case <-b.closing:
+		}
+		b.mu.Lock()
+	}
 	if b.closed {
-		<-b.slots
 		return ErrBatcherClosed
 	}
 	b.added++
-	if b.pending[t] > 0 {
+	b.queue = append(b.queue, t)
+	if !b.pending.add(&b.queue[len(b.queue)-1]) {
+		b.queue = b.queue[:len(b.queue)-1]
 		b.dups++
-		<-b.slots
 		return nil
 	}
-	b.pending[t]++
-	b.queue = append(b.queue, t)
 	switch {
 	case len(b.queue) >= b.opts.MaxBatch:
 		b.cutLocked()
-	case len(b.queue) == 1:
-		b.timer = time.AfterFunc(b.opts.FlushInterval, b.flushDue)
+	case !b.timerArmed:
+		b.timerArmed = true
+		b.timer.Reset(b.opts.FlushInterval)
 	}
 	return nil
 }
@@ -194,18 +203,15 @@ func (b *Batcher) flushDue() {
 // cutLocked turns the queue into batches of at most MaxBatch, ready for the
 // workers.
 func (b *Batcher) cutLocked() {
-	if b.timer != nil {
-		b.timer.Stop()
-		b.timer = nil
+	b.timer.Stop()
+	b.timerArmed = false
+	if len(b.queue) == 0 {
+		return
 	}
-	for len(b.queue) > 0 {
-		n := min(len(b.queue), b.opts.MaxBatch)
-		bt := &batch{tokens: b.queue[:n:n], done: make(chan struct{})}
-		b.queue = b.queue[n:]
-		b.ready = append(b.ready, bt)
-		b.live[bt] = true
-	}
-	b.queue = nil
+	bt := &batch{tokens: b.queue, done: make(chan struct{})}
+	b.queue = make([]Token, 0, b.opts.MaxBatch)
+	b.ready = append(b.ready, bt)
+	b.live[bt] = true
 	b.wake.Broadcast()
 }
 
@@ -276,14 +282,18 @@ func (b *Batcher) broadcast() {
 	b.wake.Broadcast()
 }
 
-// finish files bt's outcome, tells OnBatch and frees its slots.
+// pendingLocked counts tokens accepted and not yet sent or failed,
+// duplicates aside.
+func (b *Batcher) pendingLocked() int {
+	return int(b.added - b.dups - b.sent - b.failed)
+}
+
+// finish files bt's outcome, makes room for blocked Adds and tells OnBatch.
 func (b *Batcher) finish(bt *batch, err error) {
 	bt.err = err
 	b.mu.Lock()
-	for _, t := range bt.tokens {
-		if b.pending[t]--; b.pending[t] <= 0 {
-			delete(b.pending, t)
-		}
+	for i := range bt.tokens {
+		b.pending.remove(&bt.tokens[i])
 	}
 	if err == nil {
 		b.sent += int64(len(bt.tokens))
@@ -294,12 +304,11 @@ func (b *Batcher) finish(bt *batch, err error) {
 		}
 	}
 	delete(b.live, bt)
+	close(b.room)
+	b.room = make(chan struct{})
 	b.mu.Unlock()
 	if b.opts.OnBatch != nil {
 		b.opts.OnBatch(BatchResult{Tokens: bt.tokens, Err: err})
-	}
-	for range bt.tokens {
-		<-b.slots
 	}
 	close(bt.done)
 }
@@ -373,9 +382,7 @@ func (b *Batcher) abandon(cause error) {
 func (b *Batcher) stop() {
 	b.mu.Lock()
 	b.stopped = true
-	if b.timer != nil {
-		b.timer.Stop()
-	}
+	b.timer.Stop()
 	if b.pauseTimer != nil {
 		b.pauseTimer.Stop()
 	}
@@ -404,6 +411,6 @@ func (b *Batcher) Stats() BatcherStats {
 		Sent:       b.sent,
 		Failed:     b.failed,
 		Requests:   b.requests.Load(),
-		Pending:    int(b.added - b.dups - b.sent - b.failed),
+		Pending:    b.pendingLocked(),
 	}
 }

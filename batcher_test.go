@@ -306,3 +306,39 @@ func batcherGoroutines() bool {
 	buf = buf[:runtime.Stack(buf, true)]
 	return strings.Contains(string(buf), "yespo.(*Batcher)")
 }
+
+// A burst — 5,000 /start within a second from 100 goroutines — against an
+// account limited to Yespo's 200 requests per second: batching keeps it to
+// a handful of requests and no 429.
+func TestBurstStaysUnderRateLimit(t *testing.T) {
+	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
+	defer srv.Close()
+	app := srv.NewApp()
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{})
+	require.NoError(t, err)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+				assert.NoError(t, b.Add(ctx, tok(g*50+i)))
+			}
+		}()
+	}
+	wg.Wait()
+	addsTook := time.Since(start)
+	require.NoError(t, b.Close(ctx))
+	limited := 0
+	for _, r := range srv.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	t.Logf("burst: 5000 Adds in %v from 100 goroutines: %d requests, %d answered 429", addsTook.Round(time.Millisecond), len(srv.Requests()), limited)
+	assert.Zero(t, limited)
+	assert.LessOrEqual(t, len(srv.Requests()), 20)
+	assertStored(t, srv, 5000)
+}

@@ -41,10 +41,37 @@ func (c *Contact) hasToken(app, token string) bool {
 	return slices.ContainsFunc(c.Tokens, func(t ContactToken) bool { return t.AppUUID == app && t.Token == token })
 }
 
-// book is the fake's contact store. Its methods expect the server's lock.
+// book is the fake's contact store, indexed so that a large import stays
+// fast. Its methods expect the server's lock.
 type book struct {
 	contacts []*Contact // ordered by ID
 	nextID   int64
+	byID     map[int64]*Contact
+	byKey    map[idKey]*Contact // lowest-ID contact per identifier
+	holders  map[tokenKey][]*Contact
+}
+
+// idKey is an identifier in the form contacts are matched on.
+type idKey struct {
+	kind  yespo.IdentifierKind
+	value string
+}
+
+type tokenKey struct{ app, token string }
+
+func newBook() book {
+	return book{byID: map[int64]*Contact{}, byKey: map[idKey]*Contact{}, holders: map[tokenKey][]*Contact{}}
+}
+
+// key gives the matching form: phone and email normalised.
+func key(kind yespo.IdentifierKind, value string) idKey {
+	switch kind {
+	case yespo.IdentifierPhone:
+		value = normalPhone(value)
+	case yespo.IdentifierEmail:
+		value = normalEmail(value)
+	}
+	return idKey{kind, value}
 }
 
 func (b *book) add(c Contact) *Contact {
@@ -52,40 +79,36 @@ func (b *book) add(c Contact) *Contact {
 		b.nextID++
 		c.ID = b.nextID
 	}
-	b.nextID = max(b.nextID, c.ID)
-	stored := c.clone()
-	i, found := slices.BinarySearchFunc(b.contacts, c.ID, func(x *Contact, id int64) int { return cmp.Compare(x.ID, id) })
-	if found {
+	if b.byID[c.ID] != nil {
 		panic("yespotest: a contact with ID " + formatID(c.ID) + " exists already")
 	}
+	b.nextID = max(b.nextID, c.ID)
+	stored := c.clone()
+	i, _ := slices.BinarySearchFunc(b.contacts, c.ID, func(x *Contact, id int64) int { return cmp.Compare(x.ID, id) })
 	b.contacts = slices.Insert(b.contacts, i, &stored)
+	b.byID[stored.ID] = &stored
+	for _, id := range (yespo.Token{ExternalCustomerID: stored.ExternalCustomerID, Phone: stored.Phone, Email: stored.Email}).Identifiers() {
+		k := key(id.Kind, id.Value)
+		if old := b.byKey[k]; old == nil || old.ID > stored.ID {
+			b.byKey[k] = &stored
+		}
+	}
+	for _, t := range stored.Tokens {
+		b.hold(&stored, t.AppUUID, t.Token)
+	}
 	return &stored
 }
 
-// find returns the first contact whose identifier of kind equals value, on
-// normalised forms for phone and email.
+// find returns the lowest-ID contact with this identifier, or nil.
 func (b *book) find(kind yespo.IdentifierKind, value string) *Contact {
-	for _, c := range b.contacts {
-		switch kind {
-		case yespo.IdentifierContactID:
-			if formatID(c.ID) == value {
-				return c
-			}
-		case yespo.IdentifierExternalCustomerID:
-			if c.ExternalCustomerID != "" && c.ExternalCustomerID == value {
-				return c
-			}
-		case yespo.IdentifierPhone:
-			if c.Phone != "" && normalPhone(c.Phone) == normalPhone(value) {
-				return c
-			}
-		case yespo.IdentifierEmail:
-			if c.Email != "" && normalEmail(c.Email) == normalEmail(value) {
-				return c
-			}
+	if kind == yespo.IdentifierContactID {
+		id, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return nil
 		}
+		return b.byID[id]
 	}
-	return nil
+	return b.byKey[key(kind, value)]
 }
 
 // match finds the contact for t as Yespo does under m, or nil.
@@ -114,41 +137,46 @@ func (b *book) addToken(app string, t yespo.Token, m Matching) *Contact {
 	}
 	if !c.hasToken(app, t.Token) {
 		c.Tokens = append(c.Tokens, ContactToken{AppUUID: app, Token: t.Token})
+		b.hold(c, app, t.Token)
 	}
 	return c
 }
 
-// holders returns the contacts holding token for app, in ID order.
-func (b *book) holders(app, token string) []*Contact {
-	var out []*Contact
-	for _, c := range b.contacts {
-		if c.hasToken(app, token) {
-			out = append(out, c)
-		}
+// hold indexes c as a holder of token, keeping holders in ID order.
+func (b *book) hold(c *Contact, app, token string) {
+	k := tokenKey{app, token}
+	hs := b.holders[k]
+	i, found := slices.BinarySearchFunc(hs, c.ID, func(x *Contact, id int64) int { return cmp.Compare(x.ID, id) })
+	if !found {
+		b.holders[k] = slices.Insert(hs, i, c)
 	}
-	return out
+}
+
+// holdersOf returns the contacts holding token for app, in ID order.
+func (b *book) holdersOf(app, token string) []*Contact {
+	return b.holders[tokenKey{app, token}]
 }
 
 // setMute sets MutedUntil of token on every holder; it reports whether any.
 func (b *book) setMute(app, token string, until time.Time) bool {
-	found := false
-	for _, c := range b.holders(app, token) {
+	hs := b.holdersOf(app, token)
+	for _, c := range hs {
 		for i := range c.Tokens {
 			if c.Tokens[i].AppUUID == app && c.Tokens[i].Token == token {
 				c.Tokens[i].MutedUntil = until
-				found = true
 			}
 		}
 	}
-	return found
+	return len(hs) > 0
 }
 
 // removeToken takes token off every contact card, as Yespo does when a
 // message fails with Forbidden.
 func (b *book) removeToken(app, token string) {
-	for _, c := range b.contacts {
+	for _, c := range b.holdersOf(app, token) {
 		c.Tokens = slices.DeleteFunc(c.Tokens, func(t ContactToken) bool { return t.AppUUID == app && t.Token == token })
 	}
+	delete(b.holders, tokenKey{app, token})
 }
 
 // normalPhone and normalEmail give the form contacts are matched on; a

@@ -67,7 +67,7 @@ func NewServer(opts ...Option) *Server {
 	if !cfg.seeded {
 		cfg.seed = int64(mathrand.Uint64() >> 1)
 	}
-	s := &Server{APIKey: cfg.apiKey, cfg: cfg, apps: map[string]bool{}}
+	s := &Server{APIKey: cfg.apiKey, cfg: cfg, apps: map[string]bool{}, book: newBook()}
 	s.faults.rng = mathrand.New(mathrand.NewPCG(uint64(cfg.seed), 0x9e3779b97f4a7c15))
 	s.srv = httptest.NewServer(s.routes())
 	s.URL = s.srv.URL + "/api/"
@@ -140,7 +140,7 @@ func (s *Server) Contacts() []Contact {
 func (s *Server) ContactByToken(appUUID, token string) (Contact, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.book.holders(appUUID, token); len(h) > 0 {
+	if h := s.book.holdersOf(appUUID, token); len(h) > 0 {
 		return h[0].clone(), true
 	}
 	return Contact{}, false

@@ -1,0 +1,67 @@
+package yespo_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/yespotest"
+)
+
+// TestChaos sends 100,000 tokens (20,000 under -race) through a Batcher into
+// a fake that fails a fifth of all requests: 429 with Retry-After, 503, a
+// dropped connection, and a delay longer than the client's timeout. Nothing
+// may be lost or stored twice, and the counters must add up.
+func TestChaos(t *testing.T) {
+	n := 100_000
+	if raceEnabled || testing.Short() {
+		n = 20_000
+	}
+	srv := yespotest.NewServer(yespotest.WithSeed(7))
+	defer srv.Close()
+	app := srv.NewApp()
+	const timeout = 300 * time.Millisecond
+	srv.FailRandomly(0.2,
+		yespotest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second, Body: "Too many requests"},
+		yespotest.Fault{Status: http.StatusServiceUnavailable, Body: "maintenance"},
+		yespotest.Fault{Drop: true},
+		yespotest.Fault{Delay: timeout + 200*time.Millisecond},
+	)
+	// Ten retries: a batch fails only if 11 attempts in a row do (0.2^11).
+	client := srv.Client(
+		yespo.WithHTTPClient(&http.Client{Timeout: timeout}),
+		yespo.WithRetry(10, 5*time.Millisecond, 2*time.Second),
+	)
+	b, err := client.NewBatcher(app, yespo.BatcherOptions{MaxBatch: 500, Concurrency: 4, FlushInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+
+	start := time.Now()
+	for i := range n {
+		require.NoError(t, b.Add(ctx, tok(i)))
+	}
+	require.NoError(t, b.Close(ctx))
+	elapsed := time.Since(start)
+
+	st := b.Stats()
+	assert.Equal(t, int64(n), st.Added)
+	assert.Equal(t, int64(n), st.Sent)
+	assert.Zero(t, st.Failed)
+	assert.Equal(t, st.Added, st.Sent+st.Failed+st.Duplicates)
+	assertStored(t, srv, n)
+
+	var faulted int
+	for _, r := range srv.Requests() {
+		if r.Status != http.StatusOK {
+			faulted++
+		}
+	}
+	reqs := len(srv.Requests())
+	t.Logf("chaos: %d tokens in %v: %d batch requests, %d HTTP attempts, %d of them failed and were retried",
+		n, elapsed.Round(time.Millisecond), st.Requests, reqs, faulted)
+	assert.Greater(t, faulted, reqs/10, "the faults happened")
+	assert.Less(t, elapsed, 45*time.Second)
+}
