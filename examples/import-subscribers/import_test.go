@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo/yespotest"
+)
+
+// fakeEnv is a yespotest server and the environment that points the tool at it.
+func fakeEnv(t *testing.T) (*yespotest.Server, string, func(string) string) {
+	t.Helper()
+	srv := yespotest.NewServer()
+	t.Cleanup(srv.Close)
+	app := srv.NewApp()
+	env := map[string]string{"YESPO_API_KEY": srv.APIKey, "YESPO_APP_UUID": app, "YESPO_BASE_URL": srv.URL}
+	return srv, app, func(k string) string { return env[k] }
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	return path
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return recs
+}
+
+func runTool(t *testing.T, env func(string) string, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, env, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+func TestImportCSV(t *testing.T) {
+	srv, app, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "Email,TOKEN,phone,contactId,extra\n"+
+		"a@example.com,1001,,,x\n"+
+		",1002,+380501111111,,\n"+
+		"not-an-email,1003,,,\n"+
+		",,+380502222222,,\n"+
+		",1004,,abc,\n"+
+		"A@Example.COM ,1005,,,\n")
+	code, out := runTool(t, env, path)
+	assert.Equal(t, exitRejects, code, out)
+	assert.Contains(t, out, "3 rows sent, 0 failed, 3 rejected.")
+	for _, tok := range []string{"1001", "1002", "1005"} {
+		_, ok := srv.ContactByToken(app, tok)
+		assert.True(t, ok, tok)
+	}
+	rejects := readCSV(t, path+".rejects.csv")
+	require.Len(t, rejects, 4)
+	assert.Equal(t, []string{"row", "reason", "record"}, rejects[0])
+	assert.Equal(t, "3", rejects[1][0])
+	assert.Contains(t, rejects[1][1], "email")
+	assert.Equal(t, "4", rejects[2][0])
+	assert.Contains(t, rejects[2][1], "token: must not be empty")
+	assert.Equal(t, "5", rejects[3][0])
+	assert.Contains(t, rejects[3][1], `contactId "abc"`)
+	assert.NoFileExists(t, path+".checkpoint", "a finished run leaves no checkpoint")
+	assert.NoFileExists(t, path+".failed.csv", "no failures, no file")
+}
+
+func TestImportJSONLWithNormalize(t *testing.T) {
+	srv, app, env := fakeEnv(t)
+	path := writeFile(t, "subs.jsonl", `{"token":"1","phone":"+38 (050) 123-45-67"}`+"\n\n"+
+		`{"token":"2","email":" Bob@Example.COM","contactId":"7"}`+"\n"+
+		`{"token":"3","externalCustomerId":"crm-3","contactId":8}`+"\n"+
+		`not json`+"\n")
+	code, out := runTool(t, env, "-normalize", path)
+	assert.Equal(t, exitRejects, code, out)
+	c, ok := srv.ContactByToken(app, "1")
+	require.True(t, ok)
+	assert.Equal(t, "+380501234567", c.Phone)
+	c, ok = srv.ContactByToken(app, "2")
+	require.True(t, ok)
+	assert.Equal(t, "Bob@example.com", c.Email)
+	_, ok = srv.ContactByToken(app, "3")
+	assert.True(t, ok)
+	rejects := readCSV(t, path+".rejects.csv")
+	require.Len(t, rejects, 2)
+	assert.Equal(t, "4", rejects[1][0])
+	assert.Contains(t, rejects[1][1], "not a JSON object")
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	srv, _, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "token,phone\n1,+380501111111\n2,050\n3,+15550100001\n")
+	code, out := runTool(t, env, "-dry-run", path)
+	assert.Equal(t, exitRejects, code)
+	assert.Contains(t, out, "2 rows valid, 0 failed, 1 rejected.")
+	assert.Empty(t, srv.Requests())
+}
+
+func TestFailedBatchesAreWrittenForRetry(t *testing.T) {
+	srv, app, env := fakeEnv(t)
+	srv.FailRandomly(1, yespotest.Fault{Status: 400, Body: "Bad request"})
+	var b strings.Builder
+	b.WriteString("token,externalCustomerId\n")
+	for i := range 5 {
+		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
+	}
+	path := writeFile(t, "subs.csv", b.String())
+	code, out := runTool(t, env, "-batch", "2", path)
+	assert.Equal(t, exitFailures, code, out)
+	failed := readCSV(t, path+".failed.csv")
+	require.Len(t, failed, 6)
+	assert.Equal(t, []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, failed[0])
+
+	// The failed file is an input as it is.
+	srv.FailRandomly(0)
+	code, out = runTool(t, env, path+".failed.csv")
+	assert.Equal(t, exitOK, code, out)
+	for i := range 5 {
+		_, ok := srv.ContactByToken(app, fmt.Sprint(i))
+		assert.True(t, ok)
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	_, _, env := fakeEnv(t)
+	code, out := runTool(t, env)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, out, "exactly one input file")
+	code, out = runTool(t, env, filepath.Join(t.TempDir(), "missing.csv"))
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, out, "no such file")
+	code, out = runTool(t, env, writeFile(t, "x.csv", "phone\n+380501111111\n"))
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, out, `no "token" column`)
+}
+
+func TestWithoutKeyUsesTheFake(t *testing.T) {
+	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n")
+	code, out := runTool(t, func(string) string { return "" }, path)
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "in-process fake Yespo")
+}
