@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkImportMillionRows imports 1,000,000 generated rows (about 60 MB
+// of CSV) into a local sink that only reads and acknowledges, with the
+// built binary, and reports the import process's peak RSS and its rows/s:
+//
+//	go test -run '^$' -bench ImportMillionRows -benchtime 1x ./examples/import-subscribers
+func BenchmarkImportMillionRows(b *testing.B) {
+	const rows = 1_000_000
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "import-subscribers")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatal(err, string(out))
+	}
+	path := filepath.Join(dir, "subs.csv")
+	writeRows(b, path, rows)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `"OK"`)
+	}))
+	defer sink.Close()
+
+	b.ResetTimer()
+	for range b.N {
+		_ = os.Remove(path + ".checkpoint")
+		cmd := exec.Command(bin, path)
+		cmd.Env = append(os.Environ(), "YESPO_API_KEY=bench", "YESPO_APP_UUID=0f8fad5b-d9cb-469f-a165-70867728950e",
+			"YESPO_BASE_URL="+sink.URL+"/api/")
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatal(err, string(out))
+		}
+		wall := time.Since(start)
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+		b.ReportMetric(float64(rss)/1024, "peak-RSS-MiB")
+		b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
+		b.ReportMetric(wall.Seconds(), "wall-s")
+	}
+}
+
+func writeRows(b *testing.B, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "token,externalCustomerId,phone,email")
+	for i := range n {
+		fmt.Fprintf(w, "%d,crm-%d,+38050%07d,user%d@example.com\n", 5_000_000_000+i, i, i, i)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
