@@ -98,6 +98,31 @@ limiter, which is waited on before every attempt:
 
 Many tokens are better sent in one AddAppTokens call than in many.
 
+# Batching bursts and imports
+
+A Batcher gathers tokens from any number of goroutines — every /start
+handler of a bot, or the reader of a subscriber file — and sends them in
+batches of up to 500, at most two requests at a time, each token waiting at
+most a second. A burst of thousands of /start becomes a handful of requests
+instead of 429s; a million subscribers upload in a few seconds with bounded
+memory. Add blocks while 10,000 tokens are pending, de-duplicates tokens that
+are still pending, and every token ends up sent or reported failed:
+
+	b, err := client.NewBatcher(appUUID, yespo.BatcherOptions{
+		OnBatch: func(r yespo.BatchResult) {
+			if r.Err != nil {
+				log.Printf("%d tokens not added: %v", len(r.Tokens), r.Err)
+			}
+		},
+	})
+	// in each handler:
+	err = b.Add(ctx, yespo.Token{Token: yespo.TelegramToken(chatID), Phone: phone})
+	// on shutdown:
+	err = b.Close(ctx) // sends what is left; says how many failed
+
+A 429 asking for a longer wait than the client's retries allow pauses the
+whole Batcher once, then the batch is sent again.
+
 # Testing your bot
 
 The yespotest package is a fake Yespo that runs in the test process: its
