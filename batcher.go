@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,8 +66,11 @@ type Batcher struct {
 	wake        *sync.Cond // workers wait on it for ready batches
 	closed      bool
 	stopped     bool
-	queue       []Token         // accepted, not yet in a batch; never grown, so pending may point into it
-	pending     tokenSet        // queued or in flight, for de-duplication
+	filling     *batch        // accepting tokens; cut when full or due
+	indexed     []*batch      // cut and not finished: waiting or in flight
+	spare       []batchIndex  // indexes of finished batches, for reuse
+	filter      pendingFilter // hashes of all pending tokens
+	seed        maphash.Seed
 	room        chan struct{}   // closed when tokens finish: blocked Adds look again
 	ready       []*batch        // cut, waiting for a worker
 	live        map[*batch]bool // ready or in flight
@@ -83,6 +88,8 @@ type Batcher struct {
 // batch is one request's worth of tokens.
 type batch struct {
 	tokens []Token
+	hashes []uint64   // of tokens, to uncount them when the batch finishes
+	index  batchIndex // of tokens, while the batch is pending
 	err    error
 	done   chan struct{}
 }
@@ -104,12 +111,13 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 		ctx:     ctx,
 		cancel:  cancel,
 		closing: make(chan struct{}),
-		queue:   make([]Token, 0, opts.MaxBatch),
-		pending: newTokenSet(),
+		seed:    maphash.MakeSeed(),
+		filter:  newPendingFilter(opts.MaxPending),
 		room:    make(chan struct{}),
 		live:    map[*batch]bool{},
 	}
 	b.wake = sync.NewCond(&b.mu)
+	b.filling = b.newBatch()
 	b.timer = time.AfterFunc(time.Hour, b.flushDue)
 	b.timer.Stop()
 	b.workers.Add(opts.Concurrency)
@@ -177,20 +185,57 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 		return ErrBatcherClosed
 	}
 	b.added++
-	b.queue = append(b.queue, t)
-	if !b.pending.add(&b.queue[len(b.queue)-1]) {
-		b.queue = b.queue[:len(b.queue)-1]
+	if !b.accept(t) {
 		b.dups++
 		return nil
 	}
 	switch {
-	case len(b.queue) >= b.opts.MaxBatch:
+	case len(b.filling.tokens) >= b.opts.MaxBatch:
 		b.cutLocked()
 	case !b.timerArmed:
 		b.timerArmed = true
 		b.timer.Reset(b.opts.FlushInterval)
 	}
 	return nil
+}
+
+// accept puts t in the filling batch unless an equal token is pending:
+// filling, waiting or in flight. Only when the filter cannot tell — a twin,
+// or another token in the same bucket — are the batches searched.
+func (b *Batcher) accept(t Token) bool {
+	h := maphash.String(b.seed, t.Token)
+	f := b.filling
+	if !b.filter.inc(h) && (f.index.find(f.tokens, &t, h) || b.pendingElsewhere(&t, h)) {
+		b.filter.dec(h)
+		return false
+	}
+	f.tokens = append(f.tokens, t)
+	f.hashes = append(f.hashes, h)
+	f.index.add(f.tokens, len(f.tokens)-1, h)
+	return true
+}
+
+func (b *Batcher) pendingElsewhere(t *Token, h uint64) bool {
+	for _, bt := range b.indexed {
+		if bt.index.find(bt.tokens, t, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// newBatch returns an empty batch with an index, reusing a spare one.
+func (b *Batcher) newBatch() *batch {
+	bt := &batch{
+		tokens: make([]Token, 0, b.opts.MaxBatch),
+		hashes: make([]uint64, 0, b.opts.MaxBatch),
+		done:   make(chan struct{}),
+	}
+	if n := len(b.spare); n > 0 {
+		bt.index, b.spare = b.spare[n-1], b.spare[:n-1]
+	}
+	bt.index.reset(b.opts.MaxBatch)
+	return bt
 }
 
 // flushDue runs FlushInterval after a token came into an empty queue.
@@ -200,16 +245,17 @@ func (b *Batcher) flushDue() {
 	b.cutLocked()
 }
 
-// cutLocked turns the queue into batches of at most MaxBatch, ready for the
+// cutLocked hands the filling batch, if it has tokens, to the
 // workers.
 func (b *Batcher) cutLocked() {
 	b.timer.Stop()
 	b.timerArmed = false
-	if len(b.queue) == 0 {
+	bt := b.filling
+	if len(bt.tokens) == 0 {
 		return
 	}
-	bt := &batch{tokens: b.queue, done: make(chan struct{})}
-	b.queue = make([]Token, 0, b.opts.MaxBatch)
+	b.filling = b.newBatch()
+	b.indexed = append(b.indexed, bt)
 	b.ready = append(b.ready, bt)
 	b.live[bt] = true
 	b.wake.Broadcast()
@@ -292,8 +338,13 @@ func (b *Batcher) pendingLocked() int {
 func (b *Batcher) finish(bt *batch, err error) {
 	bt.err = err
 	b.mu.Lock()
-	for i := range bt.tokens {
-		b.pending.remove(&bt.tokens[i])
+	if i := slices.Index(b.indexed, bt); i >= 0 { // its tokens are no longer pending
+		b.indexed = slices.Delete(b.indexed, i, i+1)
+		b.spare = append(b.spare, bt.index)
+		bt.index = batchIndex{}
+		for _, h := range bt.hashes {
+			b.filter.dec(h)
+		}
 	}
 	if err == nil {
 		b.sent += int64(len(bt.tokens))
