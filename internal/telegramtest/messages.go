@@ -1,0 +1,145 @@
+package telegramtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Message is one sendMessage the bot made, as the fake recorded it.
+type Message struct {
+	ChatID         int64
+	ID             int // message_id; 0 when Blocked
+	Text           string
+	ReplyMarkup    string     // the reply_markup parameter as sent, "" when none
+	Keyboard       [][]Button // the reply keyboard it shows, nil when none
+	RemoveKeyboard bool       // it asked to remove the reply keyboard
+	Blocked        bool       // refused with 403: the user blocked the bot
+}
+
+// Button is one button of a reply keyboard.
+type Button struct {
+	Text           string
+	RequestContact bool // shares the user's own phone number when pressed
+}
+
+// chat is what the fake knows of a chat: it exists once someone wrote in it.
+type chat struct {
+	typ     string
+	blocked bool
+	lastID  int // message ids are per chat, shared by both directions
+	sent    []Message
+}
+
+func (c *chat) nextMessageID() int {
+	c.lastID++
+	return c.lastID
+}
+
+// chatOf returns the chat for c, creating it; s.mu must be held.
+func (s *Server) chatOf(c apiChat) *chat {
+	ch, ok := s.chats[c.ID]
+	if !ok {
+		ch = &chat{typ: c.Type}
+		s.chats[c.ID] = ch
+	}
+	return ch
+}
+
+func (s *Server) setBlocked(chatID int64, blocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chatOf(apiChat{ID: chatID, Type: "private"}).blocked = blocked
+}
+
+// Messages returns the messages the bot sent to chatID, in order, blocked
+// attempts included; nil when there are none.
+func (s *Server) Messages(chatID int64) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.chats[chatID]; ok {
+		return append([]Message(nil), c.sent...)
+	}
+	return nil
+}
+
+// WaitMessages waits until the bot has sent chatID at least n messages
+// (blocked attempts included) and returns them all. It fails when ctx ends
+// first, with what was sent so far in the error.
+func (s *Server) WaitMessages(ctx context.Context, chatID int64, n int) ([]Message, error) {
+	var sent []Message
+	err := s.waitUntil(ctx, func() bool {
+		sent = nil
+		if c, ok := s.chats[chatID]; ok {
+			sent = append(sent, c.sent...)
+		}
+		return len(sent) >= n
+	})
+	if err != nil {
+		return sent, fmt.Errorf("chat %d got %d of %d messages: %w (got %+v)", chatID, len(sent), n, err, sent)
+	}
+	return sent, nil
+}
+
+// replyMarkup is the part of reply_markup the fake understands.
+type replyMarkup struct {
+	Keyboard [][]struct {
+		Text           string `json:"text"`
+		RequestContact bool   `json:"request_contact"`
+	} `json:"keyboard"`
+	RemoveKeyboard bool `json:"remove_keyboard"`
+}
+
+func (s *Server) sendMessage(w http.ResponseWriter, p params) {
+	chatID, err := strconv.ParseInt(p["chat_id"], 10, 64)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
+		return
+	}
+	if p["text"] == "" {
+		fail(w, http.StatusBadRequest, "Bad Request: message text is empty")
+		return
+	}
+	var markup replyMarkup
+	if _, err := p.object("reply_markup", &markup); err != nil {
+		fail(w, http.StatusBadRequest, "Bad Request: "+err.Error())
+		return
+	}
+	m := Message{ChatID: chatID, Text: p["text"], ReplyMarkup: p["reply_markup"], RemoveKeyboard: markup.RemoveKeyboard}
+	for _, row := range markup.Keyboard {
+		var buttons []Button
+		for _, b := range row {
+			buttons = append(buttons, Button{Text: b.Text, RequestContact: b.RequestContact})
+		}
+		m.Keyboard = append(m.Keyboard, buttons)
+	}
+	s.record(w, m)
+}
+
+// record stores m and answers: 400 for an unknown chat, 403 for a blocked
+// one, else the sent message.
+func (s *Server) record(w http.ResponseWriter, m Message) {
+	s.mu.Lock()
+	c, known := s.chats[m.ChatID]
+	if !known {
+		s.mu.Unlock()
+		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
+		return
+	}
+	m.Blocked = c.blocked
+	if !m.Blocked {
+		m.ID = c.nextMessageID()
+	}
+	c.sent = append(c.sent, m)
+	s.notify()
+	chatType := c.typ
+	s.mu.Unlock()
+	if m.Blocked {
+		fail(w, http.StatusForbidden, "Forbidden: bot was blocked by the user")
+		return
+	}
+	from := s.botUser()
+	ok(w, apiMessage{MessageID: m.ID, From: &from, Date: time.Now().Unix(), Chat: apiChat{ID: m.ChatID, Type: chatType}, Text: m.Text})
+}

@@ -1,0 +1,299 @@
+package telegramtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// envelope is the Bot API answer, read the way a client reads it.
+type envelope struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+}
+
+// call makes one Bot API call with ctx and decodes the envelope; status is
+// the HTTP status.
+func call(ctx context.Context, t *testing.T, s *Server, token, method, contentType string, body io.Reader) (int, envelope) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/bot"+token+"/"+method, body)
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var env envelope
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+	return resp.StatusCode, env
+}
+
+func get(t *testing.T, s *Server, methodAndQuery string) (int, envelope) {
+	return call(context.Background(), t, s, s.Token, methodAndQuery, "", nil)
+}
+
+func timeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestEnvelopeAndToken(t *testing.T) {
+	s := NewServer(WithUsername("TestBot"))
+	defer s.Close()
+
+	status, env := get(t, s, "getMe")
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, env.OK)
+	assert.JSONEq(t, `{"id":4242424242,"is_bot":true,"first_name":"Yespo Demo","username":"TestBot"}`, string(env.Result))
+
+	status, env = call(context.Background(), t, s, "1:wrong", "getMe", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, envelope{ErrorCode: 401, Description: "Unauthorized"}, env)
+
+	status, env = get(t, s, "sendPhoto")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, envelope{ErrorCode: 404, Description: "Not Found"}, env)
+}
+
+// The same sendMessage in each of the four encodings the Bot API accepts
+// lands as the same message.
+func TestParametersInEveryEncoding(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.NewUser(7, "Ann").Send("hi")
+	markup := `{"keyboard":[[{"text":"Share","request_contact":true}]],"one_time_keyboard":true}`
+	form := url.Values{"chat_id": {"7"}, "text": {"hello"}, "reply_markup": {markup}}
+
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	for k, v := range form {
+		require.NoError(t, mw.WriteField(k, v[0]))
+	}
+	require.NoError(t, mw.Close())
+
+	encodings := []struct {
+		name, method, contentType, body string
+	}{
+		{"query", "sendMessage?" + form.Encode(), "", ""},
+		{"urlencoded", "sendMessage", "application/x-www-form-urlencoded", form.Encode()},
+		{"multipart", "sendMessage", mw.FormDataContentType(), mp.String()},
+		{"json", "sendMessage", "application/json", `{"chat_id":7,"text":"hello","reply_markup":` + markup + `}`},
+	}
+	for i, e := range encodings {
+		status, env := call(context.Background(), t, s, s.Token, e.method, e.contentType, strings.NewReader(e.body))
+		require.Equal(t, http.StatusOK, status, e.name)
+		assert.JSONEq(t, `"hello"`, jsonField(t, env.Result, "text"), e.name)
+		got := s.Messages(7)
+		require.Len(t, got, i+1, e.name)
+		assert.Equal(t, [][]Button{{{Text: "Share", RequestContact: true}}}, got[i].Keyboard, e.name)
+		assert.JSONEq(t, markup, got[i].ReplyMarkup, e.name)
+	}
+}
+
+func jsonField(t *testing.T, raw json.RawMessage, field string) string {
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
+	return string(m[field])
+}
+
+func TestSendMessageFailures(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	ann := s.NewUser(7, "Ann")
+
+	status, env := get(t, s, "sendMessage?chat_id=7&text=hi")
+	assert.Equal(t, http.StatusBadRequest, status, "nobody wrote from chat 7 yet")
+	assert.Equal(t, "Bad Request: chat not found", env.Description)
+
+	ann.Send("hi")
+	status, env = get(t, s, "sendMessage?chat_id=7")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "Bad Request: message text is empty", env.Description)
+
+	ann.Block()
+	status, env = get(t, s, "sendMessage?chat_id=7&text=one")
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, envelope{ErrorCode: 403, Description: "Forbidden: bot was blocked by the user"}, env)
+
+	ann.Unblock()
+	status, _ = get(t, s, "sendMessage?chat_id=7&text=two")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, []Message{
+		{ChatID: 7, Text: "one", Blocked: true},
+		{ChatID: 7, ID: 2, Text: "two"}, // id 1 is Ann's "hi"
+	}, ann.Messages())
+}
+
+func updateIDs(t *testing.T, env envelope) []int64 {
+	t.Helper()
+	require.True(t, env.OK, env.Description)
+	var us []update
+	require.NoError(t, json.Unmarshal(env.Result, &us))
+	ids := []int64{}
+	for _, u := range us {
+		ids = append(ids, u.UpdateID)
+	}
+	return ids
+}
+
+func TestGetUpdatesOffsetAndLimit(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	ann := s.NewUser(7, "Ann")
+	for range 3 {
+		ann.Send("hi")
+	}
+	_, env := get(t, s, "getUpdates")
+	assert.Equal(t, []int64{1, 2, 3}, updateIDs(t, env))
+	_, env = get(t, s, "getUpdates?offset=2&limit=1")
+	assert.Equal(t, []int64{2}, updateIDs(t, env))
+	_, env = get(t, s, "getUpdates?offset=0")
+	assert.Equal(t, []int64{2, 3}, updateIDs(t, env), "offset=2 confirmed update 1")
+	_, env = get(t, s, "getUpdates?offset=4")
+	assert.Equal(t, []int64{}, updateIDs(t, env))
+}
+
+func TestGetUpdatesWaitsForAnUpdate(t *testing.T) {
+	s := NewServer(WithPollCap(time.Minute))
+	defer s.Close()
+	ctx := timeout(t)
+	got := make(chan []int64, 1)
+	go func() {
+		_, env := call(ctx, t, s, s.Token, "getUpdates?timeout=50", "", nil)
+		got <- updateIDs(t, env)
+	}()
+	require.NoError(t, s.WaitPolling(ctx))
+	s.NewUser(7, "Ann").Send("/start")
+	select {
+	case ids := <-got:
+		assert.Equal(t, []int64{1}, ids)
+	case <-ctx.Done():
+		t.Fatal("the long poll did not return the update")
+	}
+}
+
+func TestGetUpdatesTimesOutEmpty(t *testing.T) {
+	s := NewServer(WithPollCap(20 * time.Millisecond))
+	defer s.Close()
+	start := time.Now()
+	_, env := get(t, s, "getUpdates?timeout=50")
+	assert.Equal(t, []int64{}, updateIDs(t, env))
+	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "it waited for the cap")
+}
+
+// A poll ends when its client goes away, so Close does not hang on it.
+func TestGetUpdatesEndsWhenClientLeaves(t *testing.T) {
+	s := NewServer(WithPollCap(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/bot"+s.Token+"/getUpdates?timeout=3600", nil)
+		_, err := http.DefaultClient.Do(req)
+		done <- err
+	}()
+	require.NoError(t, s.WaitPolling(timeout(t)))
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs: the poll did not end with its client")
+	}
+	assert.Equal(t, []Request{{Method: "getUpdates", Params: map[string]string{"timeout": "3600"}}}, s.Requests())
+}
+
+func TestCommandEntities(t *testing.T) {
+	cases := map[string][]apiEntity{
+		"/start crm-42":         {{"bot_command", 0, 6}},
+		"please /mute 2h":       {{"bot_command", 7, 5}},
+		"/start@YespoDemoBot x": {{"bot_command", 0, 19}},
+		"😀 /unmute":             {{"bot_command", 3, 7}}, // the emoji is 2 UTF-16 units
+		"/mute /unmute":         {{"bot_command", 0, 5}, {"bot_command", 6, 7}},
+		"a/b /":                 nil,
+		"/start!":               nil,
+		"":                      nil,
+	}
+	for text, want := range cases {
+		assert.Equal(t, want, commandEntities(text), text)
+	}
+}
+
+func TestMessageUpdateShape(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.NewUser(7, "Ann").ShareContactOf(Contact{PhoneNumber: "15550100002", FirstName: "Bob", UserID: 8})
+	s.NewUser(7, "Ann").SendInGroup(-100, "/start")
+	s.PostToChannel(-200, "news")
+	_, env := get(t, s, "getUpdates")
+	var us []map[string]any
+	require.NoError(t, json.Unmarshal(env.Result, &us))
+	require.Len(t, us, 3)
+	msg := us[0]["message"].(map[string]any)
+	assert.Equal(t, map[string]any{"id": 7.0, "type": "private", "first_name": "Ann"}, msg["chat"])
+	assert.Equal(t, map[string]any{"id": 7.0, "is_bot": false, "first_name": "Ann"}, msg["from"])
+	assert.Equal(t, map[string]any{"phone_number": "15550100002", "first_name": "Bob", "user_id": 8.0}, msg["contact"])
+	group := us[1]["message"].(map[string]any)
+	assert.Equal(t, "group", group["chat"].(map[string]any)["type"])
+	post := us[2]["channel_post"].(map[string]any)
+	assert.Equal(t, "channel", post["chat"].(map[string]any)["type"])
+	assert.Nil(t, post["from"], "channel posts have no sender")
+}
+
+// hookRequest is what the fake POSTed to a webhook.
+type hookRequest struct {
+	path, secret string
+	update       map[string]any
+}
+
+func TestWebhook(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	got := make(chan hookRequest, 1)
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := hookRequest{path: r.URL.Path, secret: r.Header.Get("X-Telegram-Bot-Api-Secret-Token")}
+		_ = json.NewDecoder(r.Body).Decode(&h.update)
+		got <- h
+	}))
+	defer bot.Close()
+
+	_, env := get(t, s, "setWebhook?url="+url.QueryEscape(bot.URL+"/tg")+"&secret_token=s3cret")
+	require.True(t, env.OK)
+	status, env := get(t, s, "getUpdates")
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Contains(t, env.Description, "webhook is active")
+
+	s.NewUser(7, "Ann").Send("/start")
+	h := <-got
+	assert.Equal(t, "/tg", h.path)
+	assert.Equal(t, "s3cret", h.secret)
+	assert.Equal(t, 1.0, h.update["update_id"])
+	assert.Equal(t, "/start", h.update["message"].(map[string]any)["text"])
+	assert.Empty(t, s.Webhook().LastError)
+
+	bot.Close()
+	s.NewUser(7, "Ann").Send("again")
+	assert.Contains(t, s.Webhook().LastError, "connect", "a failed delivery is reported")
+
+	_, env = get(t, s, "deleteWebhook")
+	require.True(t, env.OK)
+	status, env = get(t, s, "getUpdates")
+	assert.Equal(t, http.StatusOK, status, "polling works again")
+	assert.Equal(t, []int64{}, updateIDs(t, env), "webhook updates are not queued")
+}
