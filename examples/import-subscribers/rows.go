@@ -105,7 +105,10 @@ func (c *csvRows) next() (row, error) {
 		if !errors.As(err, &pe) {
 			return row{}, err
 		}
-		rw.err, rw.raw = err, strings.Join(rec, ",")
+		// Without csv's line and column: they count from where this reader
+		// started, which after a resume is not the file's start. The rejects
+		// file gives the row number.
+		rw.err, rw.raw = fmt.Errorf("malformed CSV: %w", pe.Err), strings.Join(rec, ",")
 		return rw, nil
 	}
 	rw.raw = strings.Join(rec, ",")
