@@ -2,10 +2,13 @@ package yespo_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +19,11 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
+// testKey is the key of the tests' clients; the secret sweep in .ci/run
+// sets it, and turns on debug logging, to look for it in all test output.
+var testKey = cmp.Or(os.Getenv("YESPO_SWEEP_KEY"), "test-api-key")
+
 const (
-	testKey = "test-api-key"
 	appUUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 	// prefix mounts the fake API below a path, so that a client that drops
 	// the base URL's path (an absolute-path bug) misses every handler.
@@ -79,7 +85,11 @@ func (s *server) baseURL() string { return s.URL + prefix }
 // client returns a client for s with short retry waits.
 func (s *server) client(t *testing.T, opts ...yespo.Option) *yespo.Client {
 	t.Helper()
-	all := append([]yespo.Option{yespo.WithBaseURL(s.baseURL()), yespo.WithRetry(3, time.Millisecond, 20*time.Millisecond)}, opts...)
+	all := []yespo.Option{yespo.WithBaseURL(s.baseURL()), yespo.WithRetry(3, time.Millisecond, 20*time.Millisecond)}
+	if os.Getenv("YESPO_SWEEP_KEY") != "" { // first, so that a test's own logger wins
+		all = append(all, yespo.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	all = append(all, opts...)
 	c, err := yespo.NewClient(testKey, all...)
 	require.NoError(t, err)
 	return c

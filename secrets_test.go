@@ -138,7 +138,9 @@ func TestNoLoggingByDefault(t *testing.T) {
 	log.SetOutput(&std)
 	defer func() { os.Stderr = stderr; log.SetOutput(os.Stderr) }()
 
-	callErr := s.client(t).AddAppTokens(context.Background(), appUUID, oneToken)
+	c, err := yespo.NewClient(testKey, yespo.WithBaseURL(s.baseURL()), yespo.WithRetry(3, time.Millisecond, 2*time.Millisecond))
+	require.NoError(t, err)
+	callErr := c.AddAppTokens(context.Background(), appUUID, oneToken)
 	os.Stderr = stderr
 	require.NoError(t, w.Close())
 	captured, _ := io.ReadAll(r)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -159,7 +160,9 @@ func TestAPIKey(t *testing.T) {
 	other := yespotest.NewServer()
 	defer other.Close()
 	assert.NotEmpty(t, other.APIKey)
-	third := yespotest.NewServer()
-	defer third.Close()
-	assert.NotEqual(t, other.APIKey, third.APIKey, "each server makes up its own key")
+	if os.Getenv("YESPOTEST_API_KEY") == "" {
+		third := yespotest.NewServer()
+		defer third.Close()
+		assert.NotEqual(t, other.APIKey, third.APIKey, "each server makes up its own key")
+	}
 }

@@ -1,11 +1,14 @@
 package yespotest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	mathrand "math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -55,14 +58,16 @@ const (
 	StatusClicked MessageStatus = "CLICKED"
 )
 
-// NewServer starts a fake Yespo on 127.0.0.1. Close it when done.
+// NewServer starts a fake Yespo on 127.0.0.1. Close it when done. Its key is
+// the WithAPIKey one, else YESPOTEST_API_KEY from the environment (a secret
+// sweep sets one sentinel key for a whole test run), else made up.
 func NewServer(opts ...Option) *Server {
 	cfg := config{}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.apiKey == "" {
-		cfg.apiKey = "yespotest-" + randomHex(8)
+		cfg.apiKey = cmp.Or(os.Getenv("YESPOTEST_API_KEY"), "yespotest-"+randomHex(8))
 	}
 	if !cfg.seeded {
 		cfg.seed = int64(mathrand.Uint64() >> 1)
@@ -81,13 +86,15 @@ func (s *Server) Close() {
 }
 
 // Client returns a yespo.Client for this server: its URL and key, retry waits
-// of a few milliseconds, then opts. It panics if an option is bad, like
+// of a few milliseconds, then opts. With YESPOTEST_LOG=debug in the
+// environment the client logs every attempt to stderr. It panics if an option is bad, like
 // httptest does on misuse.
 func (s *Server) Client(opts ...yespo.Option) *yespo.Client {
-	all := append([]yespo.Option{
-		yespo.WithBaseURL(s.URL),
-		yespo.WithRetry(3, time.Millisecond, 20*time.Millisecond),
-	}, opts...)
+	all := []yespo.Option{yespo.WithBaseURL(s.URL), yespo.WithRetry(3, time.Millisecond, 20*time.Millisecond)}
+	if os.Getenv("YESPOTEST_LOG") == "debug" {
+		all = append(all, yespo.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	all = append(all, opts...)
 	c, err := yespo.NewClient(s.APIKey, all...)
 	if err != nil {
 		panic("yespotest: Client: " + err.Error())
