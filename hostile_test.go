@@ -25,9 +25,9 @@ import (
 
 const hostileTimeout = time.Second
 
-// hostile runs call against handler over a real socket and returns the
-// error, how long it took and how many bytes the client side allocated.
-func hostile(t *testing.T, handler http.Handler, call func(*yespo.Client) error) (error, time.Duration, uint64) {
+// hostile runs call against handler over a real socket and returns how
+// long it took, how many bytes the client side allocated, and the error.
+func hostile(t *testing.T, handler http.Handler, call func(*yespo.Client) error) (time.Duration, uint64, error) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	srv := httptest.NewServer(handler)
@@ -50,7 +50,7 @@ func hostile(t *testing.T, handler http.Handler, call func(*yespo.Client) error)
 	srv.CloseClientConnections()
 	srv.Close()
 	noLeak(t, before)
-	return err, elapsed, m1.TotalAlloc - m0.TotalAlloc
+	return elapsed, m1.TotalAlloc - m0.TotalAlloc, err
 }
 
 // noLeak waits until no more goroutines run than before. It polls itself:
@@ -90,7 +90,7 @@ func stream(status int, n int64) http.HandlerFunc {
 const memBound = 4 << 20 // what a single call may allocate, whatever the server sends
 
 func TestHostile50MBErrorBody(t *testing.T) {
-	err, took, alloc := hostile(t, stream(400, 50<<20), addOne)
+	took, alloc, err := hostile(t, stream(400, 50<<20), addOne)
 	var ae *yespo.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 400, ae.StatusCode)
@@ -112,7 +112,7 @@ func TestHostileEndlessBodies(t *testing.T) {
 		"200 to ContactIDByToken": {200, contactID, func(t *testing.T, err error) { assert.ErrorIs(t, err, yespo.ErrUnexpectedResponse) }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err, took, alloc := hostile(t, stream(tc.status, -1), tc.call)
+			took, alloc, err := hostile(t, stream(tc.status, -1), tc.call)
 			tc.check(t, err)
 			assert.Less(t, took, hostileTimeout, "not read to the end")
 			assert.Less(t, alloc, uint64(memBound))
@@ -136,7 +136,7 @@ func TestHostileTrickle(t *testing.T) {
 			}
 		}
 	})
-	err, took, _ := hostile(t, trickle, addOne)
+	took, _, err := hostile(t, trickle, addOne)
 	require.Error(t, err)
 	assert.Less(t, took, 2*hostileTimeout+time.Second, "bounded by the client timeout")
 	t.Logf("one byte a second: %v: %v", took.Round(time.Millisecond), err)
@@ -196,7 +196,7 @@ func TestHostileBodies(t *testing.T) {
 				w.WriteHeader(tc.status)
 				_, _ = io.WriteString(w, tc.body)
 			})
-			err, _, _ := hostile(t, handler, addOne)
+			_, _, err := hostile(t, handler, addOne)
 			var ae *yespo.APIError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, tc.status, ae.StatusCode)
@@ -210,7 +210,7 @@ func TestHostileBodies(t *testing.T) {
 
 func TestHostileGarbage200ForContactID(t *testing.T) {
 	for _, body := range []string{`garbage`, `{"id":"x"}`, `{"id":-5}`, `{"id":1e400}`, `[]`, `{"id":42`, ``} {
-		err, _, _ := hostile(t, answer(200, body), contactID)
+		_, _, err := hostile(t, answer(200, body), contactID)
 		require.ErrorIs(t, err, yespo.ErrUnexpectedResponse, body)
 		assert.Contains(t, err.Error(), "answer without a contact id", body)
 	}
@@ -221,7 +221,7 @@ func TestHostileRedirectLoop(t *testing.T) {
 		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
 	})
 	var hits int
-	err, took, _ := hostile(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++; loop(w, r) }), addOne)
+	took, _, err := hostile(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++; loop(w, r) }), addOne)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped after 10 redirects")
 	assert.Equal(t, 10, hits, "not retried")
@@ -243,11 +243,11 @@ func TestHostileResetMidBody(t *testing.T) {
 			_ = conn.Close()
 		}
 	}
-	err, _, _ := hostile(t, reset(200), contactID)
+	_, _, err := hostile(t, reset(200), contactID)
 	require.Error(t, err, "a body cut short is not an id")
 	assert.Contains(t, err.Error(), "reading answer")
 
-	err, _, _ = hostile(t, reset(400), addOne)
+	_, _, err = hostile(t, reset(400), addOne)
 	var ae *yespo.APIError
 	require.ErrorAs(t, err, &ae, "the status still tells what happened")
 	assert.Equal(t, 400, ae.StatusCode)
