@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,11 +221,11 @@ func TestHostileRedirectLoop(t *testing.T) {
 	loop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
 	})
-	var hits int
-	took, _, err := hostile(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++; loop(w, r) }), addOne)
+	var hits atomic.Int32
+	took, _, err := hostile(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); loop(w, r) }), addOne)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped after 10 redirects")
-	assert.Equal(t, 10, hits, "not retried")
+	assert.Equal(t, int32(10), hits.Load(), "not retried")
 	assert.Less(t, took, hostileTimeout)
 }
 
