@@ -213,13 +213,19 @@ func TestAddAfterCloseAndWithDoneContext(t *testing.T) {
 	assert.ErrorIs(t, b.Add(ctx, tok(2)), yespo.ErrBatcherClosed)
 }
 
-func TestAddBlocksAtMaxPending(t *testing.T) {
-	release := make(chan struct{})
-	s := newServer(t)
+// heldServer answers token requests only once release is closed.
+func heldServer(t *testing.T) (s *server, release chan struct{}) {
+	release = make(chan struct{})
+	s = newServer(t)
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		answer(200, `"OK"`)(w, r)
 	})
+	return s, release
+}
+
+func TestAddBlocksAtMaxPending(t *testing.T) {
+	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 5, MaxPending: 10, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
 	for i := range 10 {
@@ -239,12 +245,7 @@ func TestAddBlocksAtMaxPending(t *testing.T) {
 }
 
 func TestCloseUnblocksWaitingAdd(t *testing.T) {
-	release := make(chan struct{})
-	s := newServer(t)
-	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		answer(200, `"OK"`)(w, r)
-	})
+	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 2, MaxPending: 2, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
 	require.NoError(t, b.Add(ctx, tok(0)))

@@ -29,6 +29,10 @@ type ContactToken struct {
 // mutedForever is what Yespo stores for a mute without duration.
 var mutedForever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
+// MutedUntilUnmuted reports whether the token was muted without a duration,
+// which Yespo stores as 9999-12-31: only an unmute ends it.
+func (t ContactToken) MutedUntilUnmuted() bool { return t.MutedUntil.Equal(mutedForever) }
+
 // clone is a deep copy, so that callers never share the fake's state.
 func (c *Contact) clone() Contact {
 	cp := *c

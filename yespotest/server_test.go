@@ -167,10 +167,12 @@ func TestMuteUnmuteAndContactID(t *testing.T) {
 	require.NoError(t, c.MuteAppToken(ctx, app, "m", 0))
 	got, _ = srv.ContactByToken(app, "m")
 	assert.Equal(t, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), got.Tokens[0].MutedUntil)
+	assert.True(t, got.Tokens[0].MutedUntilUnmuted())
 
 	require.NoError(t, c.UnmuteAppToken(ctx, app, "m"))
 	got, _ = srv.ContactByToken(app, "m")
 	assert.True(t, got.Tokens[0].MutedUntil.IsZero())
+	assert.False(t, got.Tokens[0].MutedUntilUnmuted())
 
 	id, err := c.ContactIDByToken(ctx, app, "m")
 	require.NoError(t, err)

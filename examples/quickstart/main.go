@@ -123,7 +123,7 @@ func printContacts(out io.Writer, contacts []yespotest.Contact) error {
 	for _, c := range contacts {
 		var toks []string
 		for _, t := range c.Tokens {
-			toks = append(toks, t.Token+muteNote(t.MutedUntil))
+			toks = append(toks, t.Token+muteNote(t))
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, dash(c.ExternalCustomerID), dash(c.Phone), dash(c.Email), strings.Join(toks, ", "))
 	}
@@ -145,14 +145,14 @@ func printContactIDs(ctx context.Context, out io.Writer, client *yespo.Client, a
 	return tw.Flush()
 }
 
-func muteNote(until time.Time) string {
+func muteNote(t yespotest.ContactToken) string {
 	switch {
-	case until.IsZero():
+	case t.MutedUntil.IsZero():
 		return ""
-	case until.Year() == 9999:
+	case t.MutedUntilUnmuted():
 		return " (muted until unmuted)"
 	}
-	return " (muted " + time.Until(until).Round(time.Minute).String() + ")"
+	return " (muted " + time.Until(t.MutedUntil).Round(time.Minute).String() + ")"
 }
 
 func describe(t yespo.Token) string {

@@ -165,23 +165,22 @@ func printContacts(out io.Writer, contacts []yespotest.Contact) error {
 	for _, c := range contacts {
 		var toks []string
 		for _, t := range c.Tokens {
-			toks = append(toks, t.Token+muteNote(t.MutedUntil))
+			toks = append(toks, t.Token+muteNote(t))
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", c.ID, dash(c.ExternalCustomerID), dash(c.Phone), strings.Join(toks, ", "))
 	}
 	return tw.Flush()
 }
 
-// muteNote reads yespotest's MutedUntil: zero, a year-9999 date for "until
-// unmuted", or the end of a timed mute.
-func muteNote(until time.Time) string {
+// muteNote says how a token is muted: not, until /unmute, or for how long.
+func muteNote(t yespotest.ContactToken) string {
 	switch {
-	case until.IsZero():
+	case t.MutedUntil.IsZero():
 		return ""
-	case until.Year() == 9999:
+	case t.MutedUntilUnmuted():
 		return " (muted until /unmute)"
 	}
-	return " (muted for " + humanDuration(time.Until(until).Round(time.Minute)) + ")"
+	return " (muted for " + humanDuration(time.Until(t.MutedUntil).Round(time.Minute)) + ")"
 }
 
 func dash(s string) string {
