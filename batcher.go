@@ -71,10 +71,9 @@ type Batcher struct {
 	spare       []batchIndex  // indexes of finished batches, for reuse
 	filter      pendingFilter // hashes of all pending tokens
 	seed        maphash.Seed
-	room        chan struct{}   // closed when tokens finish: blocked Adds look again
-	ready       []*batch        // cut, waiting for a worker
-	live        map[*batch]bool // ready or in flight
-	timer       *time.Timer     // FlushInterval of the oldest queued token
+	room        chan struct{} // closed when tokens finish: blocked Adds look again
+	ready       []*batch      // cut, waiting for a worker
+	timer       *time.Timer   // FlushInterval of the oldest queued token
 	timerArmed  bool
 	pausedUntil time.Time // a 429 with a long Retry-After stops all sends
 	pauseTimer  *time.Timer
@@ -114,7 +113,6 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 		seed:    maphash.MakeSeed(),
 		filter:  newPendingFilter(opts.MaxPending),
 		room:    make(chan struct{}),
-		live:    map[*batch]bool{},
 	}
 	b.wake = sync.NewCond(&b.mu)
 	b.filling = b.newBatch()
@@ -257,7 +255,6 @@ func (b *Batcher) cutLocked() {
 	b.filling = b.newBatch()
 	b.indexed = append(b.indexed, bt)
 	b.ready = append(b.ready, bt)
-	b.live[bt] = true
 	b.wake.Broadcast()
 }
 
@@ -354,7 +351,6 @@ func (b *Batcher) finish(bt *batch, err error) {
 			b.firstErr = err
 		}
 	}
-	delete(b.live, bt)
 	close(b.room)
 	b.room = make(chan struct{})
 	b.mu.Unlock()
@@ -371,10 +367,7 @@ func (b *Batcher) finish(bt *batch, err error) {
 func (b *Batcher) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	b.cutLocked()
-	waiting := make([]*batch, 0, len(b.live))
-	for bt := range b.live {
-		waiting = append(waiting, bt)
-	}
+	waiting := slices.Clone(b.indexed)
 	b.mu.Unlock()
 	var failed, total int
 	var first error
