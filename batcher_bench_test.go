@@ -29,11 +29,7 @@ const (
 // BenchmarkBatcher: b.N tokens through a Batcher (500 per request, 2 in
 // flight) into the local sink; ns/op is per token.
 func BenchmarkBatcher(b *testing.B) {
-	srv := benchSink(b)
-	c, err := yespo.NewClient("bench-key", yespo.WithBaseURL(srv.URL+"/api/"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchClient(b, benchSink(b))
 	b.ReportAllocs()
 	b.ResetTimer()
 	bt, err := c.NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: benchBatch, Concurrency: benchConcurrency})
@@ -102,11 +98,7 @@ func BenchmarkBatchedLoop(b *testing.B) {
 // BenchmarkAddAppTokensPerToken is the design the Batcher replaces: one
 // request per token, as a /start handler without batching makes.
 func BenchmarkAddAppTokensPerToken(b *testing.B) {
-	srv := benchSink(b)
-	c, err := yespo.NewClient("bench-key", yespo.WithBaseURL(srv.URL+"/api/"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchClient(b, benchSink(b))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

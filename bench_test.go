@@ -26,6 +26,16 @@ func benchSink(b *testing.B) *httptest.Server {
 	return srv
 }
 
+// benchClient is an SDK client for the sink, with the default options.
+func benchClient(b *testing.B, srv *httptest.Server) *yespo.Client {
+	b.Helper()
+	c, err := yespo.NewClient("bench-key", yespo.WithBaseURL(srv.URL+"/api/"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 func benchTokens(n int) []yespo.Token {
 	tokens := make([]yespo.Token, n)
 	for i := range tokens {
@@ -46,10 +56,7 @@ func BenchmarkAddAppTokens(b *testing.B) {
 	srv := benchSink(b)
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
-			c, err := yespo.NewClient("bench-key", yespo.WithBaseURL(srv.URL+"/api/"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			c := benchClient(b, srv)
 			tokens := benchTokens(n)
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -6,7 +6,8 @@ import (
 )
 
 // appendTokensBody appends {"tokens":[...]} to b: exactly the bytes
-// json.Marshal writes for addTokensBody, without reflection. AddAppTokens is
+// json.Marshal writes for a struct with one field Tokens []Token tagged
+// "tokens", without reflection. AddAppTokens is
 // the SDK's hot path and reflection was half its own cost; TestEncodeMatches
 // and the fuzz target hold this to encoding/json.
 func appendTokensBody(b []byte, tokens []Token) []byte {

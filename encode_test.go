@@ -9,6 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// addTokensBody is what appendTokensBody writes by hand, for encoding/json.
+type addTokensBody struct {
+	Tokens []Token `json:"tokens"`
+}
+
 // encodeCases covers every branch of appendString and every field, including
 // strings Validate would reject: the encoder must match encoding/json for any
 // input, not only valid input.

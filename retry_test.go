@@ -143,17 +143,24 @@ func TestConnectionErrorWrappedAfterRetries(t *testing.T) {
 	assert.Contains(t, err.Error(), "(3 attempts)")
 }
 
+// cancelDuring calls AddAppTokens, cancels its context 100 ms in, and
+// returns how long after the cancel the call returned, and its error.
+func cancelDuring(c *yespo.Client) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled := make(chan time.Time, 1)
+	time.AfterFunc(100*time.Millisecond, func() { cancelled <- time.Now(); cancel() })
+	err := c.AddAppTokens(ctx, appUUID, oneToken)
+	returned := time.Now()
+	return returned.Sub(<-cancelled), err
+}
+
 func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 	s := newServer(t)
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", answer(503, "x"))
 	c := s.client(t, yespo.WithRetry(5, 10*time.Second, 10*time.Second))
-	ctx, cancel := context.WithCancel(context.Background())
-	var cancelled time.Time
-	time.AfterFunc(100*time.Millisecond, func() { cancelled = time.Now(); cancel() })
-	err := c.AddAppTokens(ctx, appUUID, oneToken)
-	returned := time.Now()
+	latency, err := cancelDuring(c)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, returned.Sub(cancelled), 50*time.Millisecond)
+	assert.Less(t, latency, 50*time.Millisecond)
 	assert.Len(t, s.requests(), 1)
 }
 
@@ -167,14 +174,9 @@ func TestCancelDuringRequestReturnsPromptly(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	c := s.client(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var cancelled time.Time
-	time.AfterFunc(100*time.Millisecond, func() { cancelled = time.Now(); cancel() })
-	err := c.AddAppTokens(ctx, appUUID, oneToken)
-	returned := time.Now()
+	latency, err := cancelDuring(s.client(t))
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, returned.Sub(cancelled), 50*time.Millisecond)
+	assert.Less(t, latency, 50*time.Millisecond)
 	assert.Len(t, s.requests(), 1, "a cancelled attempt is not retried")
 }
 

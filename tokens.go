@@ -118,11 +118,6 @@ func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token)
 	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
 }
 
-// addTokensBody is the request body; appendTokensBody writes it by hand.
-type addTokensBody struct {
-	Tokens []Token `json:"tokens"`
-}
-
 // Mute limits, in seconds.
 const (
 	minMute = 5 * time.Second
