@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // ErrBatcherClosed is returned by Batcher.Add once Close has been called.
@@ -97,7 +95,7 @@ type batch struct {
 // with a *ValidationError on a malformed appUUID or a negative option, or
 // when MaxPending is smaller than MaxBatch.
 func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, error) {
-	if err := validateAppUUID(appUUID); err != nil {
+	if err := ValidateAppUUID(appUUID); err != nil {
 		return nil, err
 	}
 	opts, err := opts.withDefaults()
@@ -297,7 +295,7 @@ func (b *Batcher) send(bt *batch) {
 	err := b.c.sendTokens(b.ctx, b.app, bt.tokens)
 	b.requests.Add(1)
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 && retry.RetryableStatus(apiErr.StatusCode) && b.ctx.Err() == nil {
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 && retryableStatus(apiErr.StatusCode) && b.ctx.Err() == nil {
 		b.pause(bt, apiErr.RetryAfter)
 		return
 	}

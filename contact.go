@@ -1,6 +1,12 @@
 package yespo
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -211,4 +217,50 @@ func dotAtom(s string) bool {
 		}
 	}
 	return true
+}
+
+// ContactIDByToken returns the ID of the contact that holds token in the app
+// (GET v1/contact/token/{appUUID}/{token}/contactId). Yespo documents it for
+// Mobile Push tokens. A token nobody holds is an *APIError matching
+// ErrNotFound; a 2xx answer without a positive numeric "id" is an error
+// matching ErrUnexpectedResponse that quotes what came back.
+func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (int64, error) {
+	if err := ValidateAppUUID(appUUID); err != nil {
+		return 0, err
+	}
+	if r := tokenProblem(token); r != "" {
+		return 0, invalid("token", r)
+	}
+	ep := endpoint{http.MethodGet, "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId"}
+	resp, err := c.do(ctx, ep, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer discard(resp.Body)
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	if err != nil {
+		return 0, fmt.Errorf("yespo: %s %s: reading answer: %w", ep.method, ep.path, err)
+	}
+	id, ok := decodeID(raw)
+	if !ok {
+		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
+			ep.method, ep.path, resp.StatusCode, snippet(c.redact(raw)), ErrUnexpectedResponse)
+	}
+	return id, nil
+}
+
+// decodeID reads {"id":N}, also when N comes as a numeric string.
+func decodeID(raw []byte) (int64, bool) {
+	var v struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if len(raw) > maxErrorBody || json.Unmarshal(raw, &v) != nil {
+		return 0, false
+	}
+	s := string(bytes.Trim(v.ID, `"`))
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, false
+	}
+	return id, true
 }

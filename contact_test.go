@@ -2,6 +2,7 @@ package yespo
 
 import (
 	"math"
+	"net/mail"
 	"strings"
 	"testing"
 
@@ -203,4 +204,67 @@ func TestNormalizeEmail(t *testing.T) {
 			assert.NoError(t, Token{Token: "1", Email: got}.Validate())
 		})
 	}
+}
+
+func TestDecodeID(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		want   int64
+		wantOK bool
+	}{
+		{"number", `{"id":123}`, 123, true},
+		{"string", `{"id":"123"}`, 123, true},
+		{"spaces", ` { "id" : 123 } `, 123, true},
+		{"other fields", `{"status":"ok","id":77}`, 77, true},
+		{"max int64", `{"id":9223372036854775807}`, 9223372036854775807, true},
+		{"zero", `{"id":0}`, 0, false},
+		{"zero string", `{"id":"0"}`, 0, false},
+		{"negative", `{"id":-1}`, 0, false},
+		{"negative string", `{"id":"-1"}`, 0, false},
+		{"missing", `{}`, 0, false},
+		{"null", `{"id":null}`, 0, false},
+		{"fraction", `{"id":1.5}`, 0, false},
+		{"overflow", `{"id":9223372036854775808}`, 0, false},
+		{"bool", `{"id":true}`, 0, false},
+		{"array", `{"id":[1]}`, 0, false},
+		{"non-numeric string", `{"id":"abc"}`, 0, false},
+		{"empty string", `{"id":""}`, 0, false},
+		{"garbage", `not json`, 0, false},
+		{"truncated", `{"id":12`, 0, false},
+		{"bare number", `123`, 0, false},
+		{"json string", `"123"`, 0, false},
+		{"empty body", ``, 0, false},
+		{"too large", `{"id":1,"pad":"` + strings.Repeat("x", maxErrorBody) + `"}`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := decodeID([]byte(tt.in))
+			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// The fast path must never accept what net/mail would reject or rewrite.
+func TestPlainAddressAgreesWithNetMail(t *testing.T) {
+	cases := []string{
+		"a@b", "a@b.c", "user.name+tag@example.com", "x_y-z@sub.example.co.uk",
+		"!#$%&'*+-/=?^_`{|}~@example.com", "a@-example-.com", "A@EXAMPLE.COM",
+		".a@b.c", "a.@b.c", "a..b@c.d", "a@b..c", "a@.b", "a@b.", "@b.c", "a@", "a",
+		"a b@c.d", "a@b c", `"a b"@c.d`, "a@[127.0.0.1]", "Ann <a@b.c>", "a@b@c",
+		"a(comment)@b.c", "ä@b.c", "a@bü.c", "a@b.c\n", "",
+	}
+	for _, e := range cases {
+		if !plainAddress(e) {
+			continue
+		}
+		a, err := mail.ParseAddress(e)
+		if assert.NoError(t, err, e) {
+			assert.Equal(t, e, a.Address, e)
+			assert.Empty(t, a.Name, e)
+		}
+	}
+	assert.True(t, plainAddress("user.name+tag@example.com"))
+	assert.False(t, plainAddress(`"a b"@c.d`), "quoted local parts go through net/mail")
 }

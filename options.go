@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Option configures a Client in NewClient. An Option that gets a bad value
@@ -28,7 +26,7 @@ type options struct {
 	httpClient *http.Client
 	transport  http.RoundTripper
 	userAgent  string
-	retry      retry.Policy
+	retry      retryPolicy
 	logger     *slog.Logger
 	limiter    Limiter
 }
@@ -132,7 +130,7 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 		case maxWait < minWait:
 			return invalid("retry", "maxWait must not be less than minWait")
 		}
-		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		o.retry = retryPolicy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +254,42 @@ func TestRequestBodyMarshalledOnce(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.True(t, bytes.Equal(reqs[0].Body, reqs[1].Body))
 	assert.Contains(t, string(reqs[1].Body), "a@example.com")
+}
+
+// A same-host 301, 302 or 303 would turn the POST into a bodiless GET whose
+// 2xx says nothing about the tokens: it must surface as an error.
+func TestMethodChangingRedirectIsAnError(t *testing.T) {
+	for _, status := range []int{301, 302, 303} {
+		s := newServer(t)
+		var gets atomic.Int32
+		s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, prefix+"elsewhere", status)
+		})
+		s.mux.HandleFunc("GET /elsewhere", func(w http.ResponseWriter, r *http.Request) {
+			gets.Add(1)
+			_, _ = w.Write([]byte("<html>welcome</html>"))
+		})
+		err := s.client(t).AddAppTokens(context.Background(), appUUID, oneToken)
+		var ae *yespo.APIError
+		require.ErrorAs(t, err, &ae, "status %d", status)
+		assert.Equal(t, status, ae.StatusCode)
+		assert.Zero(t, gets.Load(), "status %d: the redirect is not followed", status)
+	}
+}
+
+// deadlineLimiter answers like x/time/rate when the wait would outlast ctx.
+type deadlineLimiter struct{}
+
+func TestLimiterDeadlineMatchesDeadlineExceeded(t *testing.T) {
+	s := newServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := s.client(t, yespo.WithRateLimiter(deadlineLimiter{})).AddAppTokens(ctx, appUUID, oneToken)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "would exceed context deadline")
+	assert.Empty(t, s.requests())
+}
+
+func (deadlineLimiter) Wait(context.Context) error {
+	return errors.New("rate: Wait(n=1) would exceed context deadline")
 }

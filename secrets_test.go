@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,36 @@ func TestNoLoggingByDefault(t *testing.T) {
 	require.Error(t, callErr)
 	assert.Empty(t, string(captured))
 	assert.Empty(t, std.String())
+}
+
+// fmt cannot call Format on a Client held in an unexported field; the key
+// must still be out of its reach.
+func TestNestedClientPrintsNoKey(t *testing.T) {
+	c, err := yespo.NewClient(sentinel)
+	require.NoError(t, err)
+	type bot struct {
+		client yespo.Client
+		ptr    *yespo.Client
+	}
+	b := bot{client: *c, ptr: c}
+	for _, out := range []string{fmt.Sprintf("%v", b), fmt.Sprintf("%+v", b), fmt.Sprintf("%#v", b)} {
+		assert.Empty(t, leaks(out), out)
+	}
+}
+
+// An echoed key that straddles the 64 KiB cut is scrubbed, not half kept.
+func TestRedactionAcrossBodyLimit(t *testing.T) {
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		_, _ = w.Write([]byte(strings.Repeat("x", 64<<10-5) + sentinel + strings.Repeat("y", 100)))
+	})
+	c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()))
+	require.NoError(t, err)
+	err = c.AddAppTokens(context.Background(), appUUID, oneToken)
+	var ae *yespo.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Len(t, ae.Body, 64<<10)
+	assert.NotContains(t, string(ae.Body), sentinel[:5], "not even the part before the cut")
+	assert.True(t, strings.HasSuffix(string(ae.Body), "[REDA"), "the scrubbed key is what gets cut")
 }

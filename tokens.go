@@ -1,17 +1,14 @@
 package yespo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Token is one subscriber's application token with the contact identifiers
@@ -93,7 +90,7 @@ func (t Token) validate(index int) error {
 // matching ErrInvalidInput. A non-2xx answer, after retries, is an *APIError;
 // a transport failure or a done ctx is returned wrapped.
 func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Token) error {
-	if err := validateAppUUID(appUUID); err != nil {
+	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
 	}
 	if len(tokens) == 0 {
@@ -116,114 +113,6 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token) error {
 	body := appendTokensBody(make([]byte, 0, tokensBodySize(tokens)), tokens)
 	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
-}
-
-// Mute limits, in seconds.
-const (
-	minMute = 5 * time.Second
-	maxMute = 31_536_000 * time.Second
-)
-
-// MuteAppToken stops newsletters to token for d: POST
-// v1/apps/{appUUID}/token/mute with {"token":…,"duration":seconds}, the
-// duration left out when d is 0. Transactional messages still reach it. d
-// must be whole seconds from 5 s to 365 days, or 0 to mute until
-// UnmuteAppToken. Bad input is a *ValidationError (field "appUUID", "token"
-// or "duration") before any call; a non-2xx answer is an *APIError.
-func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time.Duration) error {
-	if err := validateAppUUID(appUUID); err != nil {
-		return err
-	}
-	if r := tokenProblem(token); r != "" {
-		return invalid("token", r)
-	}
-	body := muteBody{Token: token}
-	switch {
-	case d == 0:
-	case d < 0:
-		return invalid("duration", "must be positive, or 0 to mute until unmuted")
-	case d%time.Second != 0:
-		return invalid("duration", "must be whole seconds, got "+d.String())
-	case d < minMute || d > maxMute:
-		return invalid("duration", "must be from 5s to 8760h (365 days), got "+d.String())
-	default:
-		body.Duration = int64(d / time.Second)
-	}
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("yespo: encoding mute: %w", err)
-	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/mute"}, raw)
-}
-
-type muteBody struct {
-	Token    string `json:"token"`
-	Duration int64  `json:"duration,omitempty"`
-}
-
-// UnmuteAppToken lets newsletters reach token again: POST
-// v1/apps/{appUUID}/token/unmute with {"token":…}. Bad input is a *ValidationError before
-// any call; a non-2xx answer is an *APIError.
-func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) error {
-	if err := validateAppUUID(appUUID); err != nil {
-		return err
-	}
-	if r := tokenProblem(token); r != "" {
-		return invalid("token", r)
-	}
-	raw, err := json.Marshal(struct {
-		Token string `json:"token"`
-	}{token})
-	if err != nil {
-		return fmt.Errorf("yespo: encoding unmute: %w", err)
-	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw)
-}
-
-// ContactIDByToken returns the ID of the contact that holds token in the app
-// (GET v1/contact/token/{appUUID}/{token}/contactId). Yespo documents it for
-// Mobile Push tokens. A token nobody holds is an *APIError matching
-// ErrNotFound; a 2xx answer without a positive numeric "id" is an error
-// matching ErrUnexpectedResponse that quotes what came back.
-func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (int64, error) {
-	if err := validateAppUUID(appUUID); err != nil {
-		return 0, err
-	}
-	if r := tokenProblem(token); r != "" {
-		return 0, invalid("token", r)
-	}
-	ep := endpoint{http.MethodGet, "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId"}
-	resp, err := c.do(ctx, ep, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer discard(resp.Body)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-	if err != nil {
-		return 0, fmt.Errorf("yespo: %s %s: reading answer: %w", ep.method, ep.path, err)
-	}
-	id, ok := decodeID(raw)
-	if !ok {
-		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
-			ep.method, ep.path, resp.StatusCode, snippet(c.redact(raw)), ErrUnexpectedResponse)
-	}
-	return id, nil
-}
-
-// decodeID reads {"id":N}, also when N comes as a numeric string.
-func decodeID(raw []byte) (int64, bool) {
-	var v struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if len(raw) > maxErrorBody || json.Unmarshal(raw, &v) != nil {
-		return 0, false
-	}
-	s := string(bytes.Trim(v.ID, `"`))
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, false
-	}
-	return id, true
 }
 
 // doDiscard calls ep and ignores a 2xx body: Yespo documents it only as "a
@@ -260,4 +149,106 @@ func snippet(b []byte) string {
 		return "empty body"
 	}
 	return strconv.Quote(s)
+}
+
+// maxToken bounds a token; Telegram chat ids are at most 20 bytes, push
+// tokens a few hundred.
+const maxToken = 4096
+
+// ValidateAppUUID checks that s is an app_uuid as Yespo shows it for a
+// connected bot: a UUID in the canonical 8-4-4-4-12 hexadecimal form. It
+// returns nil, or a *ValidationError (field "appUUID", matching
+// ErrInvalidInput) that says what is wrong, e.g. that s looks like a Telegram
+// bot token. Every method that takes an appUUID checks it this way first.
+func ValidateAppUUID(s string) error {
+	if reason := appUUIDProblem(s); reason != "" {
+		return invalid("appUUID", reason)
+	}
+	return nil
+}
+
+func appUUIDProblem(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	if colon := strings.IndexByte(s, ':'); colon > 0 && isDigits(s[:colon]) {
+		return "looks like a Telegram bot token; pass the app_uuid Yespo shows for the bot (8-4-4-4-12 hex)"
+	}
+	if len(s) != 36 {
+		return "must be a UUID in 8-4-4-4-12 hex form, got " + strconv.Itoa(len(s)) + " characters"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "must be a UUID in 8-4-4-4-12 hex form"
+			}
+		default:
+			if !isHex(c) {
+				return "must be a UUID in 8-4-4-4-12 hex form"
+			}
+		}
+	}
+	return ""
+}
+
+// tokenProblem says what is wrong with a token string, or "".
+func tokenProblem(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > maxToken:
+		return "must be at most 4096 bytes, got " + strconv.Itoa(len(s))
+	case printableASCII(s):
+		return ""
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return "must not contain white space or control characters (found " + quoteRune(r) + " at byte " + strconv.Itoa(i) + ")"
+	}
+	return ""
+}
+
+// externalIDProblem says what is wrong with a present externalCustomerId, or "".
+func externalIDProblem(s string) string {
+	switch {
+	case printableASCII(s):
+		return "" // externalCustomerId is only checked when not empty
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.TrimSpace(s) == "":
+		return "must not be blank"
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// printableASCII reports whether s is all ASCII from '!' to '~': the common
+// case, which needs none of the Unicode checks.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func quoteRune(r rune) string { return strconv.QuoteRuneToASCII(r) }
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

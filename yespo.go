@@ -14,8 +14,6 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
-
-	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Version is the library's version, sent in the User-Agent.
@@ -48,7 +46,7 @@ type Client struct {
 	// its success path). Wrapping the transport to stop that would push
 	// net/http onto its slower path for unknown RoundTrippers on every call.
 	httpClient *http.Client
-	retry      retry.Policy
+	retry      retryPolicy
 	logger     *slog.Logger // nil: no logging
 	limiter    Limiter      // nil: no pacing
 }
@@ -72,7 +70,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
 	}
-	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
+	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: defaultRetry}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -134,11 +132,11 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0]
 	switch {
 	case len(via) >= 10:
-		return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
+		return fmt.Errorf("yespo: stopped after 10 redirects: %w", errRedirectRefused)
 	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-		return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
+		return fmt.Errorf("yespo: redirect from https to http: %w", errRedirectRefused)
 	case !strings.EqualFold(req.URL.Host, first.URL.Host):
-		return fmt.Errorf("yespo: redirect to another host (%s): %w", req.URL.Host, retry.ErrRedirectRefused)
+		return fmt.Errorf("yespo: redirect to another host (%s): %w", req.URL.Host, errRedirectRefused)
 	case req.Method != first.Method:
 		return http.ErrUseLastResponse
 	}
@@ -232,7 +230,7 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 		Method:     ep.method,
 		Path:       ep.path,
 	}
-	if d, ok := retry.After(resp.StatusCode, resp.Header, time.Now()); ok {
+	if d, ok := serverWait(resp.StatusCode, resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	return e

@@ -145,7 +145,7 @@ func TestClientPanicsOnMisuse(t *testing.T) {
 	srv := yespotest.NewServer()
 	defer srv.Close()
 	assert.Panics(t, func() { srv.Client(yespo.WithRetry(-1, 0, 0)) })
-	assert.Panics(t, func() { srv.RegisterApp("not-a-uuid") })
+	require.ErrorIs(t, srv.RegisterApp("not-a-uuid"), yespo.ErrInvalidInput)
 	seed := srv.AddContact(yespotest.Contact{ID: 5})
 	assert.Equal(t, int64(5), seed.ID)
 	assert.Panics(t, func() { srv.AddContact(yespotest.Contact{ID: 5}) })

@@ -114,7 +114,7 @@ func (s *Server) authorized(r *http.Request) bool {
 // "Not registered application" when unknown. It reports whether to go on.
 func (s *Server) app(w http.ResponseWriter, r *http.Request) (string, bool) {
 	app := r.PathValue("app")
-	if !validUUID(app) {
+	if yespo.ValidateAppUUID(app) != nil {
 		plain(w, http.StatusBadRequest, "Wrong app uuid")
 		return "", false
 	}
@@ -192,7 +192,7 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
 	until := mutedForever
 	if req.Duration != nil {
 		secs, err := strconv.ParseInt(string(*req.Duration), 10, 64)
-		if err != nil || secs < 5 || secs > 31_536_000 {
+		if err != nil || secs < int64(yespo.MinMute/time.Second) || secs > int64(yespo.MaxMute/time.Second) {
 			plain(w, http.StatusBadRequest, "Duration must be positive int")
 			return
 		}
@@ -268,23 +268,6 @@ func jsonString(w http.ResponseWriter, s string) {
 	w.Header().Set("Content-Type", "application/json")
 	b, _ := json.Marshal(s)
 	_, _ = w.Write(b)
-}
-
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 func isForbidden(reason string) bool {

@@ -106,20 +106,24 @@ func (s *Server) Client(opts ...yespo.Option) *yespo.Client {
 func (s *Server) NewApp() string {
 	b := []byte(randomHex(16))
 	uuid := fmt.Sprintf("%s-%s-4%s-a%s-%s", b[0:8], b[8:12], b[13:16], b[17:20], b[20:32])
-	s.RegisterApp(uuid)
+	if err := s.RegisterApp(uuid); err != nil {
+		panic("yespotest: NewApp made a malformed UUID: " + err.Error()) // a bug here, not misuse
+	}
 	return uuid
 }
 
 // RegisterApp registers appUUID, as connecting a bot in Yespo does; requests
-// for other apps get 404 "Not registered application". It panics on a
-// malformed UUID.
-func (s *Server) RegisterApp(appUUID string) {
-	if !validUUID(appUUID) {
-		panic("yespotest: RegisterApp: not a UUID: " + appUUID)
+// for other apps get 404 "Not registered application". It returns the
+// *yespo.ValidationError of yespo.ValidateAppUUID for a malformed UUID, and
+// registers nothing then.
+func (s *Server) RegisterApp(appUUID string) error {
+	if err := yespo.ValidateAppUUID(appUUID); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.apps[appUUID] = true
+	return nil
 }
 
 // AddContact seeds an existing contact, as if created in Yespo before. An ID

@@ -125,17 +125,9 @@ func client(cfg config, stdout io.Writer) (*yespo.Client, string, func(), error)
 	app := cfg.app
 	if app == "" {
 		app = fake.NewApp()
-	} else if err := func() (err error) {
-		defer func() {
-			if recover() != nil {
-				err = fmt.Errorf("-app %q is not a UUID", app)
-			}
-		}()
-		fake.RegisterApp(app)
-		return nil
-	}(); err != nil {
+	} else if err := fake.RegisterApp(app); err != nil {
 		fake.Close()
-		return nil, "", nil, err
+		return nil, "", nil, fmt.Errorf("-app: %w", err)
 	}
 	fmt.Fprintln(stdout, "No YESPO_API_KEY: importing into an in-process fake Yespo (yespotest); nothing leaves this machine.")
 	return fake.Client(), app, fake.Close, nil

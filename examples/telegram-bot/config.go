@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/yespo-go/yespo"
@@ -78,11 +77,6 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	return c, c.validate()
 }
 
-// uuidRE is the canonical form Yespo shows for app_uuid. The SDK checks it
-// on every call; checking here too makes a typo fail at start, not at the
-// first subscriber's /start.
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 func (c config) validate() error {
 	var missing []string
 	for _, s := range c.settings() {
@@ -93,8 +87,10 @@ func (c config) validate() error {
 	if len(missing) > 0 {
 		return errors.New("missing " + strings.Join(missing, ", ") + "; -demo runs without them")
 	}
-	if !uuidRE.MatchString(c.appUUID) {
-		return fmt.Errorf("YESPO_APP_UUID %q is not a UUID like 123e4567-e89b-12d3-a456-426614174000", c.appUUID)
+	// The SDK checks the UUID on every call; checking here too makes a typo
+	// fail at start, not at the first subscriber's /start.
+	if err := yespo.ValidateAppUUID(c.appUUID); err != nil {
+		return fmt.Errorf("YESPO_APP_UUID: %w", err)
 	}
 	if (c.webhookAddr == "") != (c.webhookURL == "") {
 		return errors.New("-webhook and -webhook-url go together: the address to listen on and the public URL Telegram calls")

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/yespo-go/yespo/internal/telegramtest"
+	"github.com/yespo-go/yespo/telegramtest"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -96,7 +96,7 @@ func (d *demo) play(ctx context.Context) error {
 		{"The bot carries on: Bob mutes the news until further notice", bob, "/mute", send(bob, "/mute")},
 	}
 
-	fmt.Fprintf(d.out, "Demo: the bot @%s against in-process fakes of Telegram (internal/telegramtest)\n", d.bot.username)
+	fmt.Fprintf(d.out, "Demo: the bot @%s against in-process fakes of Telegram (telegramtest)\n", d.bot.username)
 	fmt.Fprintln(d.out, "and Yespo (yespotest); nothing leaves this process. \"log:\" lines are the bot's log.")
 	wait, cancel := context.WithTimeout(ctx, demoStepTimeout)
 	defer cancel()

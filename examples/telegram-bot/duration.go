@@ -6,15 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yespo-go/yespo"
 )
 
 const day = 24 * time.Hour
-
-// Yespo mutes a token for 5 seconds to 365 days, in whole seconds.
-const (
-	minMute = 5 * time.Second
-	maxMute = 365 * day
-)
 
 // muteUsage is the answer to a /mute the bot does not understand.
 const muteUsage = "Send /mute to pause our news until you send /unmute, or /mute with a duration " +
@@ -35,7 +31,7 @@ func parseMuteDuration(arg string) (time.Duration, error) {
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("%q is not a duration like 30m, 2h or 7d", arg)
-	case d < minMute || d > maxMute:
+	case d < yespo.MinMute || d > yespo.MaxMute:
 		return 0, fmt.Errorf("%s is outside 5s to 365d", arg)
 	case d%time.Second != 0:
 		return 0, fmt.Errorf("%s is not whole seconds", arg)

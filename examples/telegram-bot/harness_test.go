@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/internal/telegramtest"
+	"github.com/yespo-go/yespo/telegramtest"
 	"github.com/yespo-go/yespo/yespotest"
 )
 

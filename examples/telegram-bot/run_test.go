@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/yespo-go/yespo/internal/telegramtest"
+	"github.com/yespo-go/yespo/telegramtest"
 	"github.com/yespo-go/yespo/yespotest"
 )
 

@@ -1,4 +1,4 @@
-package telegramtest
+package main
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo/telegramtest"
 )
 
 // The client the example bot uses understands the fake: getMe at start,
 // multipart sendMessage with a keyboard, 403 as bot.ErrorForbidden, and a
 // long-polled /start routed by its bot_command entity.
 func TestWithGoTelegramBot(t *testing.T) {
-	s := NewServer()
+	s := telegramtest.NewServer()
 	defer s.Close()
-	ctx, cancel := context.WithCancel(timeout(t))
+	ctx, cancel := context.WithCancel(bounded(t))
 	defer cancel()
 
 	started := make(chan *models.Message, 1)
@@ -44,7 +46,7 @@ func TestWithGoTelegramBot(t *testing.T) {
 		Keyboard: [][]models.KeyboardButton{{{Text: "Share my phone", RequestContact: true}}},
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, [][]Button{{{Text: "Share my phone", RequestContact: true}}}, ann.Messages()[0].Keyboard)
+	assert.Equal(t, [][]telegramtest.Button{{{Text: "Share my phone", RequestContact: true}}}, ann.Messages()[0].Keyboard)
 
 	ann.Block()
 	_, err = b.SendMessage(ctx, &bot.SendMessageParams{ChatID: ann.ID, Text: "hello?"})

@@ -1,0 +1,147 @@
+package yespo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidationError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *ValidationError
+		want string
+	}{
+		{"not in slice", invalid("appUUID", "must not be empty"), "yespo: invalid appUUID: must not be empty"},
+		{"in slice", &ValidationError{Index: 3, Field: "phone", Reason: "bad"}, "yespo: invalid tokens[3].phone: bad"},
+		{"first element", &ValidationError{Index: 0, Field: "email", Reason: "bad"}, "yespo: invalid tokens[0].email: bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.err.Error())
+			assert.ErrorIs(t, tt.err, ErrInvalidInput)
+			assert.ErrorIs(t, fmt.Errorf("wrapped: %w", tt.err), ErrInvalidInput)
+			assert.NotErrorIs(t, tt.err, ErrNotFound)
+			assert.NotErrorIs(t, tt.err, ErrUnexpectedResponse)
+		})
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	euro := strings.Repeat("€", 2000)  // 3-byte runes
+	emoji := strings.Repeat("😀", 1250) // 4-byte runes
+	tests := []struct {
+		name, body, contentType, want string
+	}{
+		{"message", `{"message":"Not registered application"}`, "application/json", "Not registered application"},
+		{"error", `{"error":"invalid_api_key"}`, "application/json", "invalid_api_key"},
+		{"errorMessage", `{"errorMessage":"Bad token"}`, "application/json", "Bad token"},
+		{"message first", `{"errorMessage":"C","error":"B","message":"A"}`, "", "A"},
+		{"blank message skipped", `{"message":"  ","error":"B"}`, "", "B"},
+		{"null message skipped", `{"message":null,"errorMessage":"C"}`, "", "C"},
+		{"no known field", `{"status":500}`, "application/json", `{"status":500}`},
+		{"all blank", `{"message":"","error":" "}`, "", `{"message":"","error":" "}`},
+		{"error is bool", `{"error":true,"message":"Invalid token"}`, "application/json", "Invalid token"},
+		{"message with newline", `{"message":"line one\nline two"}`, "", "line one line two"},
+		{"json string", `"Wrong app uuid"`, "application/json", "Wrong app uuid"},
+		{"json string padded", " \n\"Wrong app uuid\"\n", "", "Wrong app uuid"},
+		{"json string escapes", `"tab\there"`, "", "tab here"},
+		{"plain text", "  Service temporarily unavailable \n", "text/plain", "Service temporarily unavailable"},
+		{"html", "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>", "text/html; charset=utf-8", "502 Bad Gateway"},
+		{"html upper case", "<HTML><HEAD><TITLE>\n  Service\tUnavailable\n</TITLE></HEAD></HTML>", "", "Service Unavailable"},
+		{"html without title", "<html><body>Oops</body></html>", "text/html", "<html><body>Oops</body></html>"},
+		{"invalid json", `{"message": "oops"`, "application/json", `{"message": "oops"`},
+		{"invalid json padded", "  {not json}\r\n", "application/json", "{not json}"},
+		{"control chars", "line1\r\nline2\x00\x01end", "", "line1 line2 end"},
+		{"white space runs", "a   \t\n b\u00a0\u00a0c", "", "a b c"},
+		{"invalid utf-8", "bad \xff byte", "", "bad \uFFFD byte"},
+		{"empty", "", "", ""},
+		{"white space only", " \n\t ", "", ""},
+		{"5000 bytes", strings.Repeat("x", 5000), "", strings.Repeat("x", 1024)},
+		{"3-byte runes at cut", "ab" + euro, "", "ab" + euro[:340*3]},
+		{"4-byte runes at cut", "a" + emoji, "", "a" + emoji[:255*4]},
+		{"space at cut", strings.Repeat("a ", 2500), "", strings.TrimSpace(strings.Repeat("a ", 512))},
+		{"long json message", `{"message":"` + strings.Repeat("é", 2500) + `"}`, "", strings.Repeat("é", 512)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := errorMessage([]byte(tt.body), tt.contentType)
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), 1024)
+			assert.True(t, utf8.ValidString(got), "invalid UTF-8: %q", got)
+			assert.Equal(t, strings.TrimSpace(got), got, "untrimmed")
+			assert.NotContains(t, got, "  ")
+			assert.Equal(t, -1, strings.IndexFunc(got, func(r rune) bool {
+				return unicode.IsControl(r) || unicode.IsSpace(r) && r != ' '
+			}), "control or non-space white space in %q", got)
+		})
+	}
+}
+
+func TestAPIErrorError(t *testing.T) {
+	const path = "v1/apps/0f8b6c3e-5a1d-4e2b-9c7f-1a2b3c4d5e6f/tokens"
+	tests := []struct {
+		name string
+		err  APIError
+		want string
+	}{
+		{"not registered", APIError{StatusCode: 404, Message: "Not registered application", Method: "POST", Path: path, Attempts: 1},
+			"yespo: POST " + path + ": 404 Not Found: Not registered application"},
+		{"retry and attempts", APIError{StatusCode: 429, Message: "Too many", Method: "POST", Path: path, RetryAfter: 30 * time.Second, Attempts: 4},
+			"yespo: POST " + path + ": 429 Too Many Requests: Too many (retry after 30s, 4 attempts)"},
+		{"retry only", APIError{StatusCode: 429, Method: "POST", Path: path, RetryAfter: 90 * time.Second, Attempts: 1},
+			"yespo: POST " + path + ": 429 Too Many Requests (retry after 1m30s)"},
+		{"attempts only", APIError{StatusCode: 503, Message: "down", Method: "GET", Path: "v1/x", Attempts: 3},
+			"yespo: GET v1/x: 503 Service Unavailable: down (3 attempts)"},
+		{"no message", APIError{StatusCode: 500, Method: "GET", Path: "v1/x", Attempts: 1},
+			"yespo: GET v1/x: 500 Internal Server Error"},
+		{"unknown status", APIError{StatusCode: 599, Message: "odd", Method: "GET", Path: "v1/x"},
+			"yespo: GET v1/x: 599: odd"},
+		{"zero attempts", APIError{StatusCode: 401, Method: "POST", Path: "v1/x"},
+			"yespo: POST v1/x: 401 Unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.err.Error())
+		})
+	}
+}
+
+func TestAPIErrorIs(t *testing.T) {
+	sentinels := map[string]error{
+		"ErrInvalidInput": ErrInvalidInput, "ErrUnauthorized": ErrUnauthorized,
+		"ErrForbidden": ErrForbidden, "ErrNotFound": ErrNotFound,
+		"ErrRateLimited": ErrRateLimited, "ErrServer": ErrServer,
+		"ErrUnexpectedResponse": ErrUnexpectedResponse,
+	}
+	tests := []struct {
+		status int
+		want   string // the one sentinel matched, "" for none
+	}{
+		{0, ""}, {200, ""}, {302, ""}, {400, ""}, {401, "ErrUnauthorized"},
+		{403, "ErrForbidden"}, {404, "ErrNotFound"}, {405, ""}, {408, ""},
+		{409, ""}, {422, ""}, {429, "ErrRateLimited"}, {499, ""},
+		{500, "ErrServer"}, {501, "ErrServer"}, {502, "ErrServer"},
+		{503, "ErrServer"}, {504, "ErrServer"}, {599, "ErrServer"}, {600, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			var err error = &APIError{StatusCode: tt.status}
+			wrapped := fmt.Errorf("outer: %w", err)
+			for name, target := range sentinels {
+				assert.Equal(t, name == tt.want, errors.Is(err, target), "errors.Is(%d, %s)", tt.status, name)
+				assert.Equal(t, name == tt.want, errors.Is(wrapped, target), "wrapped: errors.Is(%d, %s)", tt.status, name)
+			}
+			var ae *APIError
+			require.ErrorAs(t, wrapped, &ae)
+			assert.Equal(t, tt.status, ae.StatusCode)
+		})
+	}
+}

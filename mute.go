@@ -1,0 +1,73 @@
+package yespo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// The bounds of a mute's duration that Yespo documents: 5 seconds to
+// 31,536,000 seconds (365 days). MuteAppToken refuses anything outside them,
+// except 0, which mutes until UnmuteAppToken.
+const (
+	MinMute = 5 * time.Second
+	MaxMute = 31_536_000 * time.Second
+)
+
+// MuteAppToken stops newsletters to token for d: POST
+// v1/apps/{appUUID}/token/mute with {"token":…,"duration":seconds}, the
+// duration left out when d is 0. Transactional messages still reach it. d
+// must be whole seconds from 5 s to 365 days, or 0 to mute until
+// UnmuteAppToken. Bad input is a *ValidationError (field "appUUID", "token"
+// or "duration") before any call; a non-2xx answer is an *APIError.
+func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time.Duration) error {
+	if err := ValidateAppUUID(appUUID); err != nil {
+		return err
+	}
+	if r := tokenProblem(token); r != "" {
+		return invalid("token", r)
+	}
+	body := muteBody{Token: token}
+	switch {
+	case d == 0:
+	case d < 0:
+		return invalid("duration", "must be positive, or 0 to mute until unmuted")
+	case d%time.Second != 0:
+		return invalid("duration", "must be whole seconds, got "+d.String())
+	case d < MinMute || d > MaxMute:
+		return invalid("duration", "must be from 5s to 8760h (365 days), got "+d.String())
+	default:
+		body.Duration = int64(d / time.Second)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("yespo: encoding mute: %w", err)
+	}
+	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/mute"}, raw)
+}
+
+type muteBody struct {
+	Token    string `json:"token"`
+	Duration int64  `json:"duration,omitempty"`
+}
+
+// UnmuteAppToken lets newsletters reach token again: POST
+// v1/apps/{appUUID}/token/unmute with {"token":…}. Bad input is a *ValidationError before
+// any call; a non-2xx answer is an *APIError.
+func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) error {
+	if err := ValidateAppUUID(appUUID); err != nil {
+		return err
+	}
+	if r := tokenProblem(token); r != "" {
+		return invalid("token", r)
+	}
+	raw, err := json.Marshal(struct {
+		Token string `json:"token"`
+	}{token})
+	if err != nil {
+		return fmt.Errorf("yespo: encoding unmute: %w", err)
+	}
+	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw)
+}
