@@ -155,13 +155,42 @@ func cmpOr[T comparable](v, def T) T {
 // blocks while MaxPending tokens are pending, and returns ctx's error if ctx
 // ends first — the token is then not accepted — or ErrBatcherClosed after
 // Close. A token equal in all five fields to one still pending is counted
-// in Duplicates and sent once.
+// in Duplicates and sent once. Add returns once t is queued: its outcome
+// reaches OnBatch, Flush and Close; AddAndWait waits for it instead.
 func (b *Batcher) Add(ctx context.Context, t Token) error {
-	if err := t.Validate(); err != nil {
+	_, err := b.add(ctx, t)
+	return err
+}
+
+// AddAndWait queues t like Add, then waits for the batch that carries it and
+// returns that batch's outcome: nil once Yespo has accepted t, else the
+// batch's error (an *APIError, a transport error, or the Close that gave up
+// on it). A bot's /start handler uses it to answer a user only after Yespo
+// has the user's token, while a burst of users still shares few requests.
+// It returns ctx's error if ctx ends first; t may still be sent then.
+func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
+	bt, err := b.add(ctx, t)
+	if err != nil {
 		return err
 	}
+	select {
+	case <-bt.done:
+		return bt.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// add is Add; it returns the batch that will carry t (or its pending twin).
+func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
+	if ctx == nil {
+		return nil, invalid("ctx", "must not be nil")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -172,18 +201,19 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 		case <-room:
 		case <-ctx.Done():
 			b.mu.Lock()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-b.closing:
 		}
 		b.mu.Lock()
 	}
 	if b.closed {
-		return ErrBatcherClosed
+		return nil, ErrBatcherClosed
 	}
 	b.added++
-	if !b.accept(t) {
+	bt, isNew := b.accept(t)
+	if !isNew {
 		b.dups++
-		return nil
+		return bt, nil
 	}
 	switch {
 	case len(b.filling.tokens) >= b.opts.MaxBatch:
@@ -192,32 +222,40 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 		b.timerArmed = true
 		b.timer.Reset(b.opts.FlushInterval)
 	}
-	return nil
+	return bt, nil
 }
 
 // accept puts t in the filling batch unless an equal token is pending:
 // filling, waiting or in flight. Only when the filter cannot tell — a twin,
-// or another token in the same bucket — are the batches searched.
-func (b *Batcher) accept(t Token) bool {
+// or another token in the same bucket — are the batches searched. It returns
+// the batch that carries t or its twin, and whether t is new.
+func (b *Batcher) accept(t Token) (*batch, bool) {
 	h := maphash.String(b.seed, t.Token)
 	f := b.filling
-	if !b.filter.inc(h) && (f.index.find(f.tokens, &t, h) || b.pendingElsewhere(&t, h)) {
-		b.filter.dec(h)
-		return false
+	if !b.filter.inc(h) {
+		twin := b.pendingElsewhere(&t, h)
+		if f.index.find(f.tokens, &t, h) {
+			twin = f
+		}
+		if twin != nil {
+			b.filter.dec(h)
+			return twin, false
+		}
 	}
 	f.tokens = append(f.tokens, t)
 	f.hashes = append(f.hashes, h)
 	f.index.add(f.tokens, len(f.tokens)-1, h)
-	return true
+	return f, true
 }
 
-func (b *Batcher) pendingElsewhere(t *Token, h uint64) bool {
+// pendingElsewhere returns the cut batch that holds a twin of t, or nil.
+func (b *Batcher) pendingElsewhere(t *Token, h uint64) *batch {
 	for _, bt := range b.indexed {
 		if bt.index.find(bt.tokens, t, h) {
-			return true
+			return bt
 		}
 	}
-	return false
+	return nil
 }
 
 // newBatch returns an empty batch with an index, reusing a spare one.

@@ -25,9 +25,18 @@ var (
 	// ErrForbidden is matched by an *APIError with status 403: the key lacks
 	// the permission for this method.
 	ErrForbidden = errors.New("yespo: forbidden")
-	// ErrNotFound is matched by an *APIError with status 404, e.g. "Not
-	// registered application" for an unknown app UUID.
+	// ErrBadRequest is matched by an *APIError with status 400: Yespo
+	// refused the request as sent, e.g. "Wrong app uuid". Sending it again
+	// unchanged does not help.
+	ErrBadRequest = errors.New("yespo: bad request")
+	// ErrNotFound is matched by an *APIError with status 404: an unknown
+	// app (see ErrAppNotFound), an unknown token, or a wrong base URL.
 	ErrNotFound = errors.New("yespo: not found")
+	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's 404
+	// "Not registered application": the app UUID is not one of the
+	// account's connected bots. It is a configuration error; no retry and
+	// no other token fixes it.
+	ErrAppNotFound = errors.New("yespo: app not registered")
 	// ErrRateLimited is matched by an *APIError with status 429. Its
 	// RetryAfter field says how long to wait when the server said so.
 	ErrRateLimited = errors.New("yespo: rate limited")
@@ -94,16 +103,21 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is reports whether the status code belongs to target: 401 ErrUnauthorized,
-// 403 ErrForbidden, 404 ErrNotFound, 429 ErrRateLimited, 5xx ErrServer.
+// Is reports whether the status code belongs to target: 400 ErrBadRequest,
+// 401 ErrUnauthorized, 403 ErrForbidden, 404 ErrNotFound (and ErrAppNotFound
+// for "Not registered application"), 429 ErrRateLimited, 5xx ErrServer.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrForbidden:
 		return e.StatusCode == http.StatusForbidden
+	case ErrBadRequest:
+		return e.StatusCode == http.StatusBadRequest
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
+	case ErrAppNotFound:
+		return e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Message), "not registered application")
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrServer:
