@@ -18,7 +18,8 @@ import (
 // Sign fails with ErrSecretTooShort for a secret under MinSecretLen bytes,
 // with ErrInvalidID for an id that is empty, not valid UTF-8, or longer than
 // MaxIDLen bytes (MaxIDLenWithExpiry with an expiry), and with
-// ErrInvalidExpiry for an expiry in the past or beyond 2106.
+// ErrInvalidExpiry for an expiry in the past or beyond 2106. It checks
+// nothing else about the id: spaces or symbols are carried as they are.
 func Sign(secret []byte, customerID string, opts ...Option) (string, error) {
 	if err := checkSecret(secret); err != nil {
 		return "", err
@@ -48,7 +49,8 @@ func Sign(secret []byte, customerID string, opts ...Option) (string, error) {
 
 // Verify returns the customer id that payload carries if Sign made it with
 // this secret and it has not expired by Verify's clock (time.Now, or the one
-// given with Now).
+// given with Now). payload is taken exactly as given, nothing trimmed; the
+// id comes back byte for byte as it was signed.
 //
 // Verify fails with ErrSecretTooShort for a secret under MinSecretLen bytes,
 // with ErrExpired for a genuine payload past its expiry, and with ErrInvalid
