@@ -25,11 +25,11 @@ func Sign(secret []byte, customerID string, opts ...Option) (string, error) {
 		return "", err
 	}
 	c := newConfig(opts)
-	maxID := MaxIDLen
+	maxID, room := MaxIDLen, "a payload"
 	if c.expiry != expiryNone {
-		maxID = MaxIDLenWithExpiry
+		maxID, room = MaxIDLenWithExpiry, "a payload with an expiry"
 	}
-	if err := checkID(customerID, maxID); err != nil {
+	if err := checkID(customerID, maxID, room); err != nil {
 		return "", err
 	}
 	raw := make([]byte, 0, maxRawLen)
@@ -88,12 +88,12 @@ func checkSecret(secret []byte) error {
 }
 
 // checkID names the id's length, never its content: errors get logged.
-func checkID(id string, maxLen int) error {
+func checkID(id string, maxLen int, room string) error {
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: empty", ErrInvalidID)
 	case len(id) > maxLen:
-		return fmt.Errorf("%w: %d bytes, at most %d fit a payload", ErrInvalidID, len(id), maxLen)
+		return fmt.Errorf("%w: %d bytes, at most %d fit %s", ErrInvalidID, len(id), maxLen, room)
 	case !utf8.ValidString(id):
 		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidID)
 	}
