@@ -17,6 +17,7 @@ type Message struct {
 	Keyboard       [][]Button // the reply keyboard it shows, nil when none
 	RemoveKeyboard bool       // it asked to remove the reply keyboard
 	Blocked        bool       // refused with 403: the user blocked the bot
+	Time           time.Time  // when the fake got the sendMessage, for reply times measured by a test
 }
 
 // Button is one button of a reply keyboard.
@@ -83,6 +84,22 @@ func (s *Server) WaitMessages(ctx context.Context, chatID int64, n int) ([]Messa
 	return sent, nil
 }
 
+// WaitSent waits until the bot has sent n messages in all, to any chats
+// (blocked attempts included), and fails with ctx's error, saying how many
+// it got, if ctx ends first. A test of many users waits with it once rather
+// than once per user.
+func (s *Server) WaitSent(ctx context.Context, n int) error {
+	got := 0
+	err := s.waitUntil(ctx, func() bool {
+		got = s.sent
+		return got >= n
+	})
+	if err != nil {
+		return fmt.Errorf("the bot sent %d of %d messages: %w", got, n, err)
+	}
+	return nil
+}
+
 // replyMarkup is the part of reply_markup the fake understands.
 type replyMarkup struct {
 	Keyboard [][]struct {
@@ -128,7 +145,8 @@ func (s *Server) record(w http.ResponseWriter, m Message) {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
 		return
 	}
-	m.Blocked = c.blocked
+	m.Blocked, m.Time = c.blocked, time.Now()
+	s.sent++
 	if !m.Blocked {
 		m.ID = c.nextMessageID()
 	}

@@ -66,6 +66,7 @@ type Server struct {
 	queue      []update
 	polling    int // getUpdates calls waiting now
 	chats      map[int64]*chat
+	sent       int // messages recorded, in all chats
 	requests   []Request
 	webhook    WebhookInfo
 }

@@ -133,10 +133,15 @@ func TestSendMessageFailures(t *testing.T) {
 	ann.Unblock()
 	status, _ = get(t, s, "sendMessage?chat_id=7&text=two")
 	assert.Equal(t, http.StatusOK, status)
+	msgs := ann.Messages()
+	for i := range msgs {
+		assert.WithinDuration(t, time.Now(), msgs[i].Time, waitLimit, "when the fake got it")
+		msgs[i].Time = time.Time{}
+	}
 	assert.Equal(t, []Message{
 		{ChatID: 7, Text: "one", Blocked: true},
 		{ChatID: 7, ID: 2, Text: "two"}, // id 1 is Ann's "hi"
-	}, ann.Messages())
+	}, msgs)
 }
 
 func updateIDs(t *testing.T, env envelope) []int64 {
