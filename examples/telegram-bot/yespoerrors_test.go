@@ -67,12 +67,12 @@ func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
 func TestLongRateLimitTellsTheUserToComeBack(t *testing.T) {
 	tg, ys, cfg := fakes(t)
 	h := startBotOn(t, tg, ys, cfg, func(a *app) {
-		a.subscribeWait = 200 * time.Millisecond // far shorter than the 2 minutes Yespo asks for
+		a.subscribeWait = time.Second // past the batch's 200 ms, far short of the 2 minutes Yespo asks for
 		a.closeWait = time.Millisecond           // the test ends before the pause does
 	}, yespo.WithRetry(0, 0, 0))
 	h.ys.FailNext(1, yespotest.Fault{Status: 429, RetryAfter: 2 * time.Minute})
 	got := h.say(h.tg.NewUser(1001, "Ann"), "/start "+signed(t, "crm-42"))
 	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 1 minute."}, texts(got))
-	assert.Contains(t, h.log(), `msg="yespo add token: no answer in time, the token may still go out" chat=1001 waited=200ms`)
+	assert.Contains(t, h.log(), `msg="yespo add token: no answer in time, the token may still go out" chat=1001 waited=1s`)
 	require.Len(t, h.ys.Requests(), 1, "held back, not sent again")
 }
