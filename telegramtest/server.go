@@ -27,6 +27,12 @@
 // update is POSTed to the webhook instead, with its secret token in the
 // X-Telegram-Bot-Api-Secret-Token header.
 //
+// Every message the bot sends is kept with the time the fake got it
+// (Message.Time), so that a test can measure how long users waited for an
+// answer; WaitSent waits for a number of messages in all chats at once, for
+// tests of thousands of users (a burst of /start from a campaign) where a
+// wait per user would cost more than the bot under test.
+//
 // # What it does not model
 //
 // Other methods, media, edits, retries of failed webhook deliveries (the last

@@ -302,3 +302,22 @@ func TestWebhook(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status, "polling works again")
 	assert.Equal(t, []int64{}, updateIDs(t, env), "webhook updates are not queued")
 }
+
+// WaitSent counts the messages to every chat, blocked attempts included.
+func TestWaitSentCountsAllChats(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	ann, bob := s.NewUser(7, "Ann"), s.NewUser(8, "Bob")
+	ann.Send("hi")
+	bob.Send("hi")
+	bob.Block()
+	get(t, s, "sendMessage?chat_id=7&text=one")
+	get(t, s, "sendMessage?chat_id=8&text=two")
+
+	require.NoError(t, s.WaitSent(timeout(t), 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := s.WaitSent(ctx, 3)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "the bot sent 2 of 3 messages")
+}
