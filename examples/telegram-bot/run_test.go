@@ -38,6 +38,8 @@ func TestRunFromTheEnvironment(t *testing.T) {
 	assert.Contains(t, stderr.String(), `msg="bot stopped"`)
 	assert.NotContains(t, stderr.String(), tg.Token)
 	assert.NotContains(t, stderr.String(), ys.APIKey)
+	assert.NotContains(t, stderr.String(), testSecret)
+	assert.NotContains(t, stderr.String(), "deep links are refused")
 }
 
 func TestRunServesTheWebhookWithTheFlag(t *testing.T) {
@@ -149,4 +151,16 @@ func TestWebhookAddressInUse(t *testing.T) {
 		getenv(contractEnv(tg, ys, cfg.appUUID)), io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "listen tcp "+ln.Addr().String())
+}
+
+// Without TELEGRAM_LINK_SECRET the bot runs, and says at start that deep
+// links will be refused.
+func TestRunWarnsWithoutALinkSecret(t *testing.T) {
+	tg, ys, cfg := fakes(t)
+	env := contractEnv(tg, ys, cfg.appUUID)
+	delete(env, "TELEGRAM_LINK_SECRET")
+	stop, stderr := runBot(t, nil, env)
+	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: long polling"`))
+	require.NoError(t, stop())
+	assert.Contains(t, stderr.String(), `level=WARN msg="deep links are refused: TELEGRAM_LINK_SECRET is not set (the phone number still works)"`)
 }
