@@ -67,8 +67,8 @@ func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
 func TestLongRateLimitTellsTheUserToComeBack(t *testing.T) {
 	tg, ys, cfg := fakes(t)
 	h := startBotOn(t, tg, ys, cfg, func(a *app) {
-		a.subscribeWait = time.Second // past the batch's 200 ms, far short of the 2 minutes Yespo asks for
-		a.closeWait = time.Millisecond           // the test ends before the pause does
+		a.subscribeWait = time.Second  // past the batch's 200 ms, far short of the 2 minutes Yespo asks for
+		a.closeWait = time.Millisecond // the test ends before the pause does
 	}, yespo.WithRetry(0, 0, 0))
 	h.ys.FailNext(1, yespotest.Fault{Status: 429, RetryAfter: 2 * time.Minute})
 	got := h.say(h.tg.NewUser(1001, "Ann"), "/start "+signed(t, "crm-42"))
