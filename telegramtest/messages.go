@@ -109,7 +109,34 @@ type replyMarkup struct {
 	RemoveKeyboard bool `json:"remove_keyboard"`
 }
 
+// LimitNextSends makes the next n sendMessage calls fail as Telegram does
+// when a bot sends faster than it allows (about 30 messages a second to
+// different chats): 429 "Too Many Requests: retry after N" with
+// parameters.retry_after N, in whole seconds. Those calls send nothing.
+func (s *Server) LimitNextSends(n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limitSends, s.retryAfter = n, max(1, int((retryAfter+time.Second-1)/time.Second))
+}
+
+// limited reports whether this sendMessage is one LimitNextSends refuses,
+// and counts it.
+func (s *Server) limited() (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limitSends == 0 {
+		return false, 0
+	}
+	s.limitSends--
+	return true, s.retryAfter
+}
+
 func (s *Server) sendMessage(w http.ResponseWriter, p params) {
+	if limited, secs := s.limited(); limited {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error_code": http.StatusTooManyRequests,
+			"description": "Too Many Requests: retry after " + strconv.Itoa(secs), "parameters": map[string]int{"retry_after": secs}})
+		return
+	}
 	chatID, err := strconv.ParseInt(p["chat_id"], 10, 64)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")

@@ -36,8 +36,9 @@
 // # What it does not model
 //
 // Other methods, media, edits, retries of failed webhook deliveries (the last
-// failure is in Webhook().LastError), rate limits, and the order of updates
-// between two users scripted concurrently.
+// failure is in Webhook().LastError), Telegram's rate limits (LimitNextSends
+// plays their 429 on demand), and the order of updates between two users
+// scripted concurrently.
 package telegramtest
 
 import (
@@ -73,6 +74,8 @@ type Server struct {
 	polling    int // getUpdates calls waiting now
 	chats      map[int64]*chat
 	sent       int // messages recorded, in all chats
+	limitSends int // sendMessage calls still to refuse with 429
+	retryAfter int // their retry_after, in seconds
 	requests   []Request
 	webhook    WebhookInfo
 }

@@ -23,6 +23,7 @@ type envelope struct {
 	Result      json.RawMessage `json:"result"`
 	ErrorCode   int             `json:"error_code"`
 	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
 }
 
 // call makes one Bot API call with ctx and decodes the envelope; status is
@@ -320,4 +321,23 @@ func TestWaitSentCountsAllChats(t *testing.T) {
 	err := s.WaitSent(ctx, 3)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorContains(t, err, "the bot sent 2 of 3 messages")
+}
+
+// LimitNextSends answers as Telegram does to a bot over its rate: 429 with
+// retry_after, and nothing sent; the call after them goes through.
+func TestLimitNextSends(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.NewUser(7, "Ann").Send("hi")
+	s.LimitNextSends(2, 1500*time.Millisecond)
+	for range 2 {
+		status, env := get(t, s, "sendMessage?chat_id=7&text=one")
+		assert.Equal(t, http.StatusTooManyRequests, status)
+		assert.Equal(t, "Too Many Requests: retry after 2", env.Description)
+		assert.Equal(t, "2", jsonField(t, env.Parameters, "retry_after"))
+	}
+	assert.Empty(t, s.Messages(7))
+	status, _ := get(t, s, "sendMessage?chat_id=7&text=two")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Len(t, s.Messages(7), 1)
 }

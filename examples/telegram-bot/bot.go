@@ -288,15 +288,35 @@ func commandArg(m *models.Message) string {
 	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m.Text), fields[0]))
 }
 
-// reply sends text to chat. A failure is logged, never fatal: in particular
-// a user who blocked the bot (403) is skipped.
+// reply sends text to chat. When Telegram says the bot sends too fast (it
+// allows about 30 messages a second to different chats, which a campaign's
+// burst goes past), it waits as long as Telegram asks and tries again,
+// while ctx lasts. Other failures are logged, never fatal: in particular a
+// user who blocked the bot (403) is skipped.
 func (a *app) reply(ctx context.Context, chat int64, text string, markup models.ReplyMarkup) {
-	_, err := a.tg.SendMessage(ctx, &bot.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup})
+	params := &bot.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup}
+	_, err := a.tg.SendMessage(ctx, params)
+	var tooFast *bot.TooManyRequestsError
+	for errors.As(err, &tooFast) && sleep(ctx, time.Duration(max(tooFast.RetryAfter, 1))*time.Second) {
+		_, err = a.tg.SendMessage(ctx, params)
+	}
 	switch {
 	case errors.Is(err, bot.ErrorForbidden):
 		a.log.Warn("reply not delivered: the user blocked the bot", "chat", chat)
 	case err != nil:
 		a.log.Error("reply not delivered", "chat", chat, "err", err)
+	}
+}
+
+// sleep waits d unless ctx ends first, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

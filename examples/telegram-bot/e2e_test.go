@@ -140,3 +140,14 @@ func TestOtherMessagesGetTheCommands(t *testing.T) {
 	h := startBot(t)
 	assert.Equal(t, []string{textHelp}, texts(h.say(h.tg.NewUser(1001, "Ann"), "hello")))
 }
+
+// Telegram's 429 to a reply is waited out as it asks, and the reply sent.
+func TestReplyWaitsOutTelegramsRateLimit(t *testing.T) {
+	h := startBot(t)
+	ann := h.tg.NewUser(1001, "Ann")
+	h.tg.LimitNextSends(1, time.Second)
+	start := time.Now()
+	assert.Equal(t, []string{textHelp}, texts(h.say(ann, "hello")))
+	assert.GreaterOrEqual(t, time.Since(start), time.Second, "it waited the retry_after")
+	assert.NotContains(t, h.log(), "reply not delivered")
+}
