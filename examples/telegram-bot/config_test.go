@@ -105,6 +105,7 @@ func TestConfigErrors(t *testing.T) {
 		"link, no token":     {[]string{"-link", "crm-42"}, map[string]string{"TELEGRAM_LINK_SECRET": testSecret}, "missing TELEGRAM_BOT_TOKEN (or -telegram-bot-token)"},
 		"link, id too long":  {[]string{"-link", strings.Repeat("a", 40)}, with("TELEGRAM_LINK_SECRET", testSecret), "-link: deeplink: invalid customer id: 40 bytes, at most 39"},
 		"link, bad validity": {[]string{"-link", "crm-42", "-valid-for", "10ms"}, with("TELEGRAM_LINK_SECRET", testSecret), "-link: deeplink: invalid expiry"},
+		"valid-for, no link": {[]string{"-valid-for", "1h"}, full, "-valid-for goes with -link"},
 		"bad yespo base url": {nil, with("YESPO_BASE_URL", "ftp://yespo.example/"), "baseURL"},
 	}
 	for name, tc := range cases {

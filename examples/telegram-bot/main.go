@@ -58,16 +58,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	var usage usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "telegram-bot:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "telegram-bot:", err)
-		os.Exit(1)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "telegram-bot:", err)
+	if errors.As(err, new(usageError)) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
 
 // usageError is a mistake in the command line or the configuration: exit
@@ -364,6 +362,9 @@ func (c config) validate() error {
 	}
 	if c.linkFor != "" && c.linkSecret == "" {
 		missing = append(missing, "TELEGRAM_LINK_SECRET")
+	}
+	if c.linkFor == "" && c.linkValidFor != 0 {
+		return errors.New("-valid-for goes with -link")
 	}
 	if len(missing) > 0 {
 		return errors.New("missing " + strings.Join(missing, ", ") + c.hint())
