@@ -93,7 +93,7 @@ func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), a.closeWait)
 	defer cancel()
 	if err := a.batch.Close(ctx); err != nil {
-		a.log.Warn("yespo batcher", "err", err)
+		a.log.Warn("yespo: registrations failed during this run; each user was told", "err", err)
 	}
 	a.log.Info("bot stopped")
 }
