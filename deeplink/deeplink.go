@@ -18,17 +18,18 @@ import (
 // Sign fails with ErrSecretTooShort for a secret under MinSecretLen bytes,
 // with ErrInvalidID for an id that is empty, not valid UTF-8, or longer than
 // MaxIDLen bytes (MaxIDLenWithExpiry with an expiry), and with
-// ErrInvalidExpiry for an expiry in the past or beyond 2106.
+// ErrInvalidExpiry for an expiry in the past or beyond 2106. It checks
+// nothing else about the id: spaces or symbols are carried as they are.
 func Sign(secret []byte, customerID string, opts ...Option) (string, error) {
 	if err := checkSecret(secret); err != nil {
 		return "", err
 	}
 	c := newConfig(opts)
-	maxID := MaxIDLen
+	maxID, room := MaxIDLen, "a payload"
 	if c.expiry != expiryNone {
-		maxID = MaxIDLenWithExpiry
+		maxID, room = MaxIDLenWithExpiry, "a payload with an expiry"
 	}
-	if err := checkID(customerID, maxID); err != nil {
+	if err := checkID(customerID, maxID, room); err != nil {
 		return "", err
 	}
 	raw := make([]byte, 0, maxRawLen)
@@ -48,7 +49,8 @@ func Sign(secret []byte, customerID string, opts ...Option) (string, error) {
 
 // Verify returns the customer id that payload carries if Sign made it with
 // this secret and it has not expired by Verify's clock (time.Now, or the one
-// given with Now).
+// given with Now). payload is taken exactly as given, nothing trimmed; the
+// id comes back byte for byte as it was signed.
 //
 // Verify fails with ErrSecretTooShort for a secret under MinSecretLen bytes,
 // with ErrExpired for a genuine payload past its expiry, and with ErrInvalid
@@ -86,12 +88,12 @@ func checkSecret(secret []byte) error {
 }
 
 // checkID names the id's length, never its content: errors get logged.
-func checkID(id string, maxLen int) error {
+func checkID(id string, maxLen int, room string) error {
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: empty", ErrInvalidID)
 	case len(id) > maxLen:
-		return fmt.Errorf("%w: %d bytes, at most %d fit a payload", ErrInvalidID, len(id), maxLen)
+		return fmt.Errorf("%w: %d bytes, at most %d fit %s", ErrInvalidID, len(id), maxLen, room)
 	case !utf8.ValidString(id):
 		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidID)
 	}

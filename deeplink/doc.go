@@ -23,8 +23,12 @@ that anyone other than the holder of the secret made or changed is refused.
 
 The secret is at least MinSecretLen (32) random bytes shared by the backend
 and the bot, and by nothing else; to rotate it, have the bot try the new and
-then the old secret until the old links have expired. A payload is not
-encrypted: the customer id in it can be read by anyone who sees the link.
+then the old secret until the old links have expired.
+
+A payload is signed, not encrypted: anyone who sees the link can read the
+customer id in it. And a link is a bearer token: whoever opens it is taken
+for that customer, so show it only to the customer, signed in, and give it
+an expiry (ValidFor) so that a link forwarded or found later is refused.
 
 # Format
 

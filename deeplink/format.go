@@ -15,8 +15,8 @@ const (
 	MaxPayloadLen = 64
 
 	// MinSecretLen is the shortest secret Sign and Verify accept, in bytes:
-	// 256 bits, the size of an HMAC-SHA256 key that adds nothing by being
-	// longer.
+	// 256 bits, all the strength HMAC-SHA256 has to offer. Use random bytes,
+	// not a password.
 	MinSecretLen = 32
 
 	// MaxIDLen is the longest customer id, in bytes of UTF-8 (not

@@ -26,11 +26,12 @@ const (
 	expiryFor
 )
 
-// ExpiresAt makes Sign write an expiry into the payload: Verify refuses it
-// with ErrExpired from t on. The expiry travels inside the signed bytes in
-// whole Unix seconds, t rounded down. Sign fails with
-// ErrInvalidExpiry if t, rounded down, is not after now (the link would
-// never work) or is after 2106-02-07T06:28:15Z. An expiry costs 4 bytes of the id's room (see
+// ExpiresAt makes Sign write an expiry into the payload, after which Verify
+// refuses it with ErrExpired. The expiry travels inside the signed bytes in
+// whole Unix seconds, t rounded down: the payload is valid while Verify's
+// clock is before that second. Sign fails with ErrInvalidExpiry if t,
+// rounded down, is not after now (the link would never work) or is after
+// 2106-02-07T06:28:15Z. An expiry takes 4 bytes of the id's room (see
 // MaxIDLenWithExpiry).
 func ExpiresAt(t time.Time) Option {
 	return func(c *config) { c.expiry, c.expiresAt = expiryAt, t }
