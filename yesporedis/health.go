@@ -1,6 +1,7 @@
 package yesporedis
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -8,49 +9,68 @@ import (
 )
 
 // health tracks whether Redis answers. While it does, every Wait asks it.
-// Once a call fails, Waits use their local limiters, and one Wait per probe
-// interval asks Redis again; only that probe's answer brings Redis back, so
-// that a stale success from before the outage cannot flip the state back and
+// Once a call fails, Waits use their local limiters and, at most once per
+// probe interval, a background probe asks Redis again: no caller waits for
+// a dead Redis more than once. Only a probe's success ends the outage, so a
+// late success from a call made before it cannot flip the state back and
 // forth. Each change is logged once.
 type health struct {
 	key        string
 	log        *slog.Logger
 	probeEvery time.Duration
+	timeout    time.Duration
+	probe      func(context.Context) error // asks Redis, consuming nothing
 
 	down atomic.Bool // read without the lock on every Wait
 
 	mu        sync.Mutex
 	since     time.Time // when the outage began
 	nextProbe time.Time
+	probing   bool
 }
 
-func newHealth(key string, log *slog.Logger, probeEvery time.Duration) *health {
-	return &health{key: key, log: log, probeEvery: probeEvery}
-}
-
-// route says whether this call asks Redis, and whether it does so as the
-// probe of an outage.
-func (h *health) route(now time.Time) (useRedis, probe bool) {
+// useRedis says whether a Wait asks Redis now. In an outage it says no, and
+// starts a probe when one is due.
+func (h *health) useRedis(now time.Time) bool {
 	if !h.down.Load() {
-		return true, false
+		return true
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.down.Load() {
-		return true, false
+		return true
 	}
-	if now.Before(h.nextProbe) {
-		return false, false
+	if !h.probing && !now.Before(h.nextProbe) {
+		h.probing = true
+		go h.runProbe()
 	}
-	h.nextProbe = now.Add(h.probeEvery)
-	return true, true
+	return false
 }
 
-// failed records a Redis error. A failed probe only keeps the outage going.
-func (h *health) failed(err error, probe bool) {
+// runProbe asks Redis once, in the background, within the Redis timeout as
+// far as dialling goes; a read that hangs ends on the client's own timeout,
+// holding up no caller.
+func (h *health) runProbe() {
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+	err := h.probe(ctx)
+	cancel()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if probe || h.down.Load() {
+	h.probing = false
+	if err != nil {
+		h.nextProbe = time.Now().Add(h.probeEvery)
+		return
+	}
+	h.down.Store(false)
+	h.log.Info("yesporedis: Redis is back, sharing the budget again",
+		"key", h.key, "outage", time.Since(h.since).Round(time.Millisecond))
+}
+
+// failed records a Redis error: the start of an outage, unless one is on.
+func (h *health) failed(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down.Load() {
 		return
 	}
 	now := time.Now()
@@ -58,16 +78,4 @@ func (h *health) failed(err error, probe bool) {
 	h.down.Store(true)
 	h.log.Warn("yesporedis: Redis unreachable, pacing with the local fallback limiter",
 		"key", h.key, "err", err.Error(), "probe_every", h.probeEvery)
-}
-
-// recovered records that a probe got an answer.
-func (h *health) recovered() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.down.Load() {
-		return
-	}
-	h.down.Store(false)
-	h.log.Info("yesporedis: Redis is back, sharing the budget again",
-		"key", h.key, "outage", time.Since(h.since).Round(time.Millisecond))
 }

@@ -65,15 +65,20 @@ func NewLimiter(rdb redis.UniversalClient, key string, perSecond int, opts ...Op
 		panic("yesporedis: NewLimiter: " + strings.Join(cfg.errs, "; "))
 	}
 
-	l := &Limiter{
-		rl:      redis_rate.NewLimiter(rdb),
-		timeout: cfg.redisTimeout,
-		health:  newHealth(key, cfg.logger, cfg.probeEvery),
-	}
+	l := &Limiter{rl: redis_rate.NewLimiter(rdb), timeout: cfg.redisTimeout}
 	for _, c := range cfg.ceilings {
 		l.budgets = append(l.budgets, newBudget(c.key, c.perSecond, 0, cfg))
 	}
-	l.budgets = append(l.budgets, newBudget(key, perSecond, cfg.headroom, cfg))
+	account := newBudget(key, perSecond, cfg.headroom, cfg)
+	l.budgets = append(l.budgets, account)
+	l.health = &health{
+		key: key, log: cfg.logger, probeEvery: cfg.probeEvery, timeout: cfg.redisTimeout,
+		// A cost of 0 runs the very script Wait runs and takes nothing.
+		probe: func(ctx context.Context) error {
+			_, err := l.rl.AllowN(ctx, account.key, account.limit, 0)
+			return err
+		},
+	}
 	return l
 }
 
@@ -118,8 +123,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // b's local limiter.
 func (l *Limiter) take(ctx context.Context, b *budget) error {
 	for {
-		useRedis, probe := l.health.route(time.Now())
-		if !useRedis {
+		if !l.health.useRedis(time.Now()) {
 			return waitLocal(ctx, b.local)
 		}
 		res, err := l.allow(ctx, b)
@@ -127,11 +131,8 @@ func (l *Limiter) take(ctx context.Context, b *budget) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil:
-			l.health.failed(err, probe)
+			l.health.failed(err)
 			return waitLocal(ctx, b.local)
-		}
-		if probe {
-			l.health.recovered()
 		}
 		if res.Allowed > 0 {
 			return nil

@@ -137,3 +137,5 @@ func (s *redisServer) client() *redis.Client {
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
