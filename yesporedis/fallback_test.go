@@ -2,6 +2,7 @@ package yesporedis_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -79,8 +80,17 @@ func TestRedisNeverThere(t *testing.T) {
 
 // TestRedisBlackHole: a Redis that takes the connection but never answers
 // costs one Wait the Redis timeout, and the next Waits nothing until the
-// probe interval is over, whatever go-redis's own (3 s) read timeout.
+// probe interval is over, whatever go-redis's own (3 s) read timeout: with
+// ContextTimeoutEnabled and without (the two ways allow calls Redis).
 func TestRedisBlackHole(t *testing.T) {
+	for _, ctxTimeouts := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ContextTimeoutEnabled=%v", ctxTimeouts), func(t *testing.T) {
+			testBlackHole(t, ctxTimeouts)
+		})
+	}
+}
+
+func testBlackHole(t *testing.T, ctxTimeouts bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var conns sync.WaitGroup
@@ -102,7 +112,7 @@ func TestRedisBlackHole(t *testing.T) {
 			held = append(held, c)
 		}
 	}()
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: ctxTimeouts})
 	defer rdb.Close()
 	lim := yesporedis.NewLimiter(rdb, "k", 1000, yesporedis.WithLogger(quiet),
 		yesporedis.WithRedisTimeout(50*time.Millisecond), yesporedis.WithProbeInterval(time.Hour))
@@ -119,7 +129,6 @@ func TestRedisBlackHole(t *testing.T) {
 	}
 	assert.Less(t, time.Since(start), 200*time.Millisecond, "10 Waits at the fallback's ~333/s, Redis untried")
 }
-
 
 // keyCount tells whether key exists on the Redis at addr (1) or not (0).
 func keyCount(addr, key string) int64 {

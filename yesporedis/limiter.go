@@ -23,6 +23,7 @@ type Limiter struct {
 	rl      *redis_rate.Limiter
 	budgets []budget // ceilings first, the account last
 	timeout time.Duration
+	direct  bool // rdb honours ctx deadlines on reads: no goroutine needed
 	health  *health
 }
 
@@ -65,7 +66,7 @@ func NewLimiter(rdb redis.UniversalClient, key string, perSecond int, opts ...Op
 		panic("yesporedis: NewLimiter: " + strings.Join(cfg.errs, "; "))
 	}
 
-	l := &Limiter{rl: redis_rate.NewLimiter(rdb), timeout: cfg.redisTimeout}
+	l := &Limiter{rl: redis_rate.NewLimiter(rdb), timeout: cfg.redisTimeout, direct: honoursDeadlines(rdb)}
 	for _, c := range cfg.ceilings {
 		l.budgets = append(l.budgets, newBudget(c.key, c.perSecond, 0, cfg))
 	}
@@ -145,11 +146,20 @@ func (l *Limiter) take(ctx context.Context, b *budget) error {
 
 // allow asks Redis for one token of b, giving up after l.timeout whatever
 // rdb's own timeouts are: go-redis ignores ctx deadlines on reads unless
-// ContextTimeoutEnabled, and a bot must not hang on a black-holed Redis. The
-// abandoned call ends on rdb's own timeouts.
+// ContextTimeoutEnabled, and a bot must not hang on a black-holed Redis.
+// Without that option the call runs in a goroutine that allow can abandon,
+// to end on rdb's own timeouts; that costs a second wake-up per call, about
+// as much again as the round trip on loopback, hence the direct path.
 func (l *Limiter) allow(ctx context.Context, b *budget) (*redis_rate.Result, error) {
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
+	if l.direct {
+		res, err := l.rl.Allow(cctx, b.key, b.limit)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return res, err
+	}
 	type answer struct {
 		res *redis_rate.Result
 		err error

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/yesporedis"
 )
@@ -29,8 +31,13 @@ func TestReplicasShareOneBudget(t *testing.T) {
 	rs := startRedis(t)
 	y := newSlidingYespo(t, 200)
 	var lims []yespo.Limiter
-	for range 3 {
-		lims = append(lims, yesporedis.NewLimiter(rs.client(), "yespo:acct", 200, yesporedis.WithLogger(quiet)))
+	for i := range 3 {
+		rdb := rs.client()
+		if i == 0 { // one replica on each of the two ways allow calls Redis
+			rdb = redis.NewClient(&redis.Options{Addr: rs.addr, ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = rdb.Close() })
+		}
+		lims = append(lims, yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(quiet)))
 	}
 	r := runShare(y, t, lims, 4, 3*time.Second)
 	t.Logf("3 replicas: %.1f req/s accepted, %.2f %% 429, workers in Wait %.0f %% of the time",
