@@ -30,6 +30,8 @@ func TestNewLimiterPanicsOnBadArguments(t *testing.T) {
 	} {
 		assert.Panics(t, f, name)
 	}
+	assert.PanicsWithValue(t, "yesporedis: NewLimiter: rdb is nil; perSecond is 0: must be positive",
+		func() { yesporedis.NewLimiter(nil, "k", 0) }, "the message names every problem")
 }
 
 // TestWaitHonoursCtx: a done ctx ends Wait at once with ctx.Err(), before
