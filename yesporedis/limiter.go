@@ -155,10 +155,15 @@ func (l *Limiter) allow(ctx context.Context, b *budget) (*redis_rate.Result, err
 	defer cancel()
 	if l.direct {
 		res, err := l.rl.Allow(cctx, b.key, b.limit)
-		if err != nil && ctx.Err() != nil {
+		switch {
+		case err == nil:
+			return res, nil
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case cctx.Err() != nil:
+			return nil, fmt.Errorf("no answer from Redis within %v: %w", l.timeout, err)
 		}
-		return res, err
+		return nil, err
 	}
 	type answer struct {
 		res *redis_rate.Result
