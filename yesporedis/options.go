@@ -29,7 +29,8 @@ type ceiling struct {
 	perSecond int
 }
 
-// Defaults. Why each value is what it is is told in doc.go.
+// Defaults (the burst's is derived in NewLimiter). Why each value is what
+// it is is told in doc.go.
 const (
 	defaultHeadroom      = 0.05
 	defaultFallbackShare = 1.0 / 3
@@ -52,11 +53,12 @@ func (c *config) bad(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Sprintf(format, args...))
 }
 
-// WithBurst lets up to n requests through at once after a quiet spell
-// (default 1: strictly one request per interval). Every extra unit of burst
-// can put one more request in some one-second window than the rate allows,
-// so keep n well under the headroom (perSecond × WithHeadroom). NewLimiter
-// panics if n < 1.
+// WithBurst lets up to n requests through at once after a quiet spell. The
+// default is half the headroom, at least 1 (5 for 200/s with the default
+// headroom): enough to make up for requests that come a little late to their
+// slot, few enough that a one-second window stays under perSecond. Every
+// unit of burst can put one more request in some one-second window, so keep
+// n under perSecond × headroom. NewLimiter panics if n < 1.
 func WithBurst(n int) Option {
 	return func(c *config) {
 		if n < 1 {
