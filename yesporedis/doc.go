@@ -22,6 +22,12 @@
 // Redis gives and asks again. The state is one Redis key, "rate:"+key, which
 // expires within a second or so of the last call.
 //
+// Every Wait is bounded by WithRedisTimeout whatever the client's own
+// timeouts. go-redis applies ctx deadlines to socket reads only with
+// ContextTimeoutEnabled; with it set, Wait calls Redis directly (about 50 µs
+// per Wait on loopback), without it through a goroutine it can abandon
+// (about twice that). Set it if you can.
+//
 // The limiter paces at perSecond × (1 − headroom), 5 % below perSecond by
 // default (190/s for 200; WithHeadroom), with a burst of half the headroom
 // (5 for 200; WithBurst). Why: Yespo's window is not documented, and in the
