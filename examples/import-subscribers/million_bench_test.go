@@ -52,7 +52,7 @@ func BenchmarkImportMillionRows(b *testing.B) {
 	}
 }
 
-func writeRows(b *testing.B, path string, n int) {
+func writeRows(b testing.TB, path string, n int) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
