@@ -37,10 +37,16 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	}
 	cpPath := cfg.path + ".checkpoint"
 	im := &importer{cfg: cfg}
-	if !cfg.dryRun { // a dry run neither trusts nor leaves a checkpoint
-		if im.start, err = loadCheckpoint(cpPath, info); err != nil {
-			return exitError, err
+	// A trial (-dry-run, -fake) neither uses nor leaves a checkpoint: a real
+	// import must not skip rows that only went to the fake. Nor does it
+	// step on a real import's unfinished files.
+	trial := cfg.dryRun || cfg.fake
+	if trial {
+		if _, err := os.Stat(cpPath); err == nil {
+			return exitError, fmt.Errorf("an import of this file is unfinished (%s): finish it (run it again without -dry-run or -fake), or delete that file to start over", cpPath)
 		}
+	} else if im.start, err = loadCheckpoint(cpPath, info); err != nil {
+		return exitError, err
 	}
 	if im.start.Row > 0 {
 		fmt.Fprintf(stderr, "import-subscribers: resuming after row %d (%s): %s so far\n", im.start.Row, cpPath, im.start.Done)
@@ -49,7 +55,11 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	defer im.rejects.close()
-	failedOut, err := openOut(cfg.path+".failed.csv", []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, im.start.Row)
+	failedPath := cfg.path + ".failed.csv"
+	if cfg.dryRun { // nothing can fail: leave a real run's failed file alone
+		failedPath = ""
+	}
+	failedOut, err := openOut(failedPath, []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, im.start.Row)
 	if err != nil {
 		return exitError, err
 	}
@@ -98,7 +108,7 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		if err := failedOut.flush(); err != nil {
 			return err
 		}
-		if cfg.dryRun {
+		if trial {
 			return nil
 		}
 		return checkpoint{Row: row, Offset: offset, Done: done, InputSize: info.Size(), InputTime: info.ModTime()}.save(cpPath)
@@ -134,6 +144,9 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	case readErr != nil:
 		fmt.Fprintf(stdout, "Stopped: %s in this run; rows 1 to %d are done.\n", run, mark)
 		return exitError, fmt.Errorf("%w (progress is saved: run again to resume)", readErr)
+	case !complete && ctx.Err() != nil && trial:
+		fmt.Fprintf(stdout, "Interrupted: %s in this run (a trial run keeps no checkpoint).\n", run)
+		return exitInterrupted, nil
 	case !complete && ctx.Err() != nil:
 		fmt.Fprintf(stdout, "Interrupted: %s in this run; rows 1 to %d are done. Run the same command again to resume.\n", run, mark)
 		return exitInterrupted, nil
@@ -141,7 +154,7 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stdout, "Stopped: %s in this run; rows 1 to %d are done.\n", run, mark)
 		return exitError, fmt.Errorf("rows after %d were not confirmed: run the same command again to send them", mark)
 	}
-	if !cfg.dryRun {
+	if !trial {
 		_ = os.Remove(cpPath)
 	}
 	verb := "sent"

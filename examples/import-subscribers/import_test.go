@@ -255,3 +255,22 @@ func TestInterruptAfterEverythingIsSentIsDone(t *testing.T) {
 	assert.NotContains(t, out.String(), "Interrupted")
 	assert.NoFileExists(t, path+".checkpoint")
 }
+
+// A trial run (-dry-run, -fake) keeps its hands off a real import's
+// checkpoint and failed file.
+func TestTrialRunsLeaveRealImportAlone(t *testing.T) {
+	_, _, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n")
+	require.NoError(t, os.WriteFile(path+".failed.csv", []byte("row,error\n1,x\n"), 0o644))
+	code, out := runTool(t, env, "-dry-run", path)
+	assert.Equal(t, exitOK, code, out)
+	assert.FileExists(t, path+".failed.csv")
+	assert.NoFileExists(t, path+".checkpoint")
+
+	require.NoError(t, os.WriteFile(path+".checkpoint", []byte(`{"row":0}`), 0o644))
+	for _, flag := range []string{"-dry-run", "-fake"} {
+		code, out = runTool(t, env, flag, path)
+		assert.Equal(t, exitError, code, out)
+		assert.Contains(t, out, "unfinished")
+	}
+}
