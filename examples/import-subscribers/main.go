@@ -70,6 +70,10 @@ const (
 	// assumedLatency sizes the requests in flight: rps × assumedLatency
 	// keeps the rate up for answers up to this slow.
 	assumedLatency = 500 * time.Millisecond
+	// maxAutoConcurrency bounds the default of -concurrency (and so the
+	// tokens held in memory, -batch × concurrency): 200 requests/s, the
+	// account's limit, × assumedLatency.
+	maxAutoConcurrency = 100
 	// interruptGrace is how long the requests in flight may take after
 	// Ctrl-C (or a blocking error) before they are cancelled.
 	interruptGrace = 1500 * time.Millisecond
@@ -141,7 +145,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most; the account allows 200 in all, shared with the bot")
-	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, the full rate for answers up to 500 ms)")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms)")
 	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -178,7 +182,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return cfg, errors.New("-progress-every must be positive")
 	}
 	if cfg.concurrency == 0 {
-		cfg.concurrency = int(math.Ceil(cfg.rps * assumedLatency.Seconds()))
+		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
 	}
 	if !cfg.fake && !cfg.dryRun {
 		if cfg.apiKey == "" {
