@@ -139,19 +139,19 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	switch {
 	case blocked != nil:
 		fmt.Fprintln(stderr, blockedMessage(blocked, cfg))
-		fmt.Fprintf(stdout, "Stopped: %s in this run; rows 1 to %d are done. Fix the cause and run the same command again to continue.\n", run, mark)
+		fmt.Fprintf(stdout, "Stopped: %s in this run; %s. Fix the cause and run the same command again to continue.\n", run, doneUpTo(mark))
 		return exitError, nil
 	case readErr != nil:
-		fmt.Fprintf(stdout, "Stopped: %s in this run; rows 1 to %d are done.\n", run, mark)
+		fmt.Fprintf(stdout, "Stopped: %s in this run; %s.\n", run, doneUpTo(mark))
 		return exitError, fmt.Errorf("%w (progress is saved: run again to resume)", readErr)
 	case !complete && ctx.Err() != nil && trial:
 		fmt.Fprintf(stdout, "Interrupted: %s in this run (a trial run keeps no checkpoint).\n", run)
 		return exitInterrupted, nil
 	case !complete && ctx.Err() != nil:
-		fmt.Fprintf(stdout, "Interrupted: %s in this run; rows 1 to %d are done. Run the same command again to resume.\n", run, mark)
+		fmt.Fprintf(stdout, "Interrupted: %s in this run; %s. Run the same command again to resume.\n", run, doneUpTo(mark))
 		return exitInterrupted, nil
 	case !complete:
-		fmt.Fprintf(stdout, "Stopped: %s in this run; rows 1 to %d are done.\n", run, mark)
+		fmt.Fprintf(stdout, "Stopped: %s in this run; %s.\n", run, doneUpTo(mark))
 		return exitError, fmt.Errorf("rows after %d were not confirmed: run the same command again to send them", mark)
 	}
 	if !trial {
@@ -182,6 +182,14 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		return exitRejects, nil
 	}
 	return exitOK, nil
+}
+
+// doneUpTo says how far the checkpoint goes.
+func doneUpTo(mark int64) string {
+	if mark == 0 {
+		return "no row is confirmed yet"
+	}
+	return fmt.Sprintf("every row up to %d is done (sent, rejected or failed)", mark)
 }
 
 func (c counts) String() string {

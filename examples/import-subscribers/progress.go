@@ -66,8 +66,8 @@ func (p *progress) show() {
 	elapsed := time.Since(p.start)
 	rate := float64(run.total()) / elapsed.Seconds()
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%d sent, %d failed, %d rejected, %.0f rows/s", total.Sent, total.Failed, total.Rejected, rate))
 		_ = p.bar.Set64(at)
+		p.bar.Describe(fmt.Sprintf("%d sent, %d failed, %d rejected, %.0f rows/s", total.Sent, total.Failed, total.Rejected, rate))
 		return
 	}
 	// The ETA comes from the bytes confirmed in this run against the bytes
