@@ -276,6 +276,7 @@ func TestBinaryWrongKeyStopsThenResumes(t *testing.T) {
 	env := environ("YESPO_API_KEY=a-wrong-key", "YESPO_APP_UUID="+app, "YESPO_BASE_URL="+srv.URL)
 
 	code, stdout, stderr := runBinary(t, env, "-batch", "100", path)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, exitError, code, stdout+stderr)
 	assert.Contains(t, stderr, "401 Unauthorized")
 	assert.Contains(t, stderr, "YESPO_API_KEY")
@@ -297,6 +298,7 @@ func TestBinaryUnregisteredApp(t *testing.T) {
 	path, _ := subscribers(t, 1000)
 	app := "0f8fad5b-d9cb-469f-a165-70867728950e" // not registered
 	code, stdout, stderr := runBinary(t, serverEnv(srv, app), path)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, exitError, code, stdout+stderr)
 	assert.Contains(t, stderr, "404 Not Found: Not registered application")
 	assert.Contains(t, stderr, "YESPO_APP_UUID")
@@ -311,6 +313,7 @@ func TestBinaryUnreachableServer(t *testing.T) {
 	srv.Close() // nothing listens there any more
 	path, _ := subscribers(t, 1000)
 	code, stdout, stderr := runBinary(t, environ("YESPO_API_KEY=k", "YESPO_APP_UUID="+app, "YESPO_BASE_URL="+url), path)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, exitError, code, stdout+stderr)
 	assert.Contains(t, stderr, "could not be reached")
 	assert.Contains(t, stderr, "connection refused")

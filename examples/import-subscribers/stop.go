@@ -121,7 +121,7 @@ func blockedMessage(err error, cfg config) string {
 	}
 	b.WriteString("  ")
 	b.WriteString(hint)
-	b.WriteString("\n  These rows are not in the failed file: fix this and run the same command again; it continues where it stopped.")
+	b.WriteString("\n  The rows not sent are not in the failed file: fix this and run the same command again; it continues where it stopped.")
 	return b.String()
 }
 
