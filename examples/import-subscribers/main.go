@@ -2,7 +2,7 @@
 // once, from a CSV file (with a header) or JSON lines, with the columns or
 // keys token, contactId, externalCustomerId, phone and email:
 //
-//	YESPO_API_KEY=... go run ./import-subscribers -app UUID subscribers.csv
+//	YESPO_API_KEY=... go run ./examples/import-subscribers -app UUID subscribers.csv
 //
 // It streams the file through a yespo.Batcher, so memory does not grow with
 // the file, at -rps requests per second (100 by default: half the account's
