@@ -90,6 +90,9 @@ func judge(err error, stopping bool) verdict {
 		switch {
 		case errors.Is(err, yespo.ErrUnauthorized), errors.Is(err, yespo.ErrForbidden), errors.Is(err, yespo.ErrNotFound):
 			return importBlocked
+		case stopping && (errors.Is(err, yespo.ErrRateLimited) || errors.Is(err, yespo.ErrServer)):
+			// The stop may have cut its retries short: the next run tries again.
+			return batchUnsent
 		}
 		return batchFailed
 	case errors.Is(err, errStopping), stopping:
