@@ -48,7 +48,11 @@ func toolBinary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "import-subscribers")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceEnabled { // the binary's own goroutines get checked too
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			binError = fmt.Errorf("go build: %v\n%s", err, out)
 		}
