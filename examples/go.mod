@@ -7,6 +7,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/stretchr/testify v1.12.1
 	github.com/yespo-go/yespo v0.0.0
+	golang.org/x/time v0.12.0
 )
 
 require (
@@ -17,7 +18,6 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 	golang.org/x/term v0.28.0 // indirect
-	golang.org/x/time v0.12.0 // indirect
 )
 
 replace github.com/yespo-go/yespo => ../
