@@ -7,6 +7,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/stretchr/testify v1.12.1
 	github.com/yespo-go/yespo v0.0.0
+	golang.org/x/time v0.12.0
 )
 
 require (
