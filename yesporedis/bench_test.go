@@ -12,6 +12,7 @@ import (
 
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/yesporedis"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 )
 
 // The per-call overhead: a rate so high that no Wait ever waits, so what is
@@ -19,10 +20,10 @@ import (
 // yesporedis, a mutex for x/time/rate.
 
 func BenchmarkWaitOverhead(b *testing.B) {
-	rs := startRedis(b)
+	rs := redistest.Start(b)
 	ctx := context.Background()
 	b.Run("yesporedis", func(b *testing.B) {
-		lim := yesporedis.NewLimiter(rs.client(), "bench", 1_000_000_000, yesporedis.WithLogger(quiet))
+		lim := yesporedis.NewLimiter(rs.Client(), "bench", 1_000_000_000, yesporedis.WithLogger(quiet))
 		for b.Loop() {
 			if err := lim.Wait(ctx); err != nil {
 				b.Fatal(err)
@@ -30,7 +31,7 @@ func BenchmarkWaitOverhead(b *testing.B) {
 		}
 	})
 	b.Run("yesporedis+ContextTimeoutEnabled", func(b *testing.B) {
-		rdb := redis.NewClient(&redis.Options{Addr: rs.addr, ContextTimeoutEnabled: true})
+		rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true})
 		defer rdb.Close()
 		lim := yesporedis.NewLimiter(rdb, "bench-ctx", 1_000_000_000, yesporedis.WithLogger(quiet))
 		for b.Loop() {
@@ -40,7 +41,7 @@ func BenchmarkWaitOverhead(b *testing.B) {
 		}
 	})
 	b.Run("redis_rate.Allow", func(b *testing.B) { // the same without yesporedis's timeout goroutine
-		rl := redis_rate.NewLimiter(rs.client())
+		rl := redis_rate.NewLimiter(rs.Client())
 		limit := redis_rate.Limit{Rate: 1_000_000_000, Burst: 1, Period: time.Second}
 		for b.Loop() {
 			if _, err := rl.Allow(ctx, "bench-raw", limit); err != nil {
@@ -65,7 +66,7 @@ func BenchmarkWaitOverhead(b *testing.B) {
 //
 //	go test -run '^$' -bench Replicas -benchtime 1x
 func BenchmarkReplicas(b *testing.B) {
-	rs := startRedis(b)
+	rs := redistest.Start(b)
 	for _, shared := range []bool{true, false} {
 		for replicas := 1; replicas <= 3; replicas++ {
 			name := fmt.Sprintf("local/replicas=%d", replicas)
@@ -80,7 +81,7 @@ func BenchmarkReplicas(b *testing.B) {
 					for i := range lims {
 						lims[i] = rate.NewLimiter(200, 1)
 						if shared {
-							lims[i] = yesporedis.NewLimiter(rs.client(), key, 200, yesporedis.WithLogger(quiet))
+							lims[i] = yesporedis.NewLimiter(rs.Client(), key, 200, yesporedis.WithLogger(quiet))
 						}
 					}
 					r = runShare(newSlidingYespo(b, 200), b, lims, 4, 2*time.Second)

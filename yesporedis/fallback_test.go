@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo/yesporedis"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 )
 
 // TestRedisCrashAndReturn kills Redis under a busy replica, checks that calls
@@ -20,10 +21,10 @@ import (
 // that the limiter shares the budget through it again. Each change is
 // logged once.
 func TestRedisCrashAndReturn(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	y := newSlidingYespo(t, 200)
 	var logs logBuffer
-	rdb := rs.client()
+	rdb := rs.Client()
 	lim := &timedLimiter{lim: yesporedis.NewLimiter(rdb, "yespo:acct", 200,
 		yesporedis.WithLogger(logs.logger()), yesporedis.WithProbeInterval(100*time.Millisecond))}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -33,9 +34,9 @@ func TestRedisCrashAndReturn(t *testing.T) {
 
 	// Shared: the budget lives in Redis.
 	waitFor(t, "the first calls", func() bool { ok, _ := y.tally("bot", time.Time{}); return ok >= 20 })
-	require.Equal(t, int64(1), keyCount(rs.addr, "rate:yespo:acct"), "the budget's key in Redis")
+	require.Equal(t, int64(1), keyCount(rs.Addr, "rate:yespo:acct"), "the budget's key in Redis")
 
-	rs.kill()
+	rs.Kill()
 	waitFor(t, "the fallback's log record", func() bool { return logs.count(logDown) > 0 })
 	down := time.Now()
 	waitFor(t, "calls during the outage", func() bool { ok, _ := y.tally("bot", down); return ok >= 30 })
@@ -46,11 +47,11 @@ func TestRedisCrashAndReturn(t *testing.T) {
 	// A third of 190/s plus the burst; well over 200/s would mean no limit.
 	assert.Less(t, perSecond, 120.0, "the fallback limiter's pace")
 
-	rs.restart()
+	rs.Restart()
 	waitFor(t, "the return's log record", func() bool { return logs.count(logBack) > 0 })
 	back := time.Now()
 	waitFor(t, "calls after the return", func() bool { ok, _ := y.tally("bot", back); return ok >= 20 })
-	assert.Equal(t, int64(1), keyCount(rs.addr, "rate:yespo:acct"), "the budget's key in the new Redis")
+	assert.Equal(t, int64(1), keyCount(rs.Addr, "rate:yespo:acct"), "the budget's key in the new Redis")
 	cancel()
 	wg.Wait()
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo/yesporedis"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 )
 
 func TestNewLimiterPanicsOnBadArguments(t *testing.T) {
@@ -37,8 +38,8 @@ func TestNewLimiterPanicsOnBadArguments(t *testing.T) {
 // TestWaitHonoursCtx: a done ctx ends Wait at once with ctx.Err(), before
 // Redis is asked, while sleeping for RetryAfter, and while pacing locally.
 func TestWaitHonoursCtx(t *testing.T) {
-	rs := startRedis(t)
-	lim := yesporedis.NewLimiter(rs.client(), "slow", 1, yesporedis.WithLogger(quiet))
+	rs := redistest.Start(t)
+	lim := yesporedis.NewLimiter(rs.Client(), "slow", 1, yesporedis.WithLogger(quiet))
 
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -47,8 +48,8 @@ func TestWaitHonoursCtx(t *testing.T) {
 	require.NoError(t, lim.Wait(context.Background()), "the one token of the second")
 	assertEndsWithCtx(t, lim, "sleeping for Redis's RetryAfter")
 
-	rs.kill()
-	dead := yesporedis.NewLimiter(rs.client(), "slow", 1, yesporedis.WithLogger(quiet))
+	rs.Kill()
+	dead := yesporedis.NewLimiter(rs.Client(), "slow", 1, yesporedis.WithLogger(quiet))
 	require.NoError(t, dead.Wait(context.Background()), "the fallback's one token")
 	assertEndsWithCtx(t, dead, "pacing with the local limiter")
 }

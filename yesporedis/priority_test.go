@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/yespo-go/yespo/yesporedis"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 )
 
 // TestImportDoesNotStarveTheBot runs an import at full speed, its limiter
@@ -17,11 +18,11 @@ import (
 // bot sees no 429 and its Waits stay short; the import gets its ceiling and
 // no more.
 func TestImportDoesNotStarveTheBot(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	y := newSlidingYespo(t, 200)
-	bulk := yesporedis.NewLimiter(rs.client(), "yespo:acct", 200,
+	bulk := yesporedis.NewLimiter(rs.Client(), "yespo:acct", 200,
 		yesporedis.WithCeiling("yespo:bulk", 120), yesporedis.WithLogger(quiet))
-	bot := &timedLimiter{lim: yesporedis.NewLimiter(rs.client(), "yespo:acct", 200, yesporedis.WithLogger(quiet))}
+	bot := &timedLimiter{lim: yesporedis.NewLimiter(rs.Client(), "yespo:acct", 200, yesporedis.WithLogger(quiet))}
 
 	const run = 2500 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), run)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/yesporedis"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -28,13 +29,13 @@ var quiet = slog.New(slog.DiscardHandler)
 // come late (measured 170–195 req/s), so there only a floor of 75 % is
 // asserted, which still catches a limiter that wastes its slots wholesale.
 func TestReplicasShareOneBudget(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	y := newSlidingYespo(t, 200)
 	var lims []yespo.Limiter
 	for i := range 3 {
-		rdb := rs.client()
+		rdb := rs.Client()
 		if i == 0 { // one replica on each of the two ways allow calls Redis
-			rdb = redis.NewClient(&redis.Options{Addr: rs.addr, ContextTimeoutEnabled: true})
+			rdb = redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = rdb.Close() })
 		}
 		lims = append(lims, yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(quiet)))

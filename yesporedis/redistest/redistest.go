@@ -1,4 +1,13 @@
-package yesporedis_test
+// Package redistest runs a real redis-server for tests: on a free loopback
+// port, without persistence, stopped when the test ends. It is how
+// yesporedis and the examples test against Redis without mocking it, and
+// how a bot that uses yesporedis can test its own code.
+//
+//	rs := redistest.Start(t)            // skips without redis-server, fails in CI
+//	lim := yesporedis.NewLimiter(rs.Client(), "yespo:account", 200)
+//	rs.Kill()                           // a crash: calls must go on
+//	rs.Restart()                        // an empty Redis at the same address
+package redistest
 
 import (
 	"context"
@@ -15,21 +24,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisServer is a real redis-server of the test's own, on 127.0.0.1 with no
+// Server is a real redis-server of the test's own, on 127.0.0.1 with no
 // persistence, so that SIGKILL and a restart on the same port give an empty
 // Redis at the same address, as a crashed Redis does.
-type redisServer struct {
+type Server struct {
 	t    testing.TB
-	addr string
+	Addr string // host:port, on 127.0.0.1
 	port int
 	dir  string
 	cmd  *exec.Cmd
 }
 
-// startRedis starts redis-server and returns once it answers PING. Without
+// Start starts redis-server and returns once it answers PING. Without
 // redis-server in PATH it skips the test, or fails it when CI is set: in CI a
 // skipped limiter test would be a silently untested limiter.
-func startRedis(t testing.TB) *redisServer {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		msg := "redis-server not in PATH: install it (Debian: apt-get install redis-server) to run the yesporedis tests"
@@ -38,7 +47,7 @@ func startRedis(t testing.TB) *redisServer {
 		}
 		t.Skip(msg)
 	}
-	s := &redisServer{t: t, dir: t.TempDir()}
+	s := &Server{t: t, dir: t.TempDir()}
 	var err error
 	// A free port can be taken between closing the probe listener and
 	// redis-server binding it; try a few.
@@ -53,8 +62,8 @@ func startRedis(t testing.TB) *redisServer {
 	if err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}
-	s.addr = "127.0.0.1:" + strconv.Itoa(s.port)
-	t.Cleanup(s.kill)
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+	t.Cleanup(s.Kill)
 	return s
 }
 
@@ -68,10 +77,11 @@ func freePort() (int, error) {
 }
 
 // start runs redis-server on s.port and waits, up to 10 s, until it answers.
-func (s *redisServer) start() error {
+func (s *Server) start() error {
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	// redis-server logs to stdout; a test shows it only when it fails.
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
 		return err
@@ -106,16 +116,16 @@ func ping(addr string) error {
 	return c.Ping(ctx).Err()
 }
 
-// kill sends SIGKILL, as a crash would, and waits until the port is free of
+// Kill sends SIGKILL, as a crash would, and waits until the port is free of
 // it.
-func (s *redisServer) kill() {
+func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	for deadline := time.Now().Add(5 * time.Second); ping(s.addr) == nil; {
+	for deadline := time.Now().Add(5 * time.Second); ping(s.Addr) == nil; {
 		if time.Now().After(deadline) {
-			s.t.Errorf("redis-server on %s still answers after SIGKILL", s.addr)
+			s.t.Errorf("redis-server on %s still answers after SIGKILL", s.Addr)
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -123,19 +133,21 @@ func (s *redisServer) kill() {
 	s.cmd = nil
 }
 
-// restart starts a fresh, empty redis-server on the same port.
-func (s *redisServer) restart() {
+// Restart starts a fresh, empty redis-server on the same port.
+func (s *Server) Restart() {
 	s.t.Helper()
 	if err := s.start(); err != nil {
-		s.t.Fatalf("restarting redis-server on %s: %v", s.addr, err)
+		s.t.Fatalf("restarting redis-server on %s: %v", s.Addr, err)
 	}
 }
 
-// client returns a go-redis client of its own, as one process would have.
-func (s *redisServer) client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
+// Client returns a go-redis client of its own, as one process would have.
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// URL is the server's address as a redis:// URL, for redis.ParseURL and
+// the examples' YESPO_REDIS_URL.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
