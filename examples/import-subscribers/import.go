@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -74,7 +75,7 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	im.stopRun = stopRun
-	im.gate = newGate(newLimiter(cfg))
+	im.gate = newGate(newLimiter(cfg, slog.New(slog.NewTextHandler(stderr, nil))))
 	// Ctrl-C or a blocking error: no request starts any more.
 	defer context.AfterFunc(runCtx, im.gate.close)()
 

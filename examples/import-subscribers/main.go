@@ -38,6 +38,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"os/signal"
@@ -49,7 +50,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/yesporedis"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -99,6 +102,7 @@ func main() {
 // config is what the flags and the environment say.
 type config struct {
 	path, format, app, baseURL, apiKey string
+	redisURL                           string
 	sep                                rune
 	normalize, dryRun, fake            bool
 	batch, concurrency                 int
@@ -114,7 +118,9 @@ columns token, contactId, externalCustomerId, phone, email (any order and
 case); JSON lines use the same keys.
 
 Environment: YESPO_API_KEY (required, unless -fake), YESPO_APP_UUID (or
--app), YESPO_BASE_URL (or -base-url).
+-app), YESPO_BASE_URL (or -base-url), YESPO_REDIS_URL (or -redis: share the
+account's 200 requests/s with the bot's processes through Redis; -rps then
+caps this import within it).
 
 Outputs: FILE.rejects.csv (invalid rows and why), FILE.failed.csv (rows
 Yespo refused: import that file to retry them), FILE.checkpoint (while
@@ -144,6 +150,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
 	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
+	fs.StringVar(&cfg.redisURL, "redis", getenv("YESPO_REDIS_URL"), "Redis URL (redis://host:6379/0) through which this import shares the account's budget with the bot; prefer env YESPO_REDIS_URL when it has a password")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
 	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms)")
 	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
@@ -180,6 +187,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return cfg, errors.New("-concurrency must not be negative")
 	case cfg.progressEvery <= 0:
 		return cfg, errors.New("-progress-every must be positive")
+	}
+	if cfg.redisURL != "" {
+		if _, err := redis.ParseURL(cfg.redisURL); err != nil {
+			return cfg, fmt.Errorf("-redis / YESPO_REDIS_URL: %w", err)
+		}
 	}
 	if cfg.concurrency == 0 {
 		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
@@ -241,7 +253,24 @@ func newClient(cfg config, limiter yespo.Limiter) (c *yespo.Client, app string, 
 const paceMargin = 0.97
 
 // newLimiter paces this import at cfg.rps requests per second (less the
-// margin), no bursts.
-func newLimiter(cfg config) yespo.Limiter {
-	return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1)
+// margin), no bursts. With -redis it draws from the account's budget shared
+// with the bot (accountBudgetKey, as the bot names it) and from a bulk
+// ceiling of cfg.rps inside it, so that a bot on the same account keeps the
+// rest of the 200 requests/s however fast the import runs.
+func newLimiter(cfg config, log *slog.Logger) yespo.Limiter {
+	if cfg.redisURL == "" {
+		return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1)
+	}
+	ro, _ := redis.ParseURL(cfg.redisURL) // checked in parseFlags
+	ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+	return yesporedis.NewLimiter(redis.NewClient(ro), accountBudgetKey, accountRPS,
+		yesporedis.WithCeiling(accountBudgetKey+":bulk", max(1, int(cfg.rps))), yesporedis.WithLogger(log))
 }
+
+// accountBudgetKey names the account's budget in Redis, the same for every
+// process on the account (the Telegram example uses it too); accountRPS is
+// Yespo's documented limit per account.
+const (
+	accountBudgetKey = "yespo:account"
+	accountRPS       = 200
+)

@@ -49,9 +49,11 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/deeplink"
+	"github.com/yespo-go/yespo/yesporedis"
 )
 
 func main() {
@@ -115,14 +117,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // yespoOptions collects the options of the Yespo client, in one place so
-// that more can join them (a rate limiter shared by several processes, say).
+// that more can join them. With YESPO_REDIS_URL every request first waits
+// its turn in the account's budget, shared through Redis with the other
+// replicas of the bot and with imports (see package yesporedis); without it
+// the Batcher finds Yespo's limit by itself.
 func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
-	return []yespo.Option{
+	opts := []yespo.Option{
 		yespo.WithBaseURL(cfg.yespoURL),
 		yespo.WithUserAgent("yespo-telegram-bot"),
 		yespo.WithLogger(log),
 	}
+	if cfg.redisURL != "" {
+		ro, _ := redis.ParseURL(cfg.redisURL) // checked in validate
+		ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+		opts = append(opts, yespo.WithRateLimiter(yesporedis.NewLimiter(redis.NewClient(ro),
+			accountBudgetKey, accountRPS, yesporedis.WithLogger(log))))
+	}
+	return opts
 }
+
+// accountBudgetKey names the account's budget in Redis: every process that
+// uses the same Yespo account (bot replicas, imports, a shop backend) must
+// use the same key, and import-subscribers uses this one. accountRPS is
+// Yespo's documented limit per account.
+const (
+	accountBudgetKey = "yespo:account"
+	accountRPS       = 200
+)
 
 // batcherOptions tunes the Batcher that registers subscribers. A user waits
 // for the batch that carries their token, so it goes out at most 200 ms
@@ -280,6 +301,7 @@ type config struct {
 	yespoKey      string // YESPO_API_KEY
 	appUUID       string // YESPO_APP_UUID, from Yespo's "My bots"
 	yespoURL      string // YESPO_BASE_URL
+	redisURL      string // YESPO_REDIS_URL: share the account's budget through Redis
 	linkSecret    string // TELEGRAM_LINK_SECRET: its bytes are the deeplink key
 	webhookAddr   string // -webhook: serve updates here instead of polling
 	webhookURL    string // -webhook-url: the public URL Telegram posts to
@@ -304,6 +326,7 @@ func (c *config) settings() []setting {
 		{"yespo-api-key", "YESPO_API_KEY", "Yespo API key", &c.yespoKey, ""},
 		{"yespo-app-uuid", "YESPO_APP_UUID", `app_uuid of the bot in Yespo "My bots"`, &c.appUUID, ""},
 		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
+		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s; unset: this process paces itself alone", &c.redisURL, ""},
 	}
 }
 
@@ -356,7 +379,8 @@ func (c config) validate() error {
 	}
 	var missing []string
 	for _, s := range c.settings() {
-		if *s.dst == "" && (c.linkFor == "" || s.dst == &c.telegramToken) {
+		optional := s.dst == &c.redisURL
+		if *s.dst == "" && !optional && (c.linkFor == "" || s.dst == &c.telegramToken) {
 			missing = append(missing, s.env+" (or -"+s.flag+")")
 		}
 	}
@@ -374,6 +398,11 @@ func (c config) validate() error {
 	}
 	// The SDK checks the UUID on every call; checking here too makes a typo
 	// fail at start, not at the first subscriber's /start.
+	if c.redisURL != "" {
+		if _, err := redis.ParseURL(c.redisURL); err != nil {
+			return fmt.Errorf("YESPO_REDIS_URL: %w", err) // go-redis's words name no password
+		}
+	}
 	if err := yespo.ValidateAppUUID(c.appUUID); err != nil {
 		return fmt.Errorf("YESPO_APP_UUID: %w", err)
 	}
