@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/yespo-go/yespo/yespotest"
 	"github.com/yespo-go/yespo/yesporedis/redistest"
+	"github.com/yespo-go/yespo/yespotest"
 )
 
 // With YESPO_REDIS_URL the import draws every request from the account's
