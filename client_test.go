@@ -69,7 +69,7 @@ func TestValidationBeforeNetwork(t *testing.T) {
 	assert.Equal(t, []string{
 		"yespo: invalid tokens[1].token: must not be empty",
 		`yespo: invalid tokens[2].token: must not contain white space or control characters (found ' ' at byte 1)`,
-		"yespo: invalid tokens[2].phone: must start with the country code, not 0",
+		`yespo: invalid tokens[2].phone: must be an optional "+" and 7 to 15 digits, the first not 0; it starts with 0, a national prefix: give the country code instead`,
 		"yespo: invalid tokens[3].token: has no contact identifier: set contactId, externalCustomerId, phone or email",
 	}, got)
 

@@ -120,7 +120,7 @@ func ExampleNormalizePhone() {
 	// "+38 (050) 123-45-67" -> "+380501234567" <nil>
 	// "380501234567" -> "+380501234567" <nil>
 	// "0038 050 123 45 67" -> "+380501234567" <nil>
-	// "050 123 45 67" -> "" yespo: invalid phone: must start with the country code, not 0
+	// "050 123 45 67" -> "" yespo: invalid phone: must be an optional "+" and 7 to 15 digits, the first not 0; it starts with 0, a national prefix: give the country code instead
 }
 
 func ExampleClient_MuteAppToken() {

@@ -16,7 +16,7 @@ var oraclePhone = regexp.MustCompile(`^\+?[1-9][0-9]{6,14}$`)
 func oracleValid(t Token) bool {
 	tokenOK := t.Token != "" && len(t.Token) <= 4096 && utf8.ValidString(t.Token) &&
 		!strings.ContainsFunc(t.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-	extOK := t.ExternalCustomerID == "" || utf8.ValidString(t.ExternalCustomerID) &&
+	extOK := t.ExternalCustomerID == "" || len(t.ExternalCustomerID) <= 1024 && utf8.ValidString(t.ExternalCustomerID) &&
 		strings.TrimSpace(t.ExternalCustomerID) != "" && !strings.ContainsFunc(t.ExternalCustomerID, unicode.IsControl)
 	phoneOK := t.Phone == "" || oraclePhone.MatchString(t.Phone)
 	emailOK := t.Email == ""
