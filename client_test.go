@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,7 +115,7 @@ func TestAPIErrors(t *testing.T) {
 		message           string
 		retryAfter        time.Duration
 	}{
-		{"plain 400", "text/plain", "Wrong app uuid\n", 400, nil, nil, "Wrong app uuid", 0},
+		{"plain 400", "text/plain", "Wrong app uuid\n", 400, nil, yespo.ErrBadRequest, "Wrong app uuid", 0},
 		{"401", "text/plain", "Unauthorized", 401, nil, yespo.ErrUnauthorized, "Unauthorized", 0},
 		{"403 json error", "application/json", `{"error":"no rights"}`, 403, nil, yespo.ErrForbidden, "no rights", 0},
 		{"404 json message", "application/json", `{"message":"Not registered application"}`, 404, nil, yespo.ErrNotFound, "Not registered application", 0},
@@ -146,7 +147,11 @@ func TestAPIErrors(t *testing.T) {
 			if tc.is != nil {
 				assert.ErrorIs(t, err, tc.is)
 			}
-			for _, other := range []error{yespo.ErrUnauthorized, yespo.ErrForbidden, yespo.ErrNotFound, yespo.ErrRateLimited, yespo.ErrServer, yespo.ErrInvalidInput} {
+			assert.Equal(t, tc.ctype, ae.Header.Get("Content-Type"), "the answer's headers are kept")
+			for k, v := range tc.header {
+				assert.Equal(t, v, ae.Header.Get(k))
+			}
+			for _, other := range []error{yespo.ErrBadRequest, yespo.ErrUnauthorized, yespo.ErrForbidden, yespo.ErrNotFound, yespo.ErrRateLimited, yespo.ErrServer, yespo.ErrInvalidInput} {
 				if other != tc.is {
 					assert.NotErrorIs(t, err, other)
 				}
@@ -288,3 +293,48 @@ func TestErrorAnswersKeepSharedPool(t *testing.T) {
 }
 
 func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
+
+// The three 404s of the issue, told apart: a wrong app UUID, an unknown
+// token, and a base URL without its "/api/" part.
+func TestThree404s(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/apps/{uuid}/tokens", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"Not registered application"}`))
+	})
+	mux.HandleFunc("GET /api/v1/contact/token/{uuid}/{token}/contactId", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Not found", http.StatusNotFound)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	hint := `check that the base URL ends in "/api/"`
+
+	right, err := yespo.NewClient(testKey, yespo.WithBaseURL(srv.URL+"/api/"), yespo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	err = right.AddAppTokens(ctx, appUUID, oneToken)
+	assert.ErrorIs(t, err, yespo.ErrNotFound)
+	assert.ErrorIs(t, err, yespo.ErrAppNotFound, "wrong app UUID")
+	assert.NotContains(t, err.Error(), hint)
+
+	_, err = right.ContactIDByToken(ctx, appUUID, "42")
+	assert.ErrorIs(t, err, yespo.ErrNotFound)
+	assert.NotErrorIs(t, err, yespo.ErrAppNotFound, "unknown token")
+	assert.NotContains(t, err.Error(), hint)
+
+	wrong, err := yespo.NewClient(testKey, yespo.WithBaseURL(srv.URL+"/"), yespo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	for name, call := range map[string]func() error{
+		"AddAppTokens": func() error { return wrong.AddAppTokens(ctx, appUUID, oneToken) },
+		"ContactIDByToken": func() error {
+			_, err := wrong.ContactIDByToken(ctx, appUUID, "42")
+			return err
+		},
+	} {
+		err := call()
+		assert.ErrorIs(t, err, yespo.ErrNotFound, name)
+		assert.NotErrorIs(t, err, yespo.ErrAppNotFound, name)
+		assert.ErrorContains(t, err, hint, name)
+	}
+}
