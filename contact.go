@@ -187,6 +187,8 @@ func emailProblem(e string) string {
 		return ""
 	case strings.Trim(e, " \t\r\n") != e: // never part of an address: net/mail would drop them
 		return "has a leading or trailing space (NormalizeEmail trims it)"
+	case strings.IndexByte(e, '@') < 0: // spares net/mail's allocations in a file of bad rows
+		return notAddress + `there is no "@"`
 	}
 	a, err := mail.ParseAddress(e)
 	switch {
@@ -195,32 +197,32 @@ func emailProblem(e string) string {
 	case err == nil || strings.ContainsAny(e, "<>"):
 		return "must be a bare address like name@example.com, without display name, brackets or comments"
 	}
-	return "must be an address like name@example.com; " + emailFault(e)
+	return emailFault(e)
 }
 
-// emailFault names, in plain words, the likeliest fault of an address
-// net/mail refused.
+const notAddress = "must be an address like name@example.com; "
+
+// emailFault names, in plain words, the likeliest fault of an address that
+// has an "@" and that net/mail refused.
 func emailFault(e string) string {
 	at := strings.LastIndexByte(e, '@')
 	switch {
 	case strings.ContainsAny(e, ",;"):
-		return "this looks like more than one address"
-	case at < 0:
-		return `there is no "@"`
+		return notAddress + "this looks like more than one address"
 	case at == 0:
-		return `there is nothing before the "@"`
+		return notAddress + `there is nothing before the "@"`
 	case at == len(e)-1:
-		return `there is nothing after the "@"`
+		return notAddress + `there is nothing after the "@"`
 	case strings.Count(e, "@") > 1 && !strings.Contains(e, `"`):
-		return `there is more than one "@"`
+		return notAddress + `there is more than one "@"`
 	case strings.ContainsFunc(e, unicode.IsSpace):
-		return "there is a space in it"
+		return notAddress + "there is a space in it"
 	case strings.Contains(e, ".."):
-		return "there are two dots in a row"
+		return notAddress + "there are two dots in a row"
 	case e[0] == '.' || e[at-1] == '.' || e[at+1] == '.' || e[len(e)-1] == '.':
-		return `a part starts or ends with a dot`
+		return notAddress + "a part starts or ends with a dot"
 	}
-	return "it has a character that is not allowed where it stands"
+	return notAddress + "it has a character that is not allowed where it stands"
 }
 
 // plainAddress reports whether e is the everyday form local@domain, both
