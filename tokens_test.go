@@ -2,6 +2,10 @@ package yespo
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -285,4 +289,60 @@ func TestFewInvalidTokensAllListed(t *testing.T) {
 	assert.NoError(t, tokensProblems([]Token{{Token: "1", ContactID: 1}}))
 	err = tokensProblems([]Token{{Token: "1", ContactID: 1}, {Token: "2"}})
 	assert.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 1, "no count when nothing is left out")
+}
+
+// The phone rule is said in the same words by the package documentation,
+// Token.Validate's comment and every phone error, and the documentation's
+// examples of it hold.
+func TestPhoneRuleSaidEverywhere(t *testing.T) {
+	fold := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	fset := token.NewFileSet()
+	pkgDoc, err := parser.ParseFile(fset, "doc.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	docText := fold(pkgDoc.Doc.Text())
+	assert.Contains(t, docText, "A phone must be "+phoneRule)
+
+	tokensFile, err := parser.ParseFile(fset, "tokens.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	var validateDoc string
+	for _, d := range tokensFile.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "Validate" && fn.Recv != nil {
+			validateDoc = fold(fn.Doc.Text())
+		}
+	}
+	assert.Contains(t, validateDoc, "a phone of "+phoneRule)
+
+	examples := regexp.MustCompile(`A phone must be ` + regexp.QuoteMeta(phoneRule) +
+		`: "([^"]+)" and "([^"]+)" both pass, and are sent as given; "([^"]+)" and "([^"]+)" do not\.`).FindStringSubmatch(docText)
+	require.Len(t, examples, 5, "the documentation's examples of the rule: %s", docText)
+	for i, phone := range examples[1:] {
+		err := Token{Token: "1", Phone: phone}.Validate()
+		assert.Equal(t, i < 2, err == nil, "the documentation says %q %s: %v", phone, map[bool]string{true: "passes", false: "does not"}[i < 2], err)
+	}
+
+	for _, phone := range []string{"+1", "0501234567", "+38 050", "++1234567", "+1234567890123456", "+", "+٣٨٠"} {
+		r := phoneProblem(phone)
+		assert.True(t, strings.HasPrefix(r, "must be "+phoneRule+"; "), "%q: %s", phone, r)
+	}
+}
+
+// Email problems are said in plain words: never net/mail's grammar terms.
+func TestEmailProblemsInPlainWords(t *testing.T) {
+	jargon := []string{"angle-addr", "addr-spec", "atom", "CFWS", "mail:", "phrase", "quoted-string", "parenthetical"}
+	for _, e := range []string{
+		"ann", "ann@", "@x.com", "a@@x.com", "a b@x.com", "a..b@x.com", ".a@x.com", "a.@x.com", "a@x.com.",
+		"a@x.com, b@y.com", "Ann <a@x.com>", "Ann <a@x.com", "<a@x.com>", "a@x.com (home)", "a(b@x.com",
+		`"a@x.com`, "a@[1.2.3", "a@x..com", "a@x,com", "a\x00@x.com", "a@x.com>", " ann@x.com", "ann@x.com\t",
+		"a@b@c", "ann@x.com;", "a\\@x.com", "ü@",
+	} {
+		r := emailProblem(e)
+		if !assert.NotEmpty(t, r, "%q is not an address", e) {
+			continue
+		}
+		for _, word := range jargon {
+			assert.NotContains(t, r, word, "%q: %s", e, r)
+		}
+	}
+	assert.Equal(t, "has a leading or trailing space (NormalizeEmail trims it)", emailProblem(" ann@x.com"))
+	assert.Equal(t, "has a leading or trailing space (NormalizeEmail trims it)", emailProblem("ann@x.com\n"))
 }
