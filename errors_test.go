@@ -1,9 +1,12 @@
 package yespo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +210,25 @@ func TestNotFromYespoHint(t *testing.T) {
 			assert.NotContains(t, e.Error(), "base URL", "only a 404 says it")
 		})
 	}
+}
+
+// A transport error prints its scrubbed text and nothing else, whatever the
+// verb, while errors.Is and errors.As reach its cause.
+func TestTransportError(t *testing.T) {
+	s := newScrubber("s3cr3t")
+	cause := &url.Error{Op: "Post", URL: "https://elsewhere.example/?key=s3cr3t", Err: fmt.Errorf("refused: %w", context.Canceled)}
+	err := s.transportError(endpoint{"POST", "v1/x"}, 3, cause)
+	want := `yespo: POST v1/x (3 attempts): Post "https://elsewhere.example/?key=[REDACTED]": refused: context canceled`
+	assert.Equal(t, want, err.Error())
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.Equal(t, want, fmt.Sprintf(verb, err), verb)
+	}
+	assert.Equal(t, strconv.Quote(want), fmt.Sprintf("%q", err))
+	assert.ErrorIs(t, err, context.Canceled)
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, "https://elsewhere.example/?key=[REDACTED]", ue.URL, "the cause's URL is scrubbed too")
+
+	one := s.transportError(endpoint{"GET", "v1/y"}, 1, errors.New("boom"))
+	assert.Equal(t, "yespo: GET v1/y: boom", one.Error())
 }
