@@ -325,11 +325,11 @@ func (e *transportError) Format(f fmt.State, verb rune) {
 func (s scrubber) transportError(ep endpoint, attempts int, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		ue.URL = s.string(ue.URL)
+		ue.URL = s.text(ue.URL)
 	}
 	text := "yespo: " + ep.method + " " + ep.path
 	if attempts > 1 {
 		text += " (" + strconv.Itoa(attempts) + " attempts)"
 	}
-	return &transportError{text: text + ": " + s.string(err.Error()), cause: err}
+	return &transportError{text: text + ": " + s.text(err.Error()), cause: err}
 }

@@ -156,7 +156,7 @@ func FuzzScrub(f *testing.F) {
 		}
 		b.WriteString(after)
 		in := b.String()
-		out := newScrubber(key).string(in)
+		out := newScrubber(key).text(in)
 		views := []string{out}
 		if u, err := url.PathUnescape(out); err == nil {
 			views = append(views, u)

@@ -2,6 +2,7 @@ package yespo
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -49,10 +50,10 @@ func (s scrubber) margin() int {
 	return n
 }
 
-// string returns str with every spelling of the key replaced. If the key
+// text returns str with every spelling of the key replaced. If the key
 // still shows after decoding what is left (say, percent-encoded twice), no
 // part of str can be trusted and the whole of it is replaced.
-func (s scrubber) string(str string) string {
+func (s scrubber) text(str string) string {
 	for _, sec := range s.secrets {
 		str = replaceSpelt(str, sec)
 	}
@@ -62,10 +63,10 @@ func (s scrubber) string(str string) string {
 	return str
 }
 
-// bytes is string for a body, cut to at most limit bytes after scrubbing so
+// body is text for a body, cut to at most limit bytes after scrubbing so
 // that an occurrence straddling the cut goes too.
-func (s scrubber) bytes(b []byte, limit int) []byte {
-	out := s.string(string(b))
+func (s scrubber) body(b []byte, limit int) []byte {
+	out := s.text(string(b))
 	return []byte(out[:min(len(out), limit)])
 }
 
@@ -94,18 +95,12 @@ func (s scrubber) reveals(str string) bool {
 func (s scrubber) header(h http.Header) http.Header {
 	out := http.Header{}
 	size := 0
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		if dropHeader(name) || s.string(name) != name {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		if dropHeader(name) || s.text(name) != name {
 			continue
 		}
 		for _, v := range h.Values(name) {
-			v = s.string(v)
+			v = s.text(v)
 			if size += len(name) + len(v); size > maxErrorHeader {
 				return out
 			}

@@ -47,9 +47,9 @@ func TestReplaceSpeltAmbiguous(t *testing.T) {
 
 func TestScrubberReplacesWholeWhenStillRevealing(t *testing.T) {
 	s := newScrubber("s3cr3t")
-	assert.Equal(t, "[REDACTED]", s.string("x %2573%2533cr3t y"), "percent-encoded twice")
-	assert.Equal(t, "[REDACTED]", s.string(`x \u0025733cr3t y`), `\u of a percent-encoding`)
-	assert.Equal(t, "x [REDACTED] y %41", s.string("x s3cr3t y %41"), "decodable text without the key stays")
+	assert.Equal(t, "[REDACTED]", s.text("x %2573%2533cr3t y"), "percent-encoded twice")
+	assert.Equal(t, "[REDACTED]", s.text(`x \u0025733cr3t y`), `\u of a percent-encoding`)
+	assert.Equal(t, "x [REDACTED] y %41", s.text("x s3cr3t y %41"), "decodable text without the key stays")
 }
 
 func TestScrubberForms(t *testing.T) {
@@ -61,8 +61,8 @@ func TestScrubberForms(t *testing.T) {
 		base64.RawURLEncoding.EncodeToString([]byte("yespo-go:" + key)),
 		base64.StdEncoding.EncodeToString([]byte(key)),
 	} {
-		assert.NotContains(t, s.string("<"+in+">"), strings.TrimRight(in, "="), in)
-		assert.Contains(t, s.string("<"+in+">"), redacted, in)
+		assert.NotContains(t, s.text("<"+in+">"), strings.TrimRight(in, "="), in)
+		assert.Contains(t, s.text("<"+in+">"), redacted, in)
 	}
 }
 
@@ -78,7 +78,7 @@ func TestScrubberBytesStraddlingCut(t *testing.T) {
 	limit := 100
 	body := strings.Repeat("x", limit-3) + spelt.String() + "tail"
 	assert.LessOrEqual(t, len(body), limit+s.margin())
-	got := s.bytes([]byte(body), limit)
+	got := s.body([]byte(body), limit)
 	assert.Len(t, got, limit)
 	assert.Equal(t, strings.Repeat("x", limit-3)+"[RE", string(got))
 }

@@ -156,7 +156,7 @@ func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, res
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", a.c.creds().scrub.string(err.Error())))
+		attrs = append(attrs, slog.String("error", a.c.creds().scrub.text(err.Error())))
 	}
 	l.LogAttrs(ctx, level, msg, attrs...)
 }

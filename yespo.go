@@ -136,7 +136,7 @@ func (s scrubber) checkRedirect(req *http.Request, via []*http.Request) error {
 	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
 		return fmt.Errorf("yespo: redirect from https to http: %w", errRedirectRefused)
 	case !strings.EqualFold(req.URL.Host, first.URL.Host):
-		return fmt.Errorf("yespo: redirect to another host (%s): %w", s.string(req.URL.Host), errRedirectRefused)
+		return fmt.Errorf("yespo: redirect to another host (%s): %w", s.text(req.URL.Host), errRedirectRefused)
 	case req.Method != first.Method:
 		return http.ErrUseLastResponse
 	}
@@ -222,8 +222,8 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.margin())))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    clean(s.string(rawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
-		Body:       s.bytes(raw, maxErrorBody),
+		Message:    clean(s.text(rawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
+		Body:       s.body(raw, maxErrorBody),
 		Header:     s.header(resp.Header),
 		Attempts:   attempts,
 		Method:     ep.method,
