@@ -40,12 +40,13 @@ func newScrubber(apiKey string) scrubber {
 	return s
 }
 
-// margin is how far past a cut an occurrence may reach: every byte of a
-// secret spelt as "\u00XX" takes six.
+// margin is how far past a cut an occurrence may reach: six bytes a byte
+// spelt "\u00XX", eight for "\u0025XX" (a percent-encoding JSON-escaped);
+// twelve leaves room.
 func (s scrubber) margin() int {
 	n := 0
 	for _, sec := range s.secrets {
-		n = max(n, 6*len(sec))
+		n = max(n, 12*len(sec))
 	}
 	return n
 }

@@ -398,3 +398,22 @@ func printed(err error) []string {
 	return []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
 		fmt.Sprintf("%s", err), fmt.Sprintf("%q", err), fmt.Sprint(fmt.Errorf("wrapped: %w", err))}
 }
+
+// So is one spelt in JSON escapes, six bytes a character, that starts before
+// the cut and ends past it.
+func TestRedactionAcrossBodyLimitEscaped(t *testing.T) {
+	s := newServer(t)
+	escaped := disguises(sentinel)[`JSON \u, upper hex`]
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(400)
+		_, _ = w.Write([]byte(strings.Repeat("x", 64<<10-30) + escaped + strings.Repeat("y", 100)))
+	})
+	c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()))
+	require.NoError(t, err)
+	err = c.AddAppTokens(context.Background(), appUUID, oneToken)
+	var ae *yespo.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Len(t, ae.Body, 64<<10)
+	assert.NotContains(t, string(ae.Body), `\u`, "not even the escapes before the cut")
+	assert.True(t, strings.HasSuffix(string(ae.Body), "x[REDACTED]"+strings.Repeat("y", 20)), "scrubbed before the cut")
+}
