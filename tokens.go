@@ -28,13 +28,14 @@ type Token struct {
 
 // Validate checks t against the rules AddAppTokens enforces: a non-empty
 // token of at most 4096 bytes without white space or control characters; at
-// least one identifier; a ContactID that is not negative; a phone of an optional "+" and 7 to 15 digits, the first not 0
-// (so "380501234567" is accepted and sent as is); a bare email address of at
-// most 254 bytes; an externalCustomerId of at most 1024 bytes that is not
-// blank and has no control characters. It returns nil, one
-// *ValidationError, or several joined with errors.Join; each has Index -1
-// and matches ErrInvalidInput. Validate never changes t: NormalizePhone and
-// NormalizeEmail do that, when asked.
+// least one identifier; a ContactID that is not negative; a phone of an
+// optional "+" and 7 to 15 digits, the first not 0 (so "380501234567" is
+// accepted and sent as is); a bare email address of at most 254 bytes; an
+// externalCustomerId of at most 1024 bytes that is not blank and has no
+// control characters. It returns nil, one *ValidationError, or several
+// joined with errors.Join; each has Index -1 and matches ErrInvalidInput.
+// Validate never changes t: NormalizePhone and NormalizeEmail do that, when
+// asked.
 func (t Token) Validate() error {
 	return t.validate(-1)
 }
@@ -112,16 +113,19 @@ func tokensProblems(tokens []Token) error {
 // POST v1/apps/{appUUID}/tokens with the body {"tokens":[Token, ...]}.
 // appUUID is the app_uuid Yespo shows for the connected bot, a UUID in the
 // canonical 8-4-4-4-12 hex form. Any 2xx answer is success; its body, which
-// Yespo documents only as a JSON string, is not read. Each token is attached to the contact its
-// identifiers find — contactId first, then externalCustomerId, phone, email —
-// or to a new contact created with all its identifiers; see
-// Token.PrimaryIdentifier for what Yespo does in each case.
+// Yespo documents only as a JSON string, is not read. Each token is attached
+// to the contact its identifiers find — contactId first, then
+// externalCustomerId, phone, email — or to a new contact created with all
+// its identifiers; see Token.PrimaryIdentifier for what Yespo does in each
+// case.
 //
 // Every token is validated first: on bad input nothing is sent and the error
 // joins one *ValidationError per problem, with the token's Index, all
 // matching ErrInvalidInput — the first 100 problems, then one (Field
-// "tokens", Index -1) that says how many more there are. A non-2xx answer, after retries, is an *APIError;
-// a transport failure or a done ctx is returned wrapped.
+// "tokens", Index -1) that says how many more there are. A non-2xx answer,
+// after retries, is an *APIError (ErrAppNotFound for an app UUID Yespo does
+// not know); a transport failure or a done ctx is returned wrapped, with
+// errors.Is and errors.As reaching the cause.
 func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Token) error {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
