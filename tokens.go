@@ -190,7 +190,8 @@ const maxToken = 4096
 // connected bot: a UUID in the canonical 8-4-4-4-12 hexadecimal form. It
 // returns nil, or a *ValidationError (field "appUUID", matching
 // ErrInvalidInput) that says what is wrong, e.g. that s looks like a Telegram
-// bot token. Every method that takes an appUUID checks it this way first.
+// bot token or has surrounding spaces. Every method that takes an appUUID
+// checks it this way first.
 func ValidateAppUUID(s string) error {
 	if reason := appUUIDProblem(s); reason != "" {
 		return invalid("appUUID", reason)
