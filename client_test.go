@@ -5,6 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -337,4 +341,56 @@ func TestThree404s(t *testing.T) {
 		assert.NotErrorIs(t, err, yespo.ErrAppNotFound, name)
 		assert.ErrorContains(t, err, hint, name)
 	}
+}
+
+// A million bad rows make an error of bounded size: the first 100 problems,
+// each still a *ValidationError for errors.Is and errors.As, then a count.
+// Under the race detector, which slows this several times over, 200,000
+// rows make the same point: past the hundredth problem the text no longer
+// grows, only the count in its last line.
+func TestManyInvalidTokensCapped(t *testing.T) {
+	n := 1_000_000
+	if raceEnabled {
+		n = 200_000
+	}
+	tokens := slices.Repeat([]yespo.Token{
+		{Token: "1"},                 // no identifier
+		{Token: "1", Phone: "+1"},    // too few digits
+		{Token: "a b", Email: "ann"}, // two problems
+	}, n/3+1)[:n]
+	c, err := yespo.NewClient(testKey)
+	require.NoError(t, err)
+
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	err = c.AddAppTokens(context.Background(), appUUID, tokens)
+	took := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	text := err.Error()
+	alloc := m1.TotalAlloc - m0.TotalAlloc
+	t.Logf("%d invalid tokens: %v, %d KiB allocated, %d bytes of error text", n, took.Round(time.Millisecond), alloc>>10, len(text))
+
+	assert.Less(t, len(text), 64<<10)
+	assert.Less(t, alloc, uint64(n)*128, "allocations stay sane: at most 128 bytes a token")
+	require.ErrorIs(t, err, yespo.ErrInvalidInput)
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	require.Len(t, errs, 101)
+	var first *yespo.ValidationError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, &yespo.ValidationError{Index: 0, Field: "token", Reason: "has no contact identifier: set contactId, externalCustomerId, phone or email"}, first)
+	assert.Equal(t, 74, errs[99].(*yespo.ValidationError).Index, "problems 0..99 belong to tokens 0..74: every third token has two")
+	for _, e := range errs {
+		assert.ErrorIs(t, e, yespo.ErrInvalidInput)
+	}
+	total := n / 3 * 4 // one problem, one, then two, for each three tokens
+	for i := n - n%3; i < n; i++ {
+		total += []int{1, 1, 2}[i%3]
+	}
+	more := errs[100].(*yespo.ValidationError)
+	assert.Equal(t, "tokens", more.Field)
+	assert.Equal(t, -1, more.Index)
+	want := "and " + strconv.Itoa(total-100) + " more problems, not listed"
+	assert.Equal(t, want, more.Reason)
+	assert.True(t, strings.HasSuffix(text, "\nyespo: invalid tokens: "+want), text[len(text)-200:])
 }

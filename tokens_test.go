@@ -1,17 +1,12 @@
 package yespo
 
 import (
-	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"regexp"
-	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -237,47 +232,6 @@ func TestSegment(t *testing.T) {
 			assert.Equal(t, tt.want, segment(tt.in))
 		})
 	}
-}
-
-// A million bad rows make an error of bounded size: the first 100 problems,
-// each still an *ValidationError for errors.Is and errors.As, then a count.
-func TestManyInvalidTokensCapped(t *testing.T) {
-	const n = 1_000_000
-	tokens := slices.Repeat([]Token{
-		{Token: "1"},                 // no identifier
-		{Token: "1", Phone: "+1"},    // too few digits
-		{Token: "a b", Email: "ann"}, // two problems
-	}, n/3+1)[:n]
-	c, err := NewClient("k")
-	require.NoError(t, err)
-
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	err = c.AddAppTokens(context.Background(), "0f8fad5b-d9cb-469f-a165-70867728950e", tokens)
-	took := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	text := err.Error()
-	t.Logf("%d invalid tokens: %v, %d KiB allocated, %d bytes of error text", n, took.Round(time.Millisecond), (m1.TotalAlloc-m0.TotalAlloc)>>10, len(text))
-
-	assert.Less(t, len(text), 64<<10)
-	assert.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(128<<20), "allocations stay sane")
-	require.ErrorIs(t, err, ErrInvalidInput)
-	errs := err.(interface{ Unwrap() []error }).Unwrap()
-	require.Len(t, errs, maxListed+1)
-	var first *ValidationError
-	require.ErrorAs(t, err, &first)
-	assert.Equal(t, &ValidationError{Index: 0, Field: "token", Reason: "has no contact identifier: set contactId, externalCustomerId, phone or email"}, first)
-	last := errs[maxListed-1].(*ValidationError)
-	assert.Equal(t, 74, last.Index, "problems 0..99 belong to tokens 0..74: every third token has two")
-	for _, e := range errs {
-		assert.ErrorIs(t, e, ErrInvalidInput)
-	}
-	total := n/3 + n/3 + 2*(n/3) + 1 // n/3 tokens of each kind, plus token n-1 of the first kind
-	more := errs[maxListed].(*ValidationError)
-	assert.Equal(t, "tokens", more.Field)
-	assert.Equal(t, "and "+strconv.Itoa(total-maxListed)+" more problems, not listed", more.Reason)
-	assert.True(t, strings.HasSuffix(text, "yespo: invalid tokens: and "+strconv.Itoa(total-maxListed)+" more problems, not listed"))
 }
 
 func TestFewInvalidTokensAllListed(t *testing.T) {
