@@ -305,8 +305,10 @@ type transportError struct {
 	cause error
 }
 
+// Error returns the scrubbed text.
 func (e *transportError) Error() string { return e.text }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *transportError) Unwrap() error { return e.cause }
 
 // Format prints the scrubbed text for every verb, quoted for %q.
