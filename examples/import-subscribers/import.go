@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,14 +297,15 @@ func check(r *row, normalize bool) string {
 	return ""
 }
 
-var hints = strings.NewReplacer(
-	"yespo: ", "",
-	"\n", "; ",
-	"(try NormalizePhone)", "(try -normalize)",
-	"(try NormalizeEmail)", "(try -normalize)",
-)
+var hints = strings.NewReplacer("yespo: ", "", "\n", "; ")
 
-func reason(err error) string { return hints.Replace(err.Error()) }
+// goHint is the library's pointer to its Go normalisers, in whatever words;
+// a CLI user's fix is the -normalize flag.
+var goHint = regexp.MustCompile(`\([^()]*Normalize(Phone|Email)[^()]*\)`)
+
+func reason(err error) string {
+	return goHint.ReplaceAllLiteralString(hints.Replace(err.Error()), "(try -normalize)")
+}
 
 func failedRecord(r *row, err error) []string {
 	t := r.token
