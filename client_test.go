@@ -248,13 +248,16 @@ func TestBaseURLs(t *testing.T) {
 func TestWithHTTPClientUsedAsIs(t *testing.T) {
 	mock := httpmock.NewMockTransport()
 	mock.RegisterResponder("POST", `=~/tokens\z`, func(r *http.Request) (*http.Response, error) {
-		time.Sleep(200 * time.Millisecond)
-		return httpmock.NewStringResponse(200, `"ok"`), nil
+		<-r.Context().Done() // a server that never answers: only the client's Timeout ends the wait
+		return nil, r.Context().Err()
 	})
 	hc := &http.Client{Transport: mock, Timeout: 50 * time.Millisecond}
 	c, err := yespo.NewClient(testKey, yespo.WithHTTPClient(hc), yespo.WithRetry(0, 0, 0))
 	require.NoError(t, err)
-	err = c.AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the default client's 30 s must not apply
+	defer cancel()
+	err = c.AddAppTokens(ctx, appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	require.NoError(t, ctx.Err(), "the given client's 50 ms Timeout should have ended the call")
 	var ne net.Error
 	require.ErrorAs(t, err, &ne, "the given client's Timeout applies")
 	assert.True(t, ne.Timeout(), err.Error())
