@@ -100,7 +100,7 @@ func TestDuplicatesSentOnce(t *testing.T) {
 	require.NoError(t, b.Add(ctx, yespo.Token{Token: "7", Email: "a@example.com", Phone: "+15550100001"}), "differs in one field")
 	require.NoError(t, b.Close(ctx))
 	st := b.Stats()
-	assert.Equal(t, yespo.BatcherStats{Added: 4, Duplicates: 2, Sent: 2, Requests: 1}, st)
+	assert.Equal(t, yespo.BatcherStats{Added: 4, Duplicates: 2, Sent: 2, Batches: 1, Attempts: 1, Pace: 100}, st)
 	assert.Equal(t, []int{2}, tokensPerRequest(srv.Requests()))
 }
 
@@ -126,7 +126,7 @@ func TestConcurrencyBound(t *testing.T) {
 	}
 	require.NoError(t, b.Close(ctx))
 	assert.Equal(t, int32(3), peak.Load(), "never more than Concurrency requests, and that many used")
-	assert.Equal(t, int64(12), b.Stats().Requests)
+	assert.Equal(t, int64(12), b.Stats().Batches)
 }
 
 func TestFailedBatchIsReportedWithItsTokens(t *testing.T) {
@@ -178,7 +178,7 @@ func TestLongRetryAfterPausesOnce(t *testing.T) {
 	assert.Less(t, elapsed, 1900*time.Millisecond, "one pause, not one per worker or per batch")
 	st := b.Stats()
 	assert.Equal(t, int64(20), st.Sent)
-	assert.Equal(t, int64(6), st.Requests, "4 batches + the 2 refused ones again")
+	assert.Equal(t, int64(6), st.Attempts, "4 batches + the 2 refused ones again")
 	assertStored(t, srv, 20)
 }
 

@@ -61,7 +61,7 @@ func TestChaos(t *testing.T) {
 	}
 	reqs := len(srv.Requests())
 	t.Logf("chaos: %d tokens in %v: %d batch requests, %d HTTP attempts, %d of them failed and were retried",
-		n, elapsed.Round(time.Millisecond), st.Requests, reqs, faulted)
+		n, elapsed.Round(time.Millisecond), st.Batches, reqs, faulted)
 	assert.Greater(t, faulted, reqs/10, "the faults happened")
 	assert.Less(t, elapsed, 45*time.Second)
 }

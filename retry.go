@@ -78,6 +78,7 @@ func (c *Client) pace(ctx context.Context) error {
 func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	a.attempts++
 	a.wait = 0
+	observeAttempt(ctx, resp, err) // the Batcher's pace and counters: batcher_observe.go
 	// A final answer stands even if ctx ended meanwhile: a 2xx means Yespo
 	// has the tokens, and reporting it as cancelled would be wrong.
 	final := err == nil && !retryableStatus(resp.StatusCode)
