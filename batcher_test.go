@@ -3,6 +3,7 @@ package yespo_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -162,46 +163,6 @@ func TestFailedBatchIsReportedWithItsTokens(t *testing.T) {
 	assert.Equal(t, int64(4), st.Failed)
 }
 
-// A 429 with a Retry-After beyond the client's maxWait pauses the whole
-// Batcher once — not once per worker — and the batch is sent again.
-func TestLongRetryAfterPausesOnce(t *testing.T) {
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, Concurrency: 2, FlushInterval: time.Hour},
-		yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond))
-	srv.FailNext(2, yespotest.Fault{Status: 429, RetryAfter: time.Second, Body: "slow down"})
-	start := time.Now()
-	for i := range 20 {
-		require.NoError(t, b.Add(ctx, tok(i)))
-	}
-	require.NoError(t, b.Close(ctx))
-	elapsed := time.Since(start)
-	assert.GreaterOrEqual(t, elapsed, 900*time.Millisecond, "the pause was honoured")
-	assert.Less(t, elapsed, 1900*time.Millisecond, "one pause, not one per worker or per batch")
-	st := b.Stats()
-	assert.Equal(t, int64(20), st.Sent)
-	assert.Equal(t, int64(6), st.Attempts, "4 batches + the 2 refused ones again")
-	assertStored(t, srv, 20)
-}
-
-func TestCloseCutsPauseShort(t *testing.T) {
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour},
-		yespo.WithRetry(0, 0, 0))
-	srv.FailRandomly(1, yespotest.Fault{Status: 429, RetryAfter: time.Hour})
-	for i := range 12 {
-		require.NoError(t, b.Add(ctx, tok(i)))
-	}
-	closeCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := b.Close(closeCtx)
-	assert.Less(t, time.Since(start), time.Second)
-	require.ErrorContains(t, err, "12 of 12 tokens failed")
-	st := b.Stats()
-	assert.Equal(t, int64(12), st.Failed)
-	assert.Zero(t, st.Pending)
-	assert.Equal(t, st.Added, st.Sent+st.Failed+st.Duplicates)
-	assert.Equal(t, err, b.Close(ctx), "Close again returns the same")
-}
-
 func TestAddAfterCloseAndWithDoneContext(t *testing.T) {
 	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	cancelled, cancel := context.WithCancel(ctx)
@@ -271,12 +232,52 @@ func TestNewBatcherValidates(t *testing.T) {
 		"negative batch":    {appUUID, yespo.BatcherOptions{MaxBatch: -1}, "BatcherOptions.MaxBatch"},
 		"negative interval": {appUUID, yespo.BatcherOptions{FlushInterval: -time.Second}, "BatcherOptions.FlushInterval"},
 		"pending < batch":   {appUUID, yespo.BatcherOptions{MaxBatch: 100, MaxPending: 10}, "BatcherOptions.MaxPending"},
+		"huge batch":        {appUUID, yespo.BatcherOptions{MaxBatch: math.MaxInt}, "BatcherOptions.MaxBatch"},
+		"batch 1<<36":       {appUUID, yespo.BatcherOptions{MaxBatch: 1 << 36}, "BatcherOptions.MaxBatch"},
+		"batch 10,001":      {appUUID, yespo.BatcherOptions{MaxBatch: 10_001}, "BatcherOptions.MaxBatch"},
+		"huge pending":      {appUUID, yespo.BatcherOptions{MaxPending: 10_000_001}, "BatcherOptions.MaxPending"},
+		"huge concurrency":  {appUUID, yespo.BatcherOptions{Concurrency: math.MaxInt}, "BatcherOptions.Concurrency"},
+		"concurrency 1025":  {appUUID, yespo.BatcherOptions{Concurrency: 1025}, "BatcherOptions.Concurrency"},
+		"negative pause":    {appUUID, yespo.BatcherOptions{MaxPause: -1}, "BatcherOptions.MaxPause"},
+		"pause of 2h":       {appUUID, yespo.BatcherOptions{MaxPause: 2 * time.Hour}, "BatcherOptions.MaxPause"},
+		"interval of 2h":    {appUUID, yespo.BatcherOptions{FlushInterval: 2 * time.Hour}, "BatcherOptions.FlushInterval"},
+		"interval of 1µs":   {appUUID, yespo.BatcherOptions{FlushInterval: time.Microsecond}, "BatcherOptions.FlushInterval"},
 	} {
-		_, err := c.NewBatcher(tc.app, tc.opts)
+		var err error
+		allocs := testing.AllocsPerRun(1, func() { _, err = c.NewBatcher(tc.app, tc.opts) })
 		var ve *yespo.ValidationError
 		require.ErrorAs(t, err, &ve, name)
+		assert.ErrorIs(t, err, yespo.ErrInvalidInput, name)
 		assert.Equal(t, tc.field, ve.Field, name)
+		assert.Less(t, allocs, 20.0, "%s: nothing allocated for the refused value", name)
 	}
+	b, err := c.NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 10_000, MaxPending: 10_000_000, Concurrency: 1024,
+		MaxPause: time.Hour, FlushInterval: time.Hour})
+	require.NoError(t, err, "the bounds themselves are allowed")
+	require.NoError(t, b.Close(ctx))
+}
+
+// A nil context is refused with an error, never a panic.
+func TestNilContextIsInvalidInput(t *testing.T) {
+	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
+	var nilCtx context.Context
+	assert.ErrorIs(t, b.Add(nilCtx, tok(1)), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.AddAndWait(nilCtx, tok(1)), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.Flush(nilCtx), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.Close(nilCtx), yespo.ErrInvalidInput)
+	assert.Zero(t, b.Stats().Added)
+	require.NoError(t, b.Close(ctx), "still open: the nil Close did nothing")
+}
+
+// A burst of a few tokens is not split to keep idle workers busy.
+func TestFewTokensGoInOneRequest(t *testing.T) {
+	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
+	for i := range 5 {
+		require.NoError(t, b.Add(ctx, tok(i)))
+	}
+	require.NoError(t, b.Flush(ctx))
+	assert.LessOrEqual(t, len(srv.Requests()), 2, "one request, two if the interval fell between the Adds")
+	assertStored(t, srv, 5)
 }
 
 func TestManyGoroutinesAndNoLeaks(t *testing.T) {
