@@ -43,14 +43,18 @@ user blocked the bot) removes the token from the contact card, so the bot
 must register it again.
 
 For resilience tests, FailNext and FailRandomly inject faults — a status
-with an optional Retry-After, a delay, a dropped connection — and
-WithRateLimit answers 429 beyond a number of requests per second. Requests
-lists everything the server received, with the status it answered.
+with an optional Retry-After, a delay, a dropped connection. For tests of
+throughput as a user meets it, WithLatency makes every answer take as long
+as a far-away server's, and WithRateLimit answers 429 with a Retry-After
+beyond a number of requests in any one-second window (Yespo's is 200).
+A body over MaxBody gets 413. Requests lists everything the server
+received, with its arrival time and the status it answered.
 
 # What it does not model
 
 Contact fields beyond the four identifiers, other Yespo endpoints, sending
-messages, and any server behaviour the documentation leaves open. Where it
+messages, and any server behaviour the documentation leaves open (Yespo
+documents no body limit; MaxBody is the fake's own). Where it
 had to choose, it chose the answer that catches client bugs: muting or
 unmuting a token no contact holds is 404 "Token not found"; the same token
 sent for two contacts (possible under MatchPrimaryOnly) stays on both, and

@@ -56,26 +56,30 @@ func (f *faults) next() (Fault, bool) {
 	return Fault{}, false
 }
 
-// rateWindow counts requests in the current one-second window.
+// rateWindow remembers when the requests of the last second were let
+// through, so that no one-second window, wherever it starts, holds more than
+// the limit: fixed windows would let twice the limit through across a
+// window's edge. Refused requests are not counted.
 type rateWindow struct {
-	start time.Time
-	count int
+	times []time.Time // oldest first; at most limit of them
 }
 
 // allow reports whether one more request fits under limit per second, and
-// else how long until the window ends.
+// else how long until the oldest one leaves the window.
 func (w *rateWindow) allow(limit int, now time.Time) (bool, time.Duration) {
 	if limit <= 0 {
 		return true, 0
 	}
-	if now.Sub(w.start) >= time.Second {
-		w.start, w.count = now, 0
+	cut := 0
+	for cut < len(w.times) && now.Sub(w.times[cut]) >= time.Second {
+		cut++
 	}
-	if w.count < limit {
-		w.count++
+	w.times = w.times[cut:]
+	if len(w.times) < limit {
+		w.times = append(w.times, now)
 		return true, 0
 	}
-	return false, w.start.Add(time.Second).Sub(now)
+	return false, w.times[0].Add(time.Second).Sub(now)
 }
 
 // retryAfterSeconds rounds up, so that a client never comes back too early.

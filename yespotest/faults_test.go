@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,43 @@ func TestAPIKey(t *testing.T) {
 		defer third.Close()
 		assert.NotEqual(t, other.APIKey, third.APIKey, "each server makes up its own key")
 	}
+}
+
+// Requests wait out the latency side by side: twenty at once take about one
+// latency, not twenty.
+func TestLatency(t *testing.T) {
+	const latency = 200 * time.Millisecond
+	srv, app, c := newFake(t, yespotest.WithLatency(latency))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, c.AddAppTokens(ctx, app, []yespo.Token{{Token: fmt.Sprint(i), Email: "a@example.com"}}))
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	assert.GreaterOrEqual(t, took, latency)
+	assert.Less(t, took, 10*latency, "answered in parallel")
+	assert.Len(t, srv.Requests(), 20)
+}
+
+// A body over MaxBody is answered 413 with words that say so, not "Invalid
+// JSON: unexpected EOF".
+func TestBodyTooLarge(t *testing.T) {
+	srv, app, c := newFake(t)
+	email := strings.Repeat("a", 200) + "@example.com"
+	n := yespotest.MaxBody/len(`{"token":"1000000","email":""},`+email) + 1000
+	tokens := make([]yespo.Token, n)
+	for i := range tokens {
+		tokens[i] = yespo.Token{Token: fmt.Sprint(1_000_000 + i), Email: email}
+	}
+	err := c.AddAppTokens(ctx, app, tokens)
+	var ae *yespo.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, ae.StatusCode)
+	assert.Contains(t, ae.Message, "too large")
+	assert.Empty(t, srv.Contacts())
 }

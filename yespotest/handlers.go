@@ -52,24 +52,39 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// MaxBody is the largest request body the fake accepts; a larger one is
+// answered 413. Yespo documents no limit: this one keeps a test's memory
+// bounded while holding far more tokens than any sensible request.
+const MaxBody = 32 << 20
+
 // gate does what comes before any endpoint, in order: record the request,
-// play an injected fault, enforce the rate limit, check the API key.
+// wait out the latency, play an injected fault, enforce the rate limit,
+// refuse an oversized body, check the API key.
 func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+		body, _ := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+		tooLarge := len(body) > MaxBody
+		body = body[:min(len(body), MaxBody)]
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		now := time.Now()
 		s.mu.Lock()
 		rec := &recorder{ResponseWriter: w, s: s, i: len(s.requests)}
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body})
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Time: now})
 		fault, faulty := s.faults.next()
-		allowed, wait := s.window.allow(s.cfg.rateLimit, time.Now())
+		allowed, wait := s.window.allow(s.cfg.rateLimit, now)
 		s.mu.Unlock()
 
+		if !sleep(r, s.cfg.latency) {
+			return
+		}
 		switch {
 		case faulty && s.play(rec, r, fault):
 		case !allowed:
 			rec.Header().Set("Retry-After", retryAfterSeconds(wait))
 			plain(rec, http.StatusTooManyRequests, "Too many requests")
+		case tooLarge:
+			rec.Header().Set("Connection", "close") // the rest of the body is not read
+			plain(rec, http.StatusRequestEntityTooLarge, "Request body too large: the limit is "+strconv.Itoa(MaxBody>>20)+" MiB")
 		case !s.authorized(r):
 			rec.Header().Set("WWW-Authenticate", `Basic realm="yespo"`)
 			plain(rec, http.StatusUnauthorized, "Unauthorized")
@@ -79,15 +94,26 @@ func (s *Server) gate(next http.Handler) http.Handler {
 	})
 }
 
+// sleep waits d, or until the client goes away; it reports whether to answer.
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 // play acts out f; it reports whether f answered (or dropped) the request.
 // A pure Delay then lets the request through.
 func (s *Server) play(w *recorder, r *http.Request, f Fault) bool {
-	if f.Delay > 0 {
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
-			return true
-		}
+	if !sleep(r, f.Delay) {
+		return true
 	}
 	switch {
 	case f.Drop:

@@ -1,5 +1,7 @@
 package yespotest
 
+import "time"
+
 // Option configures a Server in NewServer.
 type Option func(*config)
 
@@ -7,6 +9,7 @@ type config struct {
 	apiKey    string
 	matching  Matching
 	rateLimit int
+	latency   time.Duration
 	seed      int64
 	seeded    bool
 }
@@ -21,9 +24,17 @@ func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
 func WithMatching(m Matching) Option { return func(c *config) { c.matching = m } }
 
 // WithRateLimit answers 429 with a Retry-After header to requests beyond
-// perSecond in any one-second window. 0, the default, sets no limit; 200 is
-// Yespo's documented default per account.
+// perSecond in any one-second window (a sliding window: no second, wherever
+// it starts, lets more through). 0, the default, sets no limit; 200 is
+// Yespo's documented limit per account.
 func WithRateLimit(perSecond int) Option { return func(c *config) { c.rateLimit = perSecond } }
+
+// WithLatency makes the server take d to answer every request, as a server
+// far away would: the request is counted against the rate limit when it
+// arrives, and answered d later (or dropped when the client goes away
+// first). Requests wait side by side, so that throughput depends on how many
+// a client keeps in flight, as with the real Yespo.
+func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
 
 // WithSeed seeds the random source of FailRandomly, so that a run can be
 // repeated. Without it the seed is random.

@@ -35,9 +35,10 @@ type Server struct {
 
 // Request is one request as the fake saw it.
 type Request struct {
-	Method, Path string // Path as sent, escaped
-	Body         []byte
-	Status       int // what the fake answered; 0 when dropped
+	Method, Path string    // Path as sent, escaped
+	Body         []byte    // at most MaxBody bytes
+	Status       int       // what the fake answered; 0 when dropped
+	Time         time.Time // when it arrived, for rates measured by a test
 }
 
 // StatusReport is one message status given to ReportStatus.
