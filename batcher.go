@@ -23,9 +23,10 @@ type BatcherOptions struct {
 	// It bounds what AddAndWait adds to a round trip.
 	FlushInterval time.Duration
 	// MaxPending is how many tokens may be queued or in flight before Add
-	// blocks: default 50,000 (enough to keep 200 requests per second of
-	// 500 tokens in flight at 250 ms a round trip), at most 10,000,000, and
-	// at least MaxBatch.
+	// blocks: default 100,000, at most 10,000,000, and at least MaxBatch.
+	// MaxPending/MaxBatch batches circulate: the default 200 keep 200
+	// requests per second in flight at round trips up to 300 ms with room
+	// for retries and a client limiter's queue.
 	MaxPending int
 	// Concurrency is the upper bound on requests in flight: default 128, at
 	// most 1,024. The pace, not this bound, usually decides how many are in
@@ -88,7 +89,7 @@ type BatcherStats struct {
 // paces every attempt and the Batcher keeps up to Concurrency requests in
 // flight. Without one, the Batcher paces its batches itself and finds the
 // server's limit the way TCP finds a link's: it starts at half Yespo's
-// documented 200 requests per second, climbs quickly to 90 % of the highest
+// documented 200 requests per second, climbs quickly to 85 % of the highest
 // rate known to work and slowly beyond it while sends succeed, and cuts the
 // rate by 30 % on an attempt answered 429 (also one the client's retries
 // absorbed).
@@ -201,7 +202,7 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 	}
 	o.MaxBatch = cmpOr(o.MaxBatch, 500)
 	o.FlushInterval = cmpOr(o.FlushInterval, 100*time.Millisecond)
-	o.MaxPending = cmpOr(o.MaxPending, max(50_000, o.MaxBatch))
+	o.MaxPending = cmpOr(o.MaxPending, max(100_000, o.MaxBatch))
 	o.Concurrency = cmpOr(o.Concurrency, 128)
 	o.MaxPause = cmpOr(o.MaxPause, time.Minute)
 	if o.MaxPending < o.MaxBatch {

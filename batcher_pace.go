@@ -8,14 +8,16 @@ import "time"
 // documents 200 requests per second per account, shared by all the
 // account's clients, so the real budget may be lower; it may also be
 // higher. The pace starts at half the documented figure, climbs quickly
-// (paceFast per second) to 90 % of the best rate known — at first the
+// (paceFast per second) to paceNear of the best rate known — at first the
 // documented one, later the rate of the last 429 — and slowly (paceSlow of
-// it per second) beyond, where the limit is.
+// it per second) beyond, where the limit is: each probe past the limit
+// costs a few 429s, so probes are rare.
 const (
 	paceStart = 100.0 // requests per second
 	paceBest  = 200.0 // Yespo's documented limit: the first guess of the best rate
-	paceFast  = 200.0 // requests per second gained per second below 90 % of best
-	paceSlow  = 0.05  // share of best gained per second above 90 % of it
+	paceFast  = 200.0 // requests per second gained per second below paceNear of best
+	paceNear  = 0.85  // share of best where the climb slows down
+	paceSlow  = 0.03  // share of best gained per second above paceNear of it
 	paceCut   = 0.7   // factor applied on a 429
 	paceMin   = 1.0   // requests per second, the floor of cuts
 	paceSlack = 50 * time.Millisecond
@@ -90,7 +92,7 @@ func (p *pacer) succeeded(paced bool) {
 		return
 	}
 	step := paceFast
-	if p.rate >= 0.9*p.best {
+	if p.rate >= paceNear*p.best {
 		step = paceSlow * p.best
 	}
 	p.rate += step / p.rate
