@@ -19,10 +19,10 @@ import (
 func heldBatcher(t *testing.T, opts yespo.BatcherOptions) (s *server, release func(), b *yespo.Batcher) {
 	s, held := heldServer(t)
 	release = sync.OnceFunc(func() { close(held) })
-	t.Cleanup(release)
 	b, err := s.client(t).NewBatcher(appUUID, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	t.Cleanup(release) // first: the Close above must not wait for a held answer
 	return s, release, b
 }
 
