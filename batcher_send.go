@@ -137,9 +137,7 @@ func (b *Batcher) finish(bt *batch, err error) {
 	b.mu.Lock()
 	delete(b.unfinished, bt)
 	for _, t := range bt.tokens { // no longer pending: an equal token is new again
-		if b.pending[t] == bt {
-			delete(b.pending, t)
-		}
+		delete(b.pending, t) // a batch holds no duplicates: t maps to bt
 	}
 	n := int64(len(bt.tokens))
 	if err == nil {
