@@ -95,7 +95,7 @@ func barrierServer(t *testing.T, n int) (*server, *yespotest.Server, string) {
 // Two 429s with a Retry-After beyond the client's wait, answered to two
 // requests in flight together, pause the whole Batcher once — not once per
 // worker, one after the other — and both batches are sent again.
-func TestLongRetryAfterPausesOnce(t *testing.T) {
+func TestBatcherLongRetryAfterPausesOnce(t *testing.T) {
 	s, fake, _ := barrierServer(t, 2)
 	var reports onBatchCounter
 	b, err := s.client(t, yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond)).NewBatcher(appUUID,
@@ -120,7 +120,7 @@ func TestLongRetryAfterPausesOnce(t *testing.T) {
 // During an outage whose Retry-After the client honours by itself, a batch
 // fails once the client's retries are spent: no retry loop on top, no
 // pause, and Close(context.Background()) returns.
-func TestOutageFailsWithinRetryPolicy(t *testing.T) {
+func TestBatcherOutageFailsWithinRetryPolicy(t *testing.T) {
 	var reports onBatchCounter
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
 		yespo.WithRetry(2, time.Millisecond, 2*time.Second))
@@ -166,7 +166,7 @@ func TestOutagePausesOncePerBatchThenFails(t *testing.T) {
 
 // A Retry-After beyond MaxPause is not honoured: the batch fails at once
 // with the *APIError, which says how long the server asked to wait.
-func TestRetryAfterBeyondMaxPauseFailsAtOnce(t *testing.T) {
+func TestBatcherRetryAfterBeyondMaxPauseFailsAtOnce(t *testing.T) {
 	var reports onBatchCounter
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record})
 	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 24 * time.Hour, Body: "come back tomorrow"})
@@ -187,7 +187,7 @@ func TestRetryAfterBeyondMaxPauseFailsAtOnce(t *testing.T) {
 
 // A Close whose context ends gives up on a pause: what is waiting fails at
 // once with an error wrapping the context's.
-func TestCloseCutsPauseShort(t *testing.T) {
+func TestBatcherCloseCutsPauseShort(t *testing.T) {
 	var reports onBatchCounter
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
 		yespo.WithRetry(0, 0, 0))
@@ -209,7 +209,7 @@ func TestCloseCutsPauseShort(t *testing.T) {
 // A second Close honours its own context while the first, without a
 // deadline, waits for a server that does not answer: it gives up, which
 // ends the first one too.
-func TestSecondCloseHonoursItsOwnContext(t *testing.T) {
+func TestBatcherSecondCloseHonoursItsOwnContext(t *testing.T) {
 	s, release := heldServer(t)
 	t.Cleanup(func() { close(release) })
 	var reports onBatchCounter

@@ -158,7 +158,7 @@ var paceLatencies = []time.Duration{20 * time.Millisecond, 150 * time.Millisecon
 // by other processes for most of a second, which no pacing can make up for;
 // a run that misses a rate is therefore run again, up to three times, and
 // every run is logged. A pace that cannot use the budget misses every time.
-func TestPaceUsesBudget(t *testing.T) {
+func TestBatcherPaceUsesBudget(t *testing.T) {
 	slots := make(chan struct{}, 2)
 	for _, lat := range paceLatencies {
 		for _, limiter := range []bool{true, false} {

@@ -92,7 +92,7 @@ func TestBatchGoesOutAfterInterval(t *testing.T) {
 	assert.Equal(t, []int{3}, tokensPerRequest(srv.Requests()))
 }
 
-func TestDuplicatesSentOnce(t *testing.T) {
+func TestBatcherDuplicatesSentOnce(t *testing.T) {
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{FlushInterval: time.Hour})
 	same := yespo.Token{Token: "7", Email: "a@example.com"}
 	require.NoError(t, b.Add(ctx, same))
@@ -105,7 +105,7 @@ func TestDuplicatesSentOnce(t *testing.T) {
 	assert.Equal(t, []int{2}, tokensPerRequest(srv.Requests()))
 }
 
-func TestConcurrencyBound(t *testing.T) {
+func TestBatcherConcurrencyBound(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	s := newServer(t)
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +163,7 @@ func TestFailedBatchIsReportedWithItsTokens(t *testing.T) {
 	assert.Equal(t, int64(4), st.Failed)
 }
 
-func TestAddAfterCloseAndWithDoneContext(t *testing.T) {
+func TestBatcherAddAfterCloseAndWithDoneContext(t *testing.T) {
 	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -185,7 +185,7 @@ func heldServer(t *testing.T) (s *server, release chan struct{}) {
 	return s, release
 }
 
-func TestAddBlocksAtMaxPending(t *testing.T) {
+func TestBatcherAddBlocksAtMaxPending(t *testing.T) {
 	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 5, MaxPending: 10, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
@@ -205,7 +205,7 @@ func TestAddBlocksAtMaxPending(t *testing.T) {
 	assert.Equal(t, int64(11), b.Stats().Sent)
 }
 
-func TestCloseUnblocksWaitingAdd(t *testing.T) {
+func TestBatcherCloseUnblocksWaitingAdd(t *testing.T) {
 	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 2, MaxPending: 2, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
@@ -258,7 +258,7 @@ func TestNewBatcherValidates(t *testing.T) {
 }
 
 // A nil context is refused with an error, never a panic.
-func TestNilContextIsInvalidInput(t *testing.T) {
+func TestBatcherNilContextIsInvalidInput(t *testing.T) {
 	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	var nilCtx context.Context
 	assert.ErrorIs(t, b.Add(nilCtx, tok(1)), yespo.ErrInvalidInput)
@@ -270,7 +270,7 @@ func TestNilContextIsInvalidInput(t *testing.T) {
 }
 
 // A burst of a few tokens is not split to keep idle workers busy.
-func TestFewTokensGoInOneRequest(t *testing.T) {
+func TestBatcherFewTokensGoInOneRequest(t *testing.T) {
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	for i := range 5 {
 		require.NoError(t, b.Add(ctx, tok(i)))
@@ -280,7 +280,7 @@ func TestFewTokensGoInOneRequest(t *testing.T) {
 	assertStored(t, srv, 5)
 }
 
-func TestManyGoroutinesAndNoLeaks(t *testing.T) {
+func TestBatcherManyGoroutinesAndNoLeaks(t *testing.T) {
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 50, FlushInterval: 5 * time.Millisecond, MaxPending: 200})
 	var wg sync.WaitGroup
 	for g := range 100 {
@@ -312,7 +312,7 @@ func batcherGoroutines() bool {
 // A burst — 5,000 /start within a second from 100 goroutines — against an
 // account limited to Yespo's 200 requests per second: batching keeps it to
 // a handful of requests and no 429.
-func TestBurstStaysUnderRateLimit(t *testing.T) {
+func TestBatcherBurstStaysUnderRateLimit(t *testing.T) {
 	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
 	defer srv.Close()
 	app := srv.NewApp()

@@ -26,7 +26,7 @@ func heldBatcher(t *testing.T, opts yespo.BatcherOptions) (s *server, release fu
 	return s, release, b
 }
 
-func TestAddAndWaitReturnsOnceStored(t *testing.T) {
+func TestBatcherAddAndWaitReturnsOnceStored(t *testing.T) {
 	srv, app, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	require.NoError(t, b.AddAndWait(ctx, tok(1)))
 	_, stored := srv.ContactByToken(app, tok(1).Token)
@@ -35,7 +35,7 @@ func TestAddAndWaitReturnsOnceStored(t *testing.T) {
 
 // A token equal to one in flight waits for its twin's batch, and is not
 // sent again.
-func TestAddAndWaitOnDuplicateWaitsForTwin(t *testing.T) {
+func TestBatcherAddAndWaitOnDuplicateWaitsForTwin(t *testing.T) {
 	s, release, b := heldBatcher(t, yespo.BatcherOptions{})
 	errs := make(chan error, 2)
 	for range 2 {
@@ -53,7 +53,7 @@ func TestAddAndWaitOnDuplicateWaitsForTwin(t *testing.T) {
 
 // When ctx ends first, AddAndWait returns its error; the token is still
 // sent.
-func TestAddAndWaitReturnsWhenContextEnds(t *testing.T) {
+func TestBatcherAddAndWaitReturnsWhenContextEnds(t *testing.T) {
 	s, release, b := heldBatcher(t, yespo.BatcherOptions{})
 	waitCtx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
@@ -68,7 +68,7 @@ func TestAddAndWaitReturnsWhenContextEnds(t *testing.T) {
 
 // When a Close gives up on the batch, AddAndWait returns the error it got:
 // it wraps that Close's context error.
-func TestAddAndWaitWhenCloseGivesUp(t *testing.T) {
+func TestBatcherAddAndWaitWhenCloseGivesUp(t *testing.T) {
 	s, _, b := heldBatcher(t, yespo.BatcherOptions{})
 	errc := make(chan error, 1)
 	go func() { errc <- b.AddAndWait(ctx, tok(1)) }()
@@ -86,7 +86,7 @@ func TestAddAndWaitWhenCloseGivesUp(t *testing.T) {
 // for its user's token, against an account limited to 200 requests per
 // second. With the default options every user is stored within 5 s, in at
 // most 100 requests, none answered 429.
-func TestAddAndWaitBurstOfStarts(t *testing.T) {
+func TestBatcherAddAndWaitBurstOfStarts(t *testing.T) {
 	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
 	defer srv.Close()
 	app := srv.NewApp()
