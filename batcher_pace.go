@@ -11,7 +11,9 @@ import "time"
 // (paceFast per second) to paceNear of the best rate known — at first the
 // documented one, later the rate of the last 429 — and slowly (paceSlow of
 // it per second) beyond, where the limit is: each probe past the limit
-// costs a few 429s, so probes are rare.
+// costs a few 429s, so probes are rare. On a 429 the best rate becomes what
+// the server accepted over the last second — a rate-limited server accepts
+// its limit — unless the Batcher sent too little for that to tell.
 const (
 	paceStart = 100.0 // requests per second
 	paceBest  = 200.0 // Yespo's documented limit: the first guess of the best rate
@@ -26,13 +28,15 @@ const (
 // pacer spaces the Batcher's sends and holds them during a pause. Its
 // fields are guarded by the Batcher's mutex.
 type pacer struct {
-	adaptive    bool      // no client limiter: the pace is ours to find
-	rate        float64   // requests per second now; 0 when not adaptive
-	best        float64   // highest rate believed to work
-	next        time.Time // earliest start of the next send
-	cutAt       time.Time // of the last cut: 429s of attempts begun before it are old news
-	pausedUntil time.Time // a long Retry-After holds every send until then
-	held        bool      // a ready batch waited on the pace since the last take
+	adaptive    bool        // no client limiter: the pace is ours to find
+	rate        float64     // requests per second now; 0 when not adaptive
+	best        float64     // highest rate believed to work
+	next        time.Time   // earliest start of the next send
+	cutAt       time.Time   // of the last cut: 429s of attempts begun before it are old news
+	pausedUntil time.Time   // a long Retry-After holds every send until then
+	held        bool        // a ready batch waited on the pace since the last take
+	accepted    []time.Time // of the 2xx answers of the last second, oldest first
+	since       time.Time   // of the first 2xx answer
 	timer       *time.Timer
 	timerAt     time.Time // when timer fires; zero when it is not armed
 }
@@ -64,14 +68,22 @@ func (p *pacer) hold(now time.Time) time.Duration {
 // does not slow the pace down.
 func (p *pacer) take(now time.Time) (paced bool) {
 	paced, p.held = p.held, false
+	p.book(now)
+	return paced
+}
+
+// book reserves the next turn at the pace for a retry and returns when it
+// is: retries draw from the same budget as first attempts.
+func (p *pacer) book(now time.Time) time.Time {
 	if !p.adaptive {
-		return paced
+		return now
 	}
 	if floor := now.Add(-paceSlack); p.next.Before(floor) {
 		p.next = floor
 	}
+	at := p.next
 	p.next = p.next.Add(time.Duration(float64(time.Second) / p.rate))
-	return paced
+	return at
 }
 
 // arm makes sure a worker is woken within d.
@@ -87,8 +99,12 @@ func (p *pacer) arm(d time.Duration) {
 // succeeded raises the pace after a success of a send the pace held back;
 // a send that went as soon as it was ready says nothing about the limit.
 // Each success adds step/rate, so that the rate gains step per second.
-func (p *pacer) succeeded(paced bool) {
-	if !p.adaptive || !paced {
+func (p *pacer) succeeded(paced bool, now time.Time) {
+	if !p.adaptive {
+		return
+	}
+	p.accept(now)
+	if !paced {
 		return
 	}
 	step := paceFast
@@ -105,9 +121,37 @@ func (p *pacer) limited(began, now time.Time) {
 	if !p.adaptive || !began.After(p.cutAt) {
 		return
 	}
-	p.best = p.rate
-	p.rate = max(p.rate*paceCut, paceMin)
+	p.best = max(p.acceptedRate(now), p.rate*paceCut, paceMin)
+	p.rate = max(min(p.rate*paceCut, paceNear*p.best), paceMin)
 	p.cutAt = now
+}
+
+// accept notes a 2xx answer, forgetting those older than a second.
+func (p *pacer) accept(now time.Time) {
+	if p.since.IsZero() {
+		p.since = now
+	}
+	old := 0
+	for old < len(p.accepted) && now.Sub(p.accepted[old]) >= time.Second {
+		old++
+	}
+	p.accepted = append(p.accepted[old:], now)
+}
+
+// acceptedRate is the rate of 2xx answers over the last second, or over
+// the time since the first one if shorter; 0 when too short to tell.
+func (p *pacer) acceptedRate(now time.Time) float64 {
+	span := min(now.Sub(p.since), time.Second)
+	if p.since.IsZero() || span < 100*time.Millisecond {
+		return 0
+	}
+	n := 0
+	for _, t := range p.accepted {
+		if now.Sub(t) < time.Second {
+			n++
+		}
+	}
+	return float64(n) / span.Seconds()
 }
 
 // pause holds every send until d from now, or later if already paused.

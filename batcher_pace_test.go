@@ -1,6 +1,7 @@
 package yespo_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -50,6 +51,7 @@ func (l *bucket) Wait(ctx context.Context) error {
 // a Batcher with the default pacing options into a fake Yespo that is
 // latency away and answers 429 beyond 200 requests in any second.
 type paceRun struct {
+	limit   int // the server's requests per second; 0 means Yespo's 200
 	latency time.Duration
 	limiter bool          // the client has a 200/s limiter (WithRateLimiter)
 	sendFor time.Duration // producers keep the Batcher's queue full this long
@@ -70,8 +72,8 @@ type paceResult struct {
 }
 
 func (r paceResult) String() string {
-	return fmt.Sprintf("%v limiter=%v: sent %.2f, accepted %.2f of 200 req/s, %.1f %% answered 429 (%d requests, %d attempts seen), %d tokens lost, pace %.0f/s, longest gap %v at %v",
-		r.run.latency, r.run.limiter, r.sent, r.budget, 100*r.limited, r.reqs, r.stats.Attempts, r.lost, r.stats.Pace, r.maxGap.Round(time.Millisecond), r.gapAt.Round(time.Millisecond))
+	return fmt.Sprintf("%v limiter=%v: sent %.2f, accepted %.2f of %d req/s, %.1f %% answered 429 (%d requests, %d attempts seen), %d tokens lost, pace %.0f/s, longest gap %v at %v",
+		r.run.latency, r.run.limiter, r.sent, r.budget, cmp.Or(r.run.limit, 200), 100*r.limited, r.reqs, r.stats.Attempts, r.lost, r.stats.Pace, r.maxGap.Round(time.Millisecond), r.gapAt.Round(time.Millisecond))
 }
 
 // paceBatch is the batch size of the runs: small, so that 200 requests a
@@ -81,7 +83,8 @@ func (r paceResult) String() string {
 const paceBatch = 10
 
 func (p paceRun) run(t testing.TB) paceResult {
-	srv := yespotest.NewServer(yespotest.WithRateLimit(200), yespotest.WithLatency(p.latency))
+	limit := cmp.Or(p.limit, 200)
+	srv := yespotest.NewServer(yespotest.WithRateLimit(limit), yespotest.WithLatency(p.latency))
 	defer srv.Close()
 	app := srv.NewApp()
 	opts := []yespo.Option{yespo.WithRetry(3, 250*time.Millisecond, 5*time.Second)} // the SDK's default policy
@@ -131,8 +134,8 @@ func (p paceRun) run(t testing.TB) paceResult {
 		}
 	}
 	steady := (p.sendFor - p.warmup).Seconds()
-	r.budget = float64(ok) / steady / 200
-	r.sent = float64(sent) / steady / 200
+	r.budget = float64(ok) / steady / float64(limit)
+	r.sent = float64(sent) / steady / float64(limit)
 	r.limited = float64(limited) / float64(len(reqs))
 	stored := map[string]bool{}
 	for _, c := range srv.Contacts() {
@@ -217,5 +220,20 @@ func BenchmarkPace(b *testing.B) {
 				b.ReportMetric(r.stats.Pace, "pace/s")
 			})
 		}
+	}
+	// An account whose budget other clients share: the pace must find a
+	// limit below the documented one by itself.
+	for _, lat := range paceLatencies {
+		b.Run(fmt.Sprintf("limit=100/latency=%v/limiter=false", lat), func(b *testing.B) {
+			var r paceResult
+			for range b.N {
+				r = paceRun{limit: 100, latency: lat, sendFor: 4 * time.Second, warmup: time.Second}.run(b)
+			}
+			b.ReportMetric(r.sent, "sent")
+			b.ReportMetric(r.budget, "accepted")
+			b.ReportMetric(100*r.limited, "%429")
+			b.ReportMetric(float64(r.lost), "lost")
+			b.ReportMetric(r.stats.Pace, "pace/s")
+		})
 	}
 }

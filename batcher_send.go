@@ -63,18 +63,42 @@ func (b *Batcher) signal() {
 // says so rather than "context canceled".
 func (b *Batcher) send(bt *batch) {
 	call := &attemptCall{b: b, bt: bt, began: time.Now()}
-	err := b.c.sendTokens(withAttemptObserver(b.ctx, call.observe), b.app, bt.tokens)
+	err := b.c.sendTokens(withAttemptHook(b.ctx, call), b.app, bt.tokens)
 	if err != nil && b.ctx.Err() != nil {
 		err = context.Cause(b.ctx)
 	}
 	b.settle(bt, err)
 }
 
-// attemptCall is one send, as its attempts are observed.
+// attemptCall is one send, as its attempts are paced and observed.
 type attemptCall struct {
-	b     *Batcher
-	bt    *batch
-	began time.Time // of the current attempt, or a little before
+	b        *Batcher
+	bt       *batch
+	began    time.Time // of the current attempt, or a little before
+	attempts int       // begun so far
+}
+
+// pace lets the call's first attempt go at once — next dispatched it at
+// the pace — and makes each retry wait for a turn at the pace.
+func (a *attemptCall) pace(ctx context.Context) error {
+	a.attempts++
+	if a.attempts == 1 {
+		return nil
+	}
+	b := a.b
+	b.mu.Lock()
+	at := b.pace.book(time.Now())
+	b.mu.Unlock()
+	if d := time.Until(at); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // observe counts one attempt's outcome and feeds it to the pace. A 429
@@ -91,7 +115,7 @@ func (a *attemptCall) observe(resp *http.Response, _ error) {
 			b.stats.RateLimited++
 			b.pace.limited(a.began, now)
 		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-			b.pace.succeeded(a.bt.paced)
+			b.pace.succeeded(a.bt.paced, now)
 		}
 	}
 	b.mu.Unlock()

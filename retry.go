@@ -59,6 +59,9 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, 
 // wait that would outlast ctx's deadline, with an error of its own; that
 // error is made to match context.DeadlineExceeded like every other expiry.
 func (c *Client) pace(ctx context.Context) error {
+	if err := paceAttempt(ctx); err != nil { // the Batcher's own pace: batcher_observe.go
+		return err
+	}
 	if c.limiter == nil {
 		return nil
 	}
