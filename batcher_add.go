@@ -22,7 +22,8 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 // accepted t, else the batch's error: an *APIError, a transport error, or,
 // when a Close gave up before t was sent, an error wrapping that Close's
 // context error. It returns ctx's error if ctx ends first; t may still be
-// sent then. Its latency is at most FlushInterval plus the batch's send; a
+// sent then. Unless a backlog or a pause holds the batch back, it returns
+// within FlushInterval plus one round trip (and its retries, if any); a
 // burst of callers shares few requests.
 func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
 	bt, err := b.add(ctx, t)
