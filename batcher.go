@@ -113,12 +113,12 @@ type Batcher struct {
 	stopped sync.Once
 
 	mu         sync.Mutex
-	wake       *sync.Cond // workers wait on it for a batch they may send
-	closed     bool       // Close was called: no more Adds
-	abandoned  bool       // a Close gave up: nothing more is sent
-	quit       bool       // the workers are to return
-	filling    *batch     // accepting tokens; cut when full or due
-	pending    map[Token]*batch
+	wake       *sync.Cond          // workers wait on it for a batch they may send
+	closed     bool                // Close was called: no more Adds
+	abandoned  bool                // a Close gave up: nothing more is sent
+	quit       bool                // the workers are to return
+	filling    *batch              // accepting tokens; cut when full or due
+	pending    map[Token]*batch    // each pending token → the batch carrying it, for de-duplication
 	unfinished map[*batch]struct{} // cut and not settled: waiting or in flight
 	room       chan struct{}       // closed when tokens settle: blocked Adds look again
 	ready      []*batch            // cut, waiting for a worker
