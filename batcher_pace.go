@@ -17,7 +17,7 @@ import "time"
 const (
 	paceStart = 100.0 // requests per second
 	paceBest  = 200.0 // Yespo's documented limit: the first guess of the best rate
-	paceFast  = 200.0 // requests per second gained per second below paceNear of best
+	paceFast  = 100.0 // requests per second gained per second below paceNear of best
 	paceNear  = 0.85  // share of best where the climb slows down
 	paceSlow  = 0.03  // share of best gained per second above paceNear of it
 	paceCut   = 0.7   // factor applied on a 429
