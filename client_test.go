@@ -4,6 +4,11 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,7 +74,7 @@ func TestValidationBeforeNetwork(t *testing.T) {
 	assert.Equal(t, []string{
 		"yespo: invalid tokens[1].token: must not be empty",
 		`yespo: invalid tokens[2].token: must not contain white space or control characters (found ' ' at byte 1)`,
-		"yespo: invalid tokens[2].phone: must start with the country code, not 0",
+		`yespo: invalid tokens[2].phone: must be an optional "+" and 7 to 15 digits, the first not 0; it starts with 0, a national prefix: give the country code instead`,
 		"yespo: invalid tokens[3].token: has no contact identifier: set contactId, externalCustomerId, phone or email",
 	}, got)
 
@@ -114,7 +119,7 @@ func TestAPIErrors(t *testing.T) {
 		message           string
 		retryAfter        time.Duration
 	}{
-		{"plain 400", "text/plain", "Wrong app uuid\n", 400, nil, nil, "Wrong app uuid", 0},
+		{"plain 400", "text/plain", "Wrong app uuid\n", 400, nil, yespo.ErrBadRequest, "Wrong app uuid", 0},
 		{"401", "text/plain", "Unauthorized", 401, nil, yespo.ErrUnauthorized, "Unauthorized", 0},
 		{"403 json error", "application/json", `{"error":"no rights"}`, 403, nil, yespo.ErrForbidden, "no rights", 0},
 		{"404 json message", "application/json", `{"message":"Not registered application"}`, 404, nil, yespo.ErrNotFound, "Not registered application", 0},
@@ -146,7 +151,11 @@ func TestAPIErrors(t *testing.T) {
 			if tc.is != nil {
 				assert.ErrorIs(t, err, tc.is)
 			}
-			for _, other := range []error{yespo.ErrUnauthorized, yespo.ErrForbidden, yespo.ErrNotFound, yespo.ErrRateLimited, yespo.ErrServer, yespo.ErrInvalidInput} {
+			assert.Equal(t, tc.ctype, ae.Header.Get("Content-Type"), "the answer's headers are kept")
+			for k, v := range tc.header {
+				assert.Equal(t, v, ae.Header.Get(k))
+			}
+			for _, other := range []error{yespo.ErrBadRequest, yespo.ErrUnauthorized, yespo.ErrForbidden, yespo.ErrNotFound, yespo.ErrRateLimited, yespo.ErrServer, yespo.ErrInvalidInput} {
 				if other != tc.is {
 					assert.NotErrorIs(t, err, other)
 				}
@@ -239,13 +248,16 @@ func TestBaseURLs(t *testing.T) {
 func TestWithHTTPClientUsedAsIs(t *testing.T) {
 	mock := httpmock.NewMockTransport()
 	mock.RegisterResponder("POST", `=~/tokens\z`, func(r *http.Request) (*http.Response, error) {
-		time.Sleep(200 * time.Millisecond)
-		return httpmock.NewStringResponse(200, `"ok"`), nil
+		<-r.Context().Done() // a server that never answers: only the client's Timeout ends the wait
+		return nil, r.Context().Err()
 	})
 	hc := &http.Client{Transport: mock, Timeout: 50 * time.Millisecond}
 	c, err := yespo.NewClient(testKey, yespo.WithHTTPClient(hc), yespo.WithRetry(0, 0, 0))
 	require.NoError(t, err)
-	err = c.AddAppTokens(context.Background(), appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the default client's 30 s must not apply
+	defer cancel()
+	err = c.AddAppTokens(ctx, appUUID, []yespo.Token{{Token: "1", Email: "a@example.com"}})
+	require.NoError(t, ctx.Err(), "the given client's 50 ms Timeout should have ended the call")
 	var ne net.Error
 	require.ErrorAs(t, err, &ne, "the given client's Timeout applies")
 	assert.True(t, ne.Timeout(), err.Error())
@@ -288,3 +300,100 @@ func TestErrorAnswersKeepSharedPool(t *testing.T) {
 }
 
 func (c *closeCounter) CloseIdleConnections() { c.closes.Add(1) }
+
+// The three 404s of the issue, told apart: a wrong app UUID, an unknown
+// token, and a base URL without its "/api/" part.
+func TestThree404s(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/apps/{uuid}/tokens", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"Not registered application"}`))
+	})
+	mux.HandleFunc("GET /api/v1/contact/token/{uuid}/{token}/contactId", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Not found", http.StatusNotFound)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	hint := `check that the base URL ends in "/api/"`
+
+	right, err := yespo.NewClient(testKey, yespo.WithBaseURL(srv.URL+"/api/"), yespo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	err = right.AddAppTokens(ctx, appUUID, oneToken)
+	assert.ErrorIs(t, err, yespo.ErrNotFound)
+	assert.ErrorIs(t, err, yespo.ErrAppNotFound, "wrong app UUID")
+	assert.NotContains(t, err.Error(), hint)
+
+	_, err = right.ContactIDByToken(ctx, appUUID, "42")
+	assert.ErrorIs(t, err, yespo.ErrNotFound)
+	assert.NotErrorIs(t, err, yespo.ErrAppNotFound, "unknown token")
+	assert.NotContains(t, err.Error(), hint)
+
+	wrong, err := yespo.NewClient(testKey, yespo.WithBaseURL(srv.URL+"/"), yespo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	for name, call := range map[string]func() error{
+		"AddAppTokens": func() error { return wrong.AddAppTokens(ctx, appUUID, oneToken) },
+		"ContactIDByToken": func() error {
+			_, err := wrong.ContactIDByToken(ctx, appUUID, "42")
+			return err
+		},
+	} {
+		err := call()
+		assert.ErrorIs(t, err, yespo.ErrNotFound, name)
+		assert.NotErrorIs(t, err, yespo.ErrAppNotFound, name)
+		assert.ErrorContains(t, err, hint, name)
+	}
+}
+
+// A million bad rows make an error of bounded size: the first 100 problems,
+// each still a *ValidationError for errors.Is and errors.As, then a count.
+// Under the race detector, which slows this several times over, 200,000
+// rows make the same point: past the hundredth problem the text no longer
+// grows, only the count in its last line.
+func TestManyInvalidTokensCapped(t *testing.T) {
+	n := 1_000_000
+	if raceEnabled {
+		n = 200_000
+	}
+	tokens := slices.Repeat([]yespo.Token{
+		{Token: "1"},                 // no identifier
+		{Token: "1", Phone: "+1"},    // too few digits
+		{Token: "a b", Email: "ann"}, // two problems
+	}, n/3+1)[:n]
+	c, err := yespo.NewClient(testKey)
+	require.NoError(t, err)
+
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	err = c.AddAppTokens(context.Background(), appUUID, tokens)
+	took := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	text := err.Error()
+	alloc := m1.TotalAlloc - m0.TotalAlloc
+	t.Logf("%d invalid tokens: %v, %d KiB allocated, %d bytes of error text", n, took.Round(time.Millisecond), alloc>>10, len(text))
+
+	assert.Less(t, len(text), 64<<10)
+	assert.Less(t, alloc, uint64(n)*128, "allocations stay sane: at most 128 bytes a token")
+	require.ErrorIs(t, err, yespo.ErrInvalidInput)
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	require.Len(t, errs, 101)
+	var first *yespo.ValidationError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, &yespo.ValidationError{Index: 0, Field: "token", Reason: "has no contact identifier: set contactId, externalCustomerId, phone or email"}, first)
+	assert.Equal(t, 74, errs[99].(*yespo.ValidationError).Index, "problems 0..99 belong to tokens 0..74: every third token has two")
+	for _, e := range errs {
+		assert.ErrorIs(t, e, yespo.ErrInvalidInput)
+	}
+	total := n / 3 * 4 // one problem, one, then two, for each three tokens
+	for i := n - n%3; i < n; i++ {
+		total += []int{1, 1, 2}[i%3]
+	}
+	more := errs[100].(*yespo.ValidationError)
+	assert.Equal(t, "tokens", more.Field)
+	assert.Equal(t, -1, more.Index)
+	want := "and " + strconv.Itoa(total-100) + " more problems, not listed"
+	assert.Equal(t, want, more.Reason)
+	assert.True(t, strings.HasSuffix(text, "\nyespo: invalid tokens: "+want), text[len(text)-200:])
+}

@@ -103,9 +103,10 @@ func TelegramToken(chatID int64) string {
 // the form Yespo accepts: it drops spaces, dashes, dots and parentheses,
 // turns a "00" prefix into "+", and adds "+" to bare digits, which it takes
 // as international with the country code (Telegram shares numbers that
-// way). "+38 (050) 123-45-67" becomes "+380501234567". It fails with an error
-// matching ErrInvalidInput when the result is not "+" and 7 to 15 digits, the
-// first not 0 — e.g. for a national number without country code.
+// way). "+38 (050) 123-45-67" becomes "+380501234567". The result always
+// starts with "+" and passes Token.Validate's phone rule. It fails with an
+// error matching ErrInvalidInput when the digits break that rule — e.g. for
+// a national number without country code — or raw holds anything else.
 func NormalizePhone(raw string) (string, error) {
 	var b strings.Builder
 	b.Grow(len(raw))
@@ -148,19 +149,25 @@ func NormalizeEmail(raw string) (string, error) {
 	return e, nil
 }
 
+// phoneRule is the phone rule, stated once: Token.Validate's comment, the
+// package documentation and every phone error use these words, and a test
+// holds them to it.
+const phoneRule = `an optional "+" and 7 to 15 digits, the first not 0`
+
 // phoneProblem says what is wrong with p as a Yespo phone, or "".
 func phoneProblem(p string) string {
 	digits := strings.TrimPrefix(p, "+")
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return `must be an optional "+" and digits only (try NormalizePhone)`
+	for i, r := range digits {
+		if r < '0' || r > '9' {
+			return "must be " + phoneRule + "; found " + quoteRune(r) + " at byte " + strconv.Itoa(len(p)-len(digits)+i) +
+				" (NormalizePhone removes spaces, dashes, dots and parentheses)"
 		}
 	}
 	switch {
 	case len(digits) < 7 || len(digits) > 15:
-		return "must have 7 to 15 digits, got " + strconv.Itoa(len(digits))
+		return "must be " + phoneRule + "; got " + strconv.Itoa(len(digits)) + " digits"
 	case digits[0] == '0':
-		return "must start with the country code, not 0"
+		return "must be " + phoneRule + "; it starts with 0, a national prefix: give the country code instead"
 	}
 	return ""
 }
@@ -168,25 +175,54 @@ func phoneProblem(p string) string {
 // maxEmail is the longest address SMTP allows (RFC 5321 path limit less the brackets).
 const maxEmail = 254
 
-// emailProblem says what is wrong with e as a Yespo email, or "".
+// emailProblem says what is wrong with e as a Yespo email, or "", in plain
+// words: net/mail decides what is valid, never how it is said.
 func emailProblem(e string) string {
-	if len(e) > maxEmail {
+	switch {
+	case len(e) > maxEmail:
 		return "must be at most 254 bytes, got " + strconv.Itoa(len(e))
-	}
-	if !utf8.ValidString(e) {
+	case !utf8.ValidString(e):
 		return "must be valid UTF-8"
-	}
-	if plainAddress(e) {
+	case plainAddress(e):
 		return ""
+	case strings.Trim(e, " \t\r\n") != e: // never part of an address: net/mail would drop them
+		return "has a leading or trailing space (NormalizeEmail trims it)"
+	case strings.IndexByte(e, '@') < 0: // spares net/mail's allocations in a file of bad rows
+		return notAddress + `there is no "@"`
 	}
 	a, err := mail.ParseAddress(e)
-	if err != nil {
-		return "is not a valid address (" + strings.TrimPrefix(err.Error(), "mail: ") + ")"
-	}
-	if a.Name != "" || a.Address != e {
+	switch {
+	case err == nil && a.Name == "" && a.Address == e:
+		return ""
+	case err == nil || strings.ContainsAny(e, "<>"):
 		return "must be a bare address like name@example.com, without display name, brackets or comments"
 	}
-	return ""
+	return emailFault(e)
+}
+
+const notAddress = "must be an address like name@example.com; "
+
+// emailFault names, in plain words, the likeliest fault of an address that
+// has an "@" and that net/mail refused.
+func emailFault(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	switch {
+	case strings.ContainsAny(e, ",;"):
+		return notAddress + "this looks like more than one address"
+	case at == 0:
+		return notAddress + `there is nothing before the "@"`
+	case at == len(e)-1:
+		return notAddress + `there is nothing after the "@"`
+	case strings.Count(e, "@") > 1 && !strings.Contains(e, `"`):
+		return notAddress + `there is more than one "@"`
+	case strings.ContainsFunc(e, unicode.IsSpace):
+		return notAddress + "there is a space in it"
+	case strings.Contains(e, ".."):
+		return notAddress + "there are two dots in a row"
+	case e[0] == '.' || e[at-1] == '.' || e[at+1] == '.' || e[len(e)-1] == '.':
+		return notAddress + "a part starts or ends with a dot"
+	}
+	return notAddress + "it has a character that is not allowed where it stands"
 }
 
 // plainAddress reports whether e is the everyday form local@domain, both
@@ -244,7 +280,7 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	id, ok := decodeID(raw)
 	if !ok {
 		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
-			ep.method, ep.path, resp.StatusCode, snippet(c.redact(raw)), ErrUnexpectedResponse)
+			ep.method, ep.path, resp.StatusCode, snippet(c.creds().scrub.body(raw, len(raw))), ErrUnexpectedResponse)
 	}
 	return id, nil
 }

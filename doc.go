@@ -28,8 +28,8 @@ Yespo uses HTTP Basic authentication with the API key as the password; the
 client sends it on every request, with the user name "yespo-go", which Yespo
 ignores. Requests with a body carry "Content-Type: application/json;
 charset=UTF-8"; every request carries "Accept: application/json" and the
-User-Agent "yespo-go/<Version>" (see WithUserAgent). The default root is DefaultBaseURL
-("https://yespo.io/api/"); the other documented root,
+User-Agent "yespo-go/<Version>" (see WithUserAgent). The default root is
+DefaultBaseURL ("https://yespo.io/api/"); the other documented root,
 "https://api.yespo.io/api/", or a test server, is set with WithBaseURL.
 
 # Identifiers and priority
@@ -48,20 +48,29 @@ Tokens are never replaced, only added: a second token for the same contact
 sits beside the first, and sending the same token twice is harmless, which is
 also why every call may safely be retried.
 
-The client validates, it does not rewrite: a phone must already be "+" and
-7–15 digits, an email a bare address. NormalizePhone and NormalizeEmail turn
-what users type (or what Telegram shares, e.g. a phone number without "+")
-into that form when you choose to call them.
+The client validates, it does not rewrite. A phone must be an optional "+" and
+7 to 15 digits, the first not 0: "+380501234567" and "380501234567" both pass,
+and are sent as given; "+38 050 123 45 67" and "0501234567" do not. An email
+must be a bare address, an externalCustomerId at most 1024 bytes (Yespo
+documents no limit; the client sets one to catch a record passed as an id).
+NormalizePhone and NormalizeEmail turn what users type (or what Telegram
+shares, e.g. a phone number without "+") into the canonical form when you
+choose to call them; NormalizePhone always adds the "+".
 
 # Errors
 
 Bad input is caught before any network call and returned as
 *ValidationError values, which name the field and the reason and match
-ErrInvalidInput; AddAppTokens reports every bad token at once, each with its
-index. A non-2xx answer is an *APIError with the status, the server's text and
-the Retry-After it sent; it matches ErrUnauthorized (401), ErrForbidden (403),
-ErrNotFound (404, e.g. "Not registered application"), ErrRateLimited (429) or
-ErrServer (5xx):
+ErrInvalidInput; AddAppTokens reports the bad tokens at once, each problem
+with its token's index — the first 100 problems, then a count of the rest.
+A non-2xx answer is an *APIError with the status, the server's text, its
+headers and the Retry-After it sent; it matches ErrBadRequest (400),
+ErrUnauthorized (401), ErrForbidden (403), ErrNotFound (404), ErrRateLimited
+(429) or ErrServer (5xx). Three 404s are told apart: Yespo's "Not registered
+application" (a wrong app UUID) matches ErrAppNotFound as well; an unknown
+token matches ErrNotFound only; and a 404 that comes from a web server
+rather than the API — an HTML page, a router's "404 page not found" —
+says in its text to check that the base URL ends in "/api/":
 
 	var apiErr *yespo.APIError
 	switch {
@@ -71,9 +80,9 @@ ErrServer (5xx):
 		reply("That does not look right: " + err.Error())
 	}
 
-Network failures are returned wrapped (errors.As finds the *url.Error), and a
-cancelled or expired context matches context.Canceled or
-context.DeadlineExceeded.
+Network failures are returned wrapped (errors.As finds the *url.Error and
+the net.Error), and a cancelled or expired context matches context.Canceled
+or context.DeadlineExceeded.
 
 # Retries and rate limits
 
@@ -146,25 +155,36 @@ own context.
 # Testing your bot
 
 The yespotest package is a fake Yespo that runs in the test process: its
-Client method returns a *Client for it, and it shows which contact each
-token landed on, with faults to inject. For a server of your own, point the
-client at an httptest.Server with WithBaseURL(srv.URL + "/api/"); it then
-sees paths like "/api/v1/apps/{appUUID}/tokens" and the API key as the
-Basic-auth password. Any 2xx answer is success. Use a real-looking app UUID:
-a malformed one is rejected before any request is made. Add WithRetry(0, 0,
-0) so that tests of 5xx and 429 answers do not wait between attempts.
+Client method returns a *Client for it, and it shows which contact each token
+landed on, with faults to inject. For a server of your own, point the client
+at an httptest.Server with WithBaseURL(srv.URL + "/api/"); it then sees paths
+like "/api/v1/apps/{appUUID}/tokens" and the API key as the Basic-auth
+password. To test without sockets, pass an http.RoundTripper that answers in
+memory (httpmock's, for one) with WithTransport; see the example
+"TestingWithoutSockets". Any 2xx answer is success. Use a real-looking app
+UUID: a malformed one is rejected before any request is made. Add WithRetry(0,
+0, 0) so that tests of 5xx and 429 answers do not wait between attempts.
 
 # Logging
 
 The client logs nothing unless given a *slog.Logger with WithLogger. It then
-writes one Debug record per attempt (method, path, status, attempt, wait)
-and one Warn record when it gives up.
+writes one Debug record per attempt (method, path, status, attempt, wait,
+and for a transport failure its scrubbed text) and one Warn record when it
+gives up.
 
 # Security
 
 The API key is sent only in the Authorization header. It never appears in an
-error, a log record, or the fmt or slog output of a Client (which print it as
-[REDACTED]); a server that echoes it back in an error body has it replaced.
+error's text, in any field of an *APIError, in the fmt output (%v, %+v, %#v)
+of an error, in a log record, or in the fmt or slog output of a Client
+(which print it as [REDACTED]). A server, proxy or redirect that echoes the
+key or the Authorization value back — raw, JSON-escaped ("\u0073…", "\/"),
+percent-encoded in any case, in the body, a header or a redirect URL — has
+each occurrence replaced by [REDACTED] in the final, decoded text; a text
+that would still show the key once decoded again is replaced whole. A
+transport error prints only its scrubbed text, while errors.Is and errors.As
+still reach its cause. Response headers that carry credentials or cookies
+(Authorization, Proxy-Authorization, Cookie, Set-Cookie) are not kept.
 The default HTTP client follows redirects only to the same host and never
 from https to http, so the key is not sent anywhere else. With
 WithHTTPClient, your client's own redirect policy applies (Go's default

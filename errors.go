@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,12 +32,17 @@ var (
 	// unchanged does not help.
 	ErrBadRequest = errors.New("yespo: bad request")
 	// ErrNotFound is matched by an *APIError with status 404: an unknown
-	// app (see ErrAppNotFound), an unknown token, or a wrong base URL.
+	// app (see ErrAppNotFound), an unknown token, or a wrong base URL. A
+	// 404 that looks like a web server's rather than the API's — an HTML
+	// page, an empty body or a bare "Not found" from the apps endpoints, a
+	// router's "404 page not found" from any — says in its text to check
+	// that the base URL ends in "/api/".
 	ErrNotFound = errors.New("yespo: not found")
-	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's 404
-	// "Not registered application": the app UUID is not one of the
-	// account's connected bots. It is a configuration error; no retry and
-	// no other token fixes it.
+	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's
+	// documented 404 "Not registered application" (in any case, as plain
+	// text or a JSON message): the app UUID is not one of the account's
+	// connected bots. It is a configuration error; no retry and no other
+	// token fixes it. Other 404s match ErrNotFound only.
 	ErrAppNotFound = errors.New("yespo: app not registered")
 	// ErrRateLimited is matched by an *APIError with status 429. Its
 	// RetryAfter field says how long to wait when the server said so.
@@ -57,21 +64,31 @@ var (
 // seconds or as an HTTP date (or, failing that, a RateLimit-Reset or
 // X-RateLimit-Reset header); it is 0 when none was sent. Attempts is the
 // number of requests made, retries included. Path is relative to the base
-// URL, as in "v1/apps/<uuid>/tokens". The API key never appears in any field:
-// a server that echoes it back has it replaced by "[REDACTED]".
+// URL, as in "v1/apps/<uuid>/tokens".
+//
+// The API key never appears in any field, in any form a server may echo it
+// in — raw, JSON-escaped, percent-encoded, as the Basic credentials: each
+// occurrence is replaced by "[REDACTED]" in the final text (Message after
+// decoding, Body as sent, each Header value). A text that would still show
+// the key once decoded (e.g. percent-encoded twice) is replaced whole.
 type APIError struct {
 	StatusCode int
 	Message    string        // the server's text, at most 1 KiB
-	Body       []byte        // raw body, at most 64 KiB
+	Body       []byte        // the body as sent, at most 64 KiB
 	RetryAfter time.Duration // from Retry-After, when sent (see below)
-	Attempts   int
-	Method     string
-	Path       string // endpoint path, no host, no credentials
+	// Header holds the answer's headers (Retry-After, Content-Type,
+	// Location, request ids…), at most 16 KiB of them in name order,
+	// without Authorization, Proxy-Authorization, Cookie and Set-Cookie.
+	Header   http.Header
+	Attempts int
+	Method   string
+	Path     string // endpoint path, no host, no credentials
 }
 
 // Error reads like "yespo: POST v1/apps/<uuid>/tokens: 404 Not Found: Not
 // registered application", followed by the retry hint and attempt count when
-// they say something.
+// they say something. A 404 that does not come from the Yespo API (see
+// ErrNotFound) adds advice to check the base URL.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("yespo: ")
@@ -100,6 +117,9 @@ func (e *APIError) Error() string {
 		b.WriteString(strings.Join(notes, ", "))
 		b.WriteByte(')')
 	}
+	if e.notFromYespo() {
+		b.WriteString(`; this 404 does not look like the Yespo API's: check that the base URL ends in "/api/", as in ` + DefaultBaseURL)
+	}
 	return b.String()
 }
 
@@ -117,11 +137,43 @@ func (e *APIError) Is(target error) bool {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrAppNotFound:
-		return e.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(e.Message), "not registered application")
+		return e.StatusCode == http.StatusNotFound && isAppNotRegistered(e.Message)
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrServer:
 		return e.StatusCode >= 500 && e.StatusCode <= 599
+	}
+	return false
+}
+
+// isAppNotRegistered reports whether msg is Yespo's documented answer for an
+// app UUID the account has not connected.
+func isAppNotRegistered(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "not registered application")
+}
+
+// notFromYespo reports whether a 404 looks like a web server's or a
+// router's rather than the Yespo API's: what a base URL without its "/api/"
+// part gets. An HTML page or a router's stock text counts for every
+// endpoint. An empty body or a bare "Not found" counts only for the apps
+// endpoints, whose one documented 404 is "Not registered application":
+// ContactIDByToken answers 404 for an unknown token in words Yespo does not
+// document, which may well be those.
+func (e *APIError) notFromYespo() bool {
+	if e.StatusCode != http.StatusNotFound || isAppNotRegistered(e.Message) {
+		return false
+	}
+	body := bytes.TrimSpace(e.Body)
+	if bytes.HasPrefix(body, []byte("<")) || strings.Contains(strings.ToLower(e.Header.Get("Content-Type")), "html") {
+		return true
+	}
+	msg := strings.ToLower(strings.Trim(e.Message, " .!"))
+	switch {
+	case msg == "404 page not found", // Go's ServeMux
+		strings.HasPrefix(msg, "cannot get /"), strings.HasPrefix(msg, "cannot post /"): // Express
+		return true
+	case strings.HasPrefix(e.Path, "v1/apps/"):
+		return msg == "" || msg == "not found" || msg == "404 not found" || msg == "404"
 	}
 	return false
 }
@@ -155,11 +207,18 @@ func invalid(field, reason string) *ValidationError {
 // maxMessage bounds APIError.Message.
 const maxMessage = 1 << 10
 
-// errorMessage extracts the server's text from an error body: the "message",
-// "error" or "errorMessage" string of a JSON object, a JSON string, the title
-// of an HTML page, or else the trimmed text. Control characters are dropped
-// and the result is cut at 1 KiB on a rune boundary.
+// errorMessage extracts the server's text from an error body on one line:
+// rawMessage cleaned of control characters and cut at 1 KiB on a rune
+// boundary.
 func errorMessage(body []byte, contentType string) string {
+	return clean(rawMessage(body, contentType), maxMessage)
+}
+
+// rawMessage extracts the server's text from an error body, decoded but not
+// yet cleaned or cut, so that it can be scrubbed whole: the "message",
+// "error" or "errorMessage" string of a JSON object, a JSON string, the
+// title of an HTML page, or else the trimmed text.
+func rawMessage(body []byte, contentType string) string {
 	trimmed := bytes.TrimSpace(body)
 	msg := ""
 	switch {
@@ -174,7 +233,7 @@ func errorMessage(body []byte, contentType string) string {
 	if strings.TrimSpace(msg) == "" {
 		msg = string(trimmed)
 	}
-	return clean(msg, maxMessage)
+	return msg
 }
 
 // jsonMessage returns the first non-blank string among the object's
@@ -233,4 +292,46 @@ func clean(s string, n int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// transportError ends a call that got no HTTP answer: a network failure, a
+// refused redirect, a done context, a failing limiter. Its text is scrubbed
+// of the key; errors.Is and errors.As reach the cause (context.Canceled,
+// *url.Error, net.Error). It prints that text and nothing else, whatever the
+// verb, so that %+v and %#v cannot walk into the cause's fields: a
+// *url.Error holds the URL a redirect pointed to.
+type transportError struct {
+	text  string
+	cause error
+}
+
+// Error returns the scrubbed text.
+func (e *transportError) Error() string { return e.text }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *transportError) Unwrap() error { return e.cause }
+
+// Format prints the scrubbed text for every verb, quoted for %q.
+func (e *transportError) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		_, _ = io.WriteString(f, strconv.Quote(e.text))
+		return
+	}
+	_, _ = io.WriteString(f, e.text)
+}
+
+// transportError wraps err, which ended the call to ep after attempts
+// attempts. The *url.Error inside, if any, has its URL scrubbed too, for
+// whoever reaches it with errors.As: it is the one that error's own text
+// prints.
+func (s scrubber) transportError(ep endpoint, attempts int, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = s.text(ue.URL)
+	}
+	text := "yespo: " + ep.method + " " + ep.path
+	if attempts > 1 {
+		text += " (" + strconv.Itoa(attempts) + " attempts)"
+	}
+	return &transportError{text: text + ": " + s.text(err.Error()), cause: err}
 }

@@ -1,8 +1,12 @@
 package yespo
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,13 +123,14 @@ func TestAPIErrorIs(t *testing.T) {
 		"ErrInvalidInput": ErrInvalidInput, "ErrUnauthorized": ErrUnauthorized,
 		"ErrForbidden": ErrForbidden, "ErrNotFound": ErrNotFound,
 		"ErrRateLimited": ErrRateLimited, "ErrServer": ErrServer,
-		"ErrUnexpectedResponse": ErrUnexpectedResponse,
+		"ErrUnexpectedResponse": ErrUnexpectedResponse, "ErrBadRequest": ErrBadRequest,
+		"ErrAppNotFound": ErrAppNotFound,
 	}
 	tests := []struct {
 		status int
 		want   string // the one sentinel matched, "" for none
 	}{
-		{0, ""}, {200, ""}, {302, ""}, {400, ""}, {401, "ErrUnauthorized"},
+		{0, ""}, {200, ""}, {302, ""}, {400, "ErrBadRequest"}, {401, "ErrUnauthorized"},
 		{403, "ErrForbidden"}, {404, "ErrNotFound"}, {405, ""}, {408, ""},
 		{409, ""}, {422, ""}, {429, "ErrRateLimited"}, {499, ""},
 		{500, "ErrServer"}, {501, "ErrServer"}, {502, "ErrServer"},
@@ -144,4 +149,86 @@ func TestAPIErrorIs(t *testing.T) {
 			assert.Equal(t, tt.status, ae.StatusCode)
 		})
 	}
+}
+
+// Yespo's documented 404 matches ErrAppNotFound as well as ErrNotFound, in
+// whatever case and wrapping the message comes; no other answer does.
+func TestAppNotFound(t *testing.T) {
+	for _, tt := range []struct {
+		status  int
+		message string
+		want    bool
+	}{
+		{404, "Not registered application", true},
+		{404, "not registered application", true},
+		{404, "NOT REGISTERED APPLICATION.", true},
+		{404, "Error: Not registered application (app 123)", true},
+		{404, "Token not found", false},
+		{404, "Not found", false},
+		{404, "", false},
+		{400, "Not registered application", false},
+		{400, "Wrong app uuid", false},
+	} {
+		err := fmt.Errorf("wrapped: %w", &APIError{StatusCode: tt.status, Message: tt.message})
+		assert.Equal(t, tt.want, errors.Is(err, ErrAppNotFound), "%d %q", tt.status, tt.message)
+		assert.Equal(t, tt.status == 404, errors.Is(err, ErrNotFound), "%d %q", tt.status, tt.message)
+	}
+}
+
+// Which 404s say to check the base URL: those that look like a web
+// server's, not the API's — and, for ContactIDByToken, whose 404 for an
+// unknown token nobody documented, only the unmistakable ones.
+func TestNotFromYespoHint(t *testing.T) {
+	const apps, contact = "v1/apps/x/tokens", "v1/contact/token/x/1/contactId"
+	for _, tt := range []struct {
+		name, path, ctype, body string
+		hint                    bool
+	}{
+		{"app not registered", apps, "text/plain", "Not registered application", false},
+		{"app not registered, JSON", apps, "application/json", `{"message":"Not registered application"}`, false},
+		{"token not found on mute", "v1/apps/x/token/mute", "text/plain", "Token not found", false},
+		{"JSON message", apps, "application/json", `{"message":"Contact not found"}`, false},
+		{"bare Not found", apps, "text/plain", "Not found", true},
+		{"bare 404 Not Found.", apps, "text/plain", "404 Not Found.", true},
+		{"empty", apps, "", "", true},
+		{"Go router", apps, "text/plain", "404 page not found\n", true},
+		{"Express", apps, "text/plain", "Cannot POST /v1/apps/x/tokens", true},
+		{"HTML by type", apps, "text/html; charset=utf-8", "Nothing here", true},
+		{"HTML by body", apps, "", "<!DOCTYPE html><html><title>404</title></html>", true},
+		{"Spring JSON", apps, "application/json", `{"status":404,"error":"Not Found","path":"/v1/apps/x/tokens"}`, true},
+		{"contact: bare Not found", contact, "text/plain", "Not found", false},
+		{"contact: empty", contact, "", "", false},
+		{"contact: JSON", contact, "application/json", `{"message":"Token not found"}`, false},
+		{"contact: Go router", contact, "text/plain", "404 page not found", true},
+		{"contact: HTML", contact, "text/html", "<html><body>Not Found</body></html>", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &APIError{StatusCode: 404, Method: "POST", Path: tt.path, Body: []byte(tt.body),
+				Message: errorMessage([]byte(tt.body), tt.ctype), Header: http.Header{"Content-Type": {tt.ctype}}}
+			assert.Equal(t, tt.hint, strings.Contains(e.Error(), `check that the base URL ends in "/api/"`), e.Error())
+			e.StatusCode = 400
+			assert.NotContains(t, e.Error(), "base URL", "only a 404 says it")
+		})
+	}
+}
+
+// A transport error prints its scrubbed text and nothing else, whatever the
+// verb, while errors.Is and errors.As reach its cause.
+func TestTransportError(t *testing.T) {
+	s := newScrubber("s3cr3t")
+	cause := &url.Error{Op: "Post", URL: "https://elsewhere.example/?key=s3cr3t", Err: fmt.Errorf("refused: %w", context.Canceled)}
+	err := s.transportError(endpoint{"POST", "v1/x"}, 3, cause)
+	want := `yespo: POST v1/x (3 attempts): Post "https://elsewhere.example/?key=[REDACTED]": refused: context canceled`
+	assert.Equal(t, want, err.Error())
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.Equal(t, want, fmt.Sprintf(verb, err), verb)
+	}
+	assert.Equal(t, strconv.Quote(want), fmt.Sprintf("%q", err))
+	assert.ErrorIs(t, err, context.Canceled)
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, "https://elsewhere.example/?key=[REDACTED]", ue.URL, "the cause's URL is scrubbed too")
+
+	one := s.transportError(endpoint{"GET", "v1/y"}, 1, errors.New("boom"))
+	assert.Equal(t, "yespo: GET v1/y: boom", one.Error())
 }

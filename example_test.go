@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/jarcoal/httpmock"
+
 	"github.com/yespo-go/yespo"
 )
 
@@ -120,7 +122,7 @@ func ExampleNormalizePhone() {
 	// "+38 (050) 123-45-67" -> "+380501234567" <nil>
 	// "380501234567" -> "+380501234567" <nil>
 	// "0038 050 123 45 67" -> "+380501234567" <nil>
-	// "050 123 45 67" -> "" yespo: invalid phone: must start with the country code, not 0
+	// "050 123 45 67" -> "" yespo: invalid phone: must be an optional "+" and 7 to 15 digits, the first not 0; it starts with 0, a national prefix: give the country code instead
 }
 
 func ExampleClient_MuteAppToken() {
@@ -153,7 +155,7 @@ func ExampleAPIError() {
 
 	unknownApp := "11111111-2222-3333-4444-555555555555"
 	err := client.AddAppTokens(ctx, unknownApp, []yespo.Token{{Token: "1", Email: "ann@example.com"}})
-	fmt.Println(errors.Is(err, yespo.ErrNotFound))
+	fmt.Println(errors.Is(err, yespo.ErrNotFound), errors.Is(err, yespo.ErrAppNotFound))
 	fmt.Println(err)
 
 	err = client.UnmuteAppToken(ctx, unknownApp, "1")
@@ -162,7 +164,60 @@ func ExampleAPIError() {
 		fmt.Printf("rate limited: status %d, try again in %s\n", apiErr.StatusCode, apiErr.RetryAfter)
 	}
 	// Output:
-	// true
+	// true true
 	// yespo: POST v1/apps/11111111-2222-3333-4444-555555555555/tokens: 404 Not Found: Not registered application
 	// rate limited: status 429, try again in 30s
+}
+
+// Validate applies the rules AddAppTokens does, without sending anything.
+// It checks, it does not rewrite: a phone without "+" passes and is sent as
+// given; NormalizePhone makes it canonical.
+func ExampleToken_Validate() {
+	for _, phone := range []string{"+380501234567", "380501234567", "+38 050 123 45 67", "0501234567"} {
+		fmt.Printf("%q: %v\n", phone, yespo.Token{Token: "123456789", Phone: phone}.Validate())
+	}
+	// Output:
+	// "+380501234567": <nil>
+	// "380501234567": <nil>
+	// "+38 050 123 45 67": yespo: invalid phone: must be an optional "+" and 7 to 15 digits, the first not 0; found ' ' at byte 3 (NormalizePhone removes spaces, dashes, dots and parentheses)
+	// "0501234567": yespo: invalid phone: must be an optional "+" and 7 to 15 digits, the first not 0; it starts with 0, a national prefix: give the country code instead
+}
+
+// onStart is a bot's /start handler, reduced to what touches Yespo: it
+// registers the chat and returns the reply for the user.
+func onStart(ctx context.Context, client *yespo.Client, chatID int64, customerID string) string {
+	err := client.AddAppTokens(ctx, exampleApp, []yespo.Token{
+		{Token: yespo.TelegramToken(chatID), ExternalCustomerID: customerID},
+	})
+	switch {
+	case err == nil:
+		return "Subscribed!"
+	case errors.Is(err, yespo.ErrRateLimited):
+		return "Busy, try again in a minute."
+	default:
+		return "Something went wrong."
+	}
+}
+
+// A handler that uses the client is tested without sockets by giving the
+// client an in-memory transport, here httpmock's, with canned answers: no
+// server, no port, nothing to clean up.
+func Example_testingWithoutSockets() {
+	mock := httpmock.NewMockTransport()
+	url := yespo.DefaultBaseURL + "v1/apps/" + exampleApp + "/tokens"
+	mock.RegisterResponder(http.MethodPost, url, // the first call succeeds, the next ones are refused
+		httpmock.NewStringResponder(200, `"OK"`).Then(httpmock.NewStringResponder(429, "Too many requests")))
+
+	client, err := yespo.NewClient("test-key", yespo.WithTransport(mock), yespo.WithRetry(0, 0, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	fmt.Println(onStart(ctx, client, 123456789, "crm-42"))
+	fmt.Println(onStart(ctx, client, 123456789, "crm-42"))
+	fmt.Println("requests:", mock.GetTotalCallCount())
+	// Output:
+	// Subscribed!
+	// Busy, try again in a minute.
+	// requests: 2
 }

@@ -136,8 +136,9 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 }
 
 // WithLogger makes the client log to l: one Debug record per attempt (method,
-// path, status, attempt, wait) and a Warn record when it gives up. Without it
-// the client logs nothing. Records never contain the API key. It fails on nil.
+// path, status, attempt, wait, a transport failure's text) and a Warn record
+// when it gives up. Without it the client logs nothing. Records never
+// contain the API key in any form, nor headers or bodies. It fails on nil.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {

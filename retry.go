@@ -143,7 +143,8 @@ func (a *attemptLoop) errorHandler(resp *http.Response, err error, _ int) (*http
 }
 
 // log writes one record, if the client has a logger. Only method, path,
-// status and timing go out: never headers, never bodies.
+// status, timing and a transport error's scrubbed text go out: never
+// headers, never bodies.
 func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, resp *http.Response, err error, extra ...slog.Attr) {
 	l := a.c.logger
 	if l == nil || !l.Enabled(ctx, level) {
@@ -159,7 +160,7 @@ func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, res
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", a.c.creds().scrub.text(err.Error())))
 	}
 	l.LogAttrs(ctx, level, msg, attrs...)
 }

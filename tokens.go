@@ -29,44 +29,23 @@ type Token struct {
 // Validate checks t against the rules AddAppTokens enforces: a non-empty
 // token of at most 4096 bytes without white space or control characters; at
 // least one identifier; a ContactID that is not negative; a phone of an
-// optional "+" and 7–15 digits, the first not 0; a bare email address of at
-// most 254 bytes; an externalCustomerId that is not blank and has no control
-// characters. It returns nil, one *ValidationError, or several joined with
-// errors.Join; each has Index -1 and matches ErrInvalidInput. Validate never
-// changes t: see NormalizePhone and NormalizeEmail.
+// optional "+" and 7 to 15 digits, the first not 0 (so "380501234567" is
+// accepted and sent as is); a bare email address of at most 254 bytes; an
+// externalCustomerId of at most 1024 bytes that is not blank and has no
+// control characters. It returns nil, one *ValidationError, or several
+// joined with errors.Join; each has Index -1 and matches ErrInvalidInput.
+// Validate never changes t: NormalizePhone and NormalizeEmail do that, when
+// asked.
 func (t Token) Validate() error {
 	return t.validate(-1)
 }
 
+// validate is Validate for the token at index in a slice.
 func (t Token) validate(index int) error {
 	var errs []error
-	add := func(field, reason string) {
+	t.problems(func(field, reason string) {
 		errs = append(errs, &ValidationError{Index: index, Field: field, Reason: reason})
-	}
-	if r := tokenProblem(t.Token); r != "" {
-		add("token", r)
-	}
-	if t.ContactID < 0 {
-		add("contactId", "must not be negative (0 means absent)")
-	}
-	if t.ExternalCustomerID != "" {
-		if r := externalIDProblem(t.ExternalCustomerID); r != "" {
-			add("externalCustomerId", r)
-		}
-	}
-	if t.Phone != "" {
-		if r := phoneProblem(t.Phone); r != "" {
-			add("phone", r)
-		}
-	}
-	if t.Email != "" {
-		if r := emailProblem(t.Email); r != "" {
-			add("email", r)
-		}
-	}
-	if t.ContactID == 0 && t.ExternalCustomerID == "" && t.Phone == "" && t.Email == "" {
-		add("token", "has no contact identifier: set contactId, externalCustomerId, phone or email")
-	}
+	})
 	switch len(errs) {
 	case 0:
 		return nil
@@ -76,19 +55,77 @@ func (t Token) validate(index int) error {
 	return errors.Join(errs...)
 }
 
+// problems calls report once per problem of t, in field order. It builds no
+// error itself, so that AddAppTokens can count what it does not list.
+func (t Token) problems(report func(field, reason string)) {
+	if r := tokenProblem(t.Token); r != "" {
+		report("token", r)
+	}
+	if t.ContactID < 0 {
+		report("contactId", "must not be negative (0 means absent)")
+	}
+	if t.ExternalCustomerID != "" {
+		if r := externalIDProblem(t.ExternalCustomerID); r != "" {
+			report("externalCustomerId", r)
+		}
+	}
+	if t.Phone != "" {
+		if r := phoneProblem(t.Phone); r != "" {
+			report("phone", r)
+		}
+	}
+	if t.Email != "" {
+		if r := emailProblem(t.Email); r != "" {
+			report("email", r)
+		}
+	}
+	if t.ContactID == 0 && t.ExternalCustomerID == "" && t.Phone == "" && t.Email == "" {
+		report("token", "has no contact identifier: set contactId, externalCustomerId, phone or email")
+	}
+}
+
+// maxListed bounds the problems AddAppTokens lists one by one: a file of a
+// million bad rows must not become a 100 MB error string.
+const maxListed = 100
+
+// tokensProblems validates every token and returns nil, or the first
+// maxListed problems as *ValidationError values joined with errors.Join,
+// followed, when there are more, by one that counts the rest.
+func tokensProblems(tokens []Token) error {
+	var errs []error
+	more := 0
+	for i, t := range tokens {
+		t.problems(func(field, reason string) {
+			if len(errs) < maxListed {
+				errs = append(errs, &ValidationError{Index: i, Field: field, Reason: reason})
+			} else {
+				more++
+			}
+		})
+	}
+	if more > 0 {
+		errs = append(errs, invalid("tokens", "and "+strconv.Itoa(more)+" more problems, not listed"))
+	}
+	return errors.Join(errs...)
+}
+
 // AddAppTokens passes tokens to Yespo for the app appUUID in one request:
 // POST v1/apps/{appUUID}/tokens with the body {"tokens":[Token, ...]}.
 // appUUID is the app_uuid Yespo shows for the connected bot, a UUID in the
 // canonical 8-4-4-4-12 hex form. Any 2xx answer is success; its body, which
-// Yespo documents only as a JSON string, is not read. Each token is attached to the contact its
-// identifiers find — contactId first, then externalCustomerId, phone, email —
-// or to a new contact created with all its identifiers; see
-// Token.PrimaryIdentifier for what Yespo does in each case.
+// Yespo documents only as a JSON string, is not read. Each token is attached
+// to the contact its identifiers find — contactId first, then
+// externalCustomerId, phone, email — or to a new contact created with all
+// its identifiers; see Token.PrimaryIdentifier for what Yespo does in each
+// case.
 //
 // Every token is validated first: on bad input nothing is sent and the error
 // joins one *ValidationError per problem, with the token's Index, all
-// matching ErrInvalidInput. A non-2xx answer, after retries, is an *APIError;
-// a transport failure or a done ctx is returned wrapped.
+// matching ErrInvalidInput — the first 100 problems, then one (Field
+// "tokens", Index -1) that says how many more there are. A non-2xx answer,
+// after retries, is an *APIError (ErrAppNotFound for an app UUID Yespo does
+// not know); a transport failure or a done ctx is returned wrapped, with
+// errors.Is and errors.As reaching the cause.
 func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Token) error {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
@@ -96,14 +133,8 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 	if len(tokens) == 0 {
 		return invalid("tokens", "must not be empty")
 	}
-	var errs []error
-	for i, t := range tokens {
-		if err := t.validate(i); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	if err := tokensProblems(tokens); err != nil {
+		return err
 	}
 	return c.sendTokens(ctx, appUUID, tokens)
 }
@@ -162,7 +193,8 @@ const maxToken = 4096
 // connected bot: a UUID in the canonical 8-4-4-4-12 hexadecimal form. It
 // returns nil, or a *ValidationError (field "appUUID", matching
 // ErrInvalidInput) that says what is wrong, e.g. that s looks like a Telegram
-// bot token. Every method that takes an appUUID checks it this way first.
+// bot token or has surrounding spaces. Every method that takes an appUUID
+// checks it this way first.
 func ValidateAppUUID(s string) error {
 	if reason := appUUIDProblem(s); reason != "" {
 		return invalid("appUUID", reason)
@@ -176,6 +208,12 @@ func appUUIDProblem(s string) string {
 	}
 	if colon := strings.IndexByte(s, ':'); colon > 0 && isDigits(s[:colon]) {
 		return "looks like a Telegram bot token; pass the app_uuid Yespo shows for the bot (8-4-4-4-12 hex)"
+	}
+	if trimmed := strings.TrimSpace(s); trimmed != s {
+		if appUUIDProblem(trimmed) == "" {
+			return "has surrounding spaces; the UUID inside is fine: trim it"
+		}
+		return "has surrounding spaces, and must be a UUID in 8-4-4-4-12 hex form"
 	}
 	if len(s) != 36 {
 		return "must be a UUID in 8-4-4-4-12 hex form, got " + strconv.Itoa(len(s)) + " characters"
@@ -215,9 +253,18 @@ func tokenProblem(s string) string {
 	return ""
 }
 
+// maxExternalID bounds externalCustomerId. Yespo documents no limit; 1 KiB
+// is many times any CRM or database id (a UUID takes 36 bytes), keeps a
+// batch of 500 tokens under a megabyte, and turns a mistake — a whole
+// record or document passed as the id — into an error before anything is
+// sent instead of a contact keyed by it.
+const maxExternalID = 1 << 10
+
 // externalIDProblem says what is wrong with a present externalCustomerId, or "".
 func externalIDProblem(s string) string {
 	switch {
+	case len(s) > maxExternalID:
+		return "must be at most 1024 bytes, got " + strconv.Itoa(len(s))
 	case printableASCII(s):
 		return "" // externalCustomerId is only checked when not empty
 	case !utf8.ValidString(s):

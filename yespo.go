@@ -1,7 +1,6 @@
 package yespo
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -54,8 +53,8 @@ type Client struct {
 // credentials are reached through a func so that no printer — fmt on a
 // Client nested in another value, spew, a debugger dump — can walk to them.
 type credentials struct {
-	auth    string   // the Authorization header value
-	secrets [][]byte // the key and its encodings, to scrub from server text
+	auth  string   // the Authorization header value
+	scrub scrubber // the key's forms, to scrub from everything a server sends
 }
 
 // NewClient returns a Client that authenticates with apiKey. Without options
@@ -79,12 +78,12 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	basic := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
+	creds := &credentials{auth: "Basic " + basic, scrub: newScrubber(apiKey)}
 	hc := o.httpClient
 	if hc == nil {
-		hc = defaultHTTPClient(o.transport)
+		hc = defaultHTTPClient(o.transport, creds.scrub)
 	}
-	basic := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
-	creds := &credentials{auth: "Basic " + basic, secrets: [][]byte{[]byte(apiKey), []byte(basic)}}
 	return &Client{
 		baseURL:    o.baseURL,
 		creds:      func() *credentials { return creds },
@@ -98,11 +97,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 
 // defaultHTTPClient has its own transport (http.DefaultTransport is never
 // mutated), a 30 s timeout and the same-host redirect policy.
-func defaultHTTPClient(rt http.RoundTripper) *http.Client {
+func defaultHTTPClient(rt http.RoundTripper, s scrubber) *http.Client {
 	if rt == nil {
 		rt = newTransport()
 	}
-	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect}
+	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: s.checkRedirect}
 }
 
 func newTransport() *http.Transport {
@@ -127,8 +126,9 @@ func newTransport() *http.Transport {
 // started at and never from https to http, so the API key goes nowhere else.
 // A redirect that would change the method (a 301, 302 or 303 turns a POST
 // into a bodiless GET) is not followed: its 3xx answer becomes an *APIError
-// instead of a 2xx from somewhere that never saw the tokens.
-func checkRedirect(req *http.Request, via []*http.Request) error {
+// instead of a 2xx from somewhere that never saw the tokens. The host it
+// names is scrubbed: the redirect is the server's text.
+func (s scrubber) checkRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0]
 	switch {
 	case len(via) >= 10:
@@ -136,7 +136,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
 		return fmt.Errorf("yespo: redirect from https to http: %w", errRedirectRefused)
 	case !strings.EqualFold(req.URL.Host, first.URL.Host):
-		return fmt.Errorf("yespo: redirect to another host (%s): %w", req.URL.Host, errRedirectRefused)
+		return fmt.Errorf("yespo: redirect to another host (%s): %w", s.text(req.URL.Host), errRedirectRefused)
 	case req.Method != first.Method:
 		return http.ErrUseLastResponse
 	}
@@ -198,10 +198,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte) (*http.Respon
 	}
 	resp, st, err := c.send(req, ep)
 	if err != nil {
-		if st.attempts > 1 {
-			return nil, fmt.Errorf("yespo: %s %s (%d attempts): %w", ep.method, ep.path, st.attempts, err)
-		}
-		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
+		return nil, c.creds().scrub.transportError(ep, st.attempts, err)
 	}
 	if err := c.checkResponse(resp, ep, st.attempts); err != nil {
 		return nil, err
@@ -210,22 +207,24 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte) (*http.Respon
 }
 
 // checkResponse returns nil for a 2xx answer and otherwise an *APIError built
-// from a bounded read of the body, which it closes.
+// from a bounded read of the body, which it closes. Everything taken from the
+// answer is scrubbed in its final form: the message after decoding, the body
+// as sent, each header value.
 func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) error {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
 	defer discard(resp.Body)
-	// Read a little past the limit so that a secret straddling it is still
+	s := c.creds().scrub
+	// Read a little past the limit so that a key straddling it is still
 	// found and scrubbed; then cut. A body cut short by a broken connection
 	// still tells something: the status is what matters.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+c.longestSecret()))
-	raw = c.redact(raw)
-	raw = raw[:min(len(raw), maxErrorBody)]
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.margin())))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    errorMessage(raw, resp.Header.Get("Content-Type")),
-		Body:       raw,
+		Message:    clean(s.text(rawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
+		Body:       s.body(raw, maxErrorBody),
+		Header:     s.header(resp.Header),
 		Attempts:   attempts,
 		Method:     ep.method,
 		Path:       ep.path,
@@ -241,24 +240,4 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 func discard(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
 	_ = body.Close()
-}
-
-// redact replaces the API key and its Basic-auth encoding wherever a server
-// echoes them back, so that no error carries them.
-func (c *Client) redact(b []byte) []byte {
-	for _, s := range c.creds().secrets {
-		if bytes.Contains(b, s) {
-			b = bytes.ReplaceAll(b, s, []byte("[REDACTED]"))
-		}
-	}
-	return b
-}
-
-// longestSecret is the length of the longest form of the key.
-func (c *Client) longestSecret() int64 {
-	n := 0
-	for _, s := range c.creds().secrets {
-		n = max(n, len(s))
-	}
-	return int64(n)
 }

@@ -17,6 +17,7 @@ type Message struct {
 	Keyboard       [][]Button // the reply keyboard it shows, nil when none
 	RemoveKeyboard bool       // it asked to remove the reply keyboard
 	Blocked        bool       // refused with 403: the user blocked the bot
+	Time           time.Time  // when the fake got the sendMessage, for reply times measured by a test
 }
 
 // Button is one button of a reply keyboard.
@@ -83,6 +84,22 @@ func (s *Server) WaitMessages(ctx context.Context, chatID int64, n int) ([]Messa
 	return sent, nil
 }
 
+// WaitSent waits until the bot has sent n messages in all, to any chats
+// (blocked attempts included), and fails with ctx's error, saying how many
+// it got, if ctx ends first. A test of many users waits with it once rather
+// than once per user.
+func (s *Server) WaitSent(ctx context.Context, n int) error {
+	got := 0
+	err := s.waitUntil(ctx, func() bool {
+		got = s.sent
+		return got >= n
+	})
+	if err != nil {
+		return fmt.Errorf("the bot sent %d of %d messages: %w", got, n, err)
+	}
+	return nil
+}
+
 // replyMarkup is the part of reply_markup the fake understands.
 type replyMarkup struct {
 	Keyboard [][]struct {
@@ -92,7 +109,34 @@ type replyMarkup struct {
 	RemoveKeyboard bool `json:"remove_keyboard"`
 }
 
+// LimitNextSends makes the next n sendMessage calls fail as Telegram does
+// when a bot sends faster than it allows (about 30 messages a second to
+// different chats): 429 "Too Many Requests: retry after N" with
+// parameters.retry_after N, in whole seconds. Those calls send nothing.
+func (s *Server) LimitNextSends(n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limitSends, s.retryAfter = n, max(1, int((retryAfter+time.Second-1)/time.Second))
+}
+
+// limited reports whether this sendMessage is one LimitNextSends refuses,
+// and counts it.
+func (s *Server) limited() (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limitSends == 0 {
+		return false, 0
+	}
+	s.limitSends--
+	return true, s.retryAfter
+}
+
 func (s *Server) sendMessage(w http.ResponseWriter, p params) {
+	if limited, secs := s.limited(); limited {
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error_code": http.StatusTooManyRequests,
+			"description": "Too Many Requests: retry after " + strconv.Itoa(secs), "parameters": map[string]int{"retry_after": secs}})
+		return
+	}
 	chatID, err := strconv.ParseInt(p["chat_id"], 10, 64)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
@@ -128,7 +172,8 @@ func (s *Server) record(w http.ResponseWriter, m Message) {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
 		return
 	}
-	m.Blocked = c.blocked
+	m.Blocked, m.Time = c.blocked, time.Now()
+	s.sent++
 	if !m.Blocked {
 		m.ID = c.nextMessageID()
 	}

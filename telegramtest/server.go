@@ -27,11 +27,18 @@
 // update is POSTed to the webhook instead, with its secret token in the
 // X-Telegram-Bot-Api-Secret-Token header.
 //
+// Every message the bot sends is kept with the time the fake got it
+// (Message.Time), so that a test can measure how long users waited for an
+// answer; WaitSent waits for a number of messages in all chats at once, for
+// tests of thousands of users (a burst of /start from a campaign) where a
+// wait per user would cost more than the bot under test.
+//
 // # What it does not model
 //
 // Other methods, media, edits, retries of failed webhook deliveries (the last
-// failure is in Webhook().LastError), rate limits, and the order of updates
-// between two users scripted concurrently.
+// failure is in Webhook().LastError), Telegram's rate limits (LimitNextSends
+// plays their 429 on demand), and the order of updates between two users
+// scripted concurrently.
 package telegramtest
 
 import (
@@ -66,6 +73,9 @@ type Server struct {
 	queue      []update
 	polling    int // getUpdates calls waiting now
 	chats      map[int64]*chat
+	sent       int // messages recorded, in all chats
+	limitSends int // sendMessage calls still to refuse with 429
+	retryAfter int // their retry_after, in seconds
 	requests   []Request
 	webhook    WebhookInfo
 }

@@ -23,6 +23,7 @@ type envelope struct {
 	Result      json.RawMessage `json:"result"`
 	ErrorCode   int             `json:"error_code"`
 	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
 }
 
 // call makes one Bot API call with ctx and decodes the envelope; status is
@@ -133,10 +134,15 @@ func TestSendMessageFailures(t *testing.T) {
 	ann.Unblock()
 	status, _ = get(t, s, "sendMessage?chat_id=7&text=two")
 	assert.Equal(t, http.StatusOK, status)
+	msgs := ann.Messages()
+	for i := range msgs {
+		assert.WithinDuration(t, time.Now(), msgs[i].Time, 5*time.Second, "when the fake got it")
+		msgs[i].Time = time.Time{}
+	}
 	assert.Equal(t, []Message{
 		{ChatID: 7, Text: "one", Blocked: true},
 		{ChatID: 7, ID: 2, Text: "two"}, // id 1 is Ann's "hi"
-	}, ann.Messages())
+	}, msgs)
 }
 
 func updateIDs(t *testing.T, env envelope) []int64 {
@@ -296,4 +302,42 @@ func TestWebhook(t *testing.T) {
 	status, env = get(t, s, "getUpdates")
 	assert.Equal(t, http.StatusOK, status, "polling works again")
 	assert.Equal(t, []int64{}, updateIDs(t, env), "webhook updates are not queued")
+}
+
+// WaitSent counts the messages to every chat, blocked attempts included.
+func TestWaitSentCountsAllChats(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	ann, bob := s.NewUser(7, "Ann"), s.NewUser(8, "Bob")
+	ann.Send("hi")
+	bob.Send("hi")
+	bob.Block()
+	get(t, s, "sendMessage?chat_id=7&text=one")
+	get(t, s, "sendMessage?chat_id=8&text=two")
+
+	require.NoError(t, s.WaitSent(timeout(t), 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := s.WaitSent(ctx, 3)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "the bot sent 2 of 3 messages")
+}
+
+// LimitNextSends answers as Telegram does to a bot over its rate: 429 with
+// retry_after, and nothing sent; the call after them goes through.
+func TestLimitNextSends(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	s.NewUser(7, "Ann").Send("hi")
+	s.LimitNextSends(2, 1500*time.Millisecond)
+	for range 2 {
+		status, env := get(t, s, "sendMessage?chat_id=7&text=one")
+		assert.Equal(t, http.StatusTooManyRequests, status)
+		assert.Equal(t, "Too Many Requests: retry after 2", env.Description)
+		assert.Equal(t, "2", jsonField(t, env.Parameters, "retry_after"))
+	}
+	assert.Empty(t, s.Messages(7))
+	status, _ := get(t, s, "sendMessage?chat_id=7&text=two")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Len(t, s.Messages(7), 1)
 }

@@ -10,14 +10,30 @@ import (
 )
 
 // checkpoint says how far an import got: every row up to Row (ending at
-// byte Offset) is sent, or written to the rejects or failed file. The input
-// file's size and time guard against resuming over a different file.
+// byte Offset) is sent, or written to the rejects or failed file; Done
+// counts them, over every run of this file, so that the run that finishes
+// it can report on the whole file. The input file's size and time guard
+// against resuming over a different file.
 type checkpoint struct {
 	Row       int64     `json:"row"`
 	Offset    int64     `json:"offset"`
+	Done      counts    `json:"done"`
 	InputSize int64     `json:"inputSize"`
 	InputTime time.Time `json:"inputModTime"`
 }
+
+// counts is what became of rows.
+type counts struct {
+	Sent     int64 `json:"sent"`
+	Failed   int64 `json:"failed"`
+	Rejected int64 `json:"rejected"`
+}
+
+func (c counts) plus(d counts) counts {
+	return counts{c.Sent + d.Sent, c.Failed + d.Failed, c.Rejected + d.Rejected}
+}
+
+func (c counts) total() int64 { return c.Sent + c.Failed + c.Rejected }
 
 // loadCheckpoint returns the checkpoint at path, the zero checkpoint when
 // there is none, or an error when it belongs to another version of input.

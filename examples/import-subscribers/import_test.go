@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -148,9 +149,128 @@ func TestBadInvocations(t *testing.T) {
 	assert.Contains(t, out, `no "token" column`)
 }
 
-func TestWithoutKeyUsesTheFake(t *testing.T) {
+func TestWithoutKeyRefuses(t *testing.T) {
 	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n")
 	code, out := runTool(t, func(string) string { return "" }, path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, "YESPO_API_KEY is not set")
+	assert.Contains(t, out, "-fake")
+	assert.NoFileExists(t, path+".checkpoint")
+}
+
+func TestFakeSaysSo(t *testing.T) {
+	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n")
+	code, out := runTool(t, func(string) string { return "" }, "-fake", path)
 	assert.Equal(t, exitOK, code, out)
-	assert.Contains(t, out, "in-process fake Yespo")
+	assert.Contains(t, out, "1 rows sent, 0 failed, 0 rejected.")
+	assert.Contains(t, out, "in-process fake Yespo (-fake): nothing was sent to Yespo")
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	code, out := runTool(t, func(string) string { return "" }, "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "Exit codes:")
+}
+
+func TestRowMessages(t *testing.T) {
+	_, _, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "token,externalCustomerId,contactId\n"+
+		"100000077,crm-77\n"+ // a field short
+		"100000078,crm-78,1,extra\n"+ // one too many
+		"100000079,crm-79,\n")
+	code, out := runTool(t, env, path)
+	assert.Equal(t, exitRejects, code, out)
+	rejects := readCSV(t, path+".rejects.csv")
+	require.Len(t, rejects, 3)
+	assert.Equal(t, "2 fields, the header has 3", rejects[1][1])
+	assert.Equal(t, "4 fields, the header has 3", rejects[2][1])
+
+	path = writeFile(t, "phones.csv", "token,phone\n1,+38 050 123\n")
+	code, out = runTool(t, env, path)
+	assert.Equal(t, exitRejects, code, out)
+	rejects = readCSV(t, path+".rejects.csv")
+	assert.Contains(t, rejects[1][1], "(try -normalize)")
+	assert.NotContains(t, rejects[1][1], "NormalizePhone")
+}
+
+func TestHeaderWithoutToken(t *testing.T) {
+	_, _, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "token;phone\n1;+380501111111\n")
+	code, out := runTool(t, env, path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, `no "token" column; it reads "token;phone" (1 field, separated by ',')`)
+	assert.Contains(t, out, "run with -sep ';'")
+
+	code, out = runTool(t, env, "-sep", ";", path)
+	assert.Equal(t, exitOK, code, out)
+
+	path = writeFile(t, "ids.csv", "chat,phone\n1,+380501111111\n")
+	code, out = runTool(t, env, path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, `it reads "chat,phone" (2 fields`)
+	assert.Contains(t, out, "name the columns token, contactId")
+}
+
+// A key without the right stops the import at the first answer: exit 1,
+// the server's answer and what to check, no failed file.
+func TestForbiddenStops(t *testing.T) {
+	srv, _, env := fakeEnv(t)
+	srv.FailNext(1, yespotest.Fault{Status: 403, Body: "Access denied"})
+	var b strings.Builder
+	b.WriteString("token,externalCustomerId\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
+	}
+	path := writeFile(t, "subs.csv", b.String())
+	code, out := runTool(t, env, "-batch", "5", path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, "403 Forbidden: Access denied")
+	assert.Contains(t, out, "no right to add application tokens")
+	assert.Len(t, srv.Requests(), 1)
+	assert.NoFileExists(t, path+".failed.csv")
+
+	code, out = runTool(t, env, "-batch", "5", path)
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "50 rows sent, 0 failed, 0 rejected.")
+}
+
+// Ctrl-C after the last row was read, its batch in flight: the batch
+// finishes, and the run is done, not interrupted.
+func TestInterruptAfterEverythingIsSentIsDone(t *testing.T) {
+	srv := yespotest.NewServer(yespotest.WithLatency(300 * time.Millisecond))
+	t.Cleanup(srv.Close)
+	app := srv.NewApp()
+	env := map[string]string{"YESPO_API_KEY": srv.APIKey, "YESPO_APP_UUID": app, "YESPO_BASE_URL": srv.URL}
+	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n2,b@example.com\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{path}, func(k string) string { return env[k] }, &out, &errOut) }()
+	require.Eventually(t, func() bool { return len(srv.Requests()) == 1 }, 10*time.Second, time.Millisecond)
+	cancel()
+	code := <-done
+	assert.Equal(t, exitOK, code, out.String()+errOut.String())
+	assert.Contains(t, out.String(), "2 rows sent, 0 failed, 0 rejected.")
+	assert.NotContains(t, out.String(), "Interrupted")
+	assert.NoFileExists(t, path+".checkpoint")
+}
+
+// A trial run (-dry-run, -fake) keeps its hands off a real import's
+// checkpoint and failed file.
+func TestTrialRunsLeaveRealImportAlone(t *testing.T) {
+	_, _, env := fakeEnv(t)
+	path := writeFile(t, "subs.csv", "token,email\n1,a@example.com\n")
+	require.NoError(t, os.WriteFile(path+".failed.csv", []byte("row,error\n1,x\n"), 0o644))
+	code, out := runTool(t, env, "-dry-run", path)
+	assert.Equal(t, exitOK, code, out)
+	assert.FileExists(t, path+".failed.csv")
+	assert.NoFileExists(t, path+".checkpoint")
+
+	require.NoError(t, os.WriteFile(path+".checkpoint", []byte(`{"row":0}`), 0o644))
+	for _, flag := range []string{"-dry-run", "-fake"} {
+		code, out = runTool(t, env, flag, path)
+		assert.Equal(t, exitError, code, out)
+		assert.Contains(t, out, "unfinished")
+	}
 }

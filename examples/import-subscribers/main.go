@@ -2,20 +2,34 @@
 // once, from a CSV file (with a header) or JSON lines, with the columns or
 // keys token, contactId, externalCustomerId, phone and email:
 //
-//	go run ./examples/import-subscribers -app UUID subscribers.csv
+//	YESPO_API_KEY=... go run ./examples/import-subscribers -app UUID subscribers.csv
 //
 // It streams the file through a yespo.Batcher, so memory does not grow with
-// the file. Invalid rows go to <file>.rejects.csv with the reason, rows whose
-// batch failed to <file>.failed.csv (which can be imported again as it is).
-// A checkpoint, <file>.checkpoint, lets a run that was killed start again
-// where it stopped, re-sending at most the batches that were in flight; it is
-// removed when a run ends. Ctrl-C sends what was read and stops cleanly.
+// the file, at -rps requests per second (100 by default: half the account's
+// 200, so that the bot itself keeps room on the same account). Invalid rows
+// go to <file>.rejects.csv with the reason, rows whose batch Yespo refused
+// to <file>.failed.csv (which can be imported again as it is).
 //
-// It reads YESPO_API_KEY, YESPO_APP_UUID and YESPO_BASE_URL; without
-// YESPO_API_KEY it runs against an in-process fake Yespo and says so.
+// It stops at once, exit 1, on an answer that no retry fixes — a refused
+// key (401), a key without the right (403), an unknown app (404), a server
+// that cannot be reached — and says what to check; those rows are not
+// "failed": fix the cause and run the same command again.
 //
-// Exit codes: 0 all rows sent; 2 some rows rejected, the rest sent; 3 some
-// rows failed to send; 1 the import could not run; 130 interrupted.
+// A checkpoint, <file>.checkpoint, holds the last row up to which every row
+// is confirmed sent, rejected or failed. Running the same command again
+// after a stop, a Ctrl-C or a kill continues after it; a kill re-sends at
+// most the batches in flight and those confirmed in the last quarter
+// second. The run that finishes the file reports on the whole file and
+// removes the checkpoint. Ctrl-C stops reading, lets the requests in flight
+// finish (1.5 s at most) and exits; a second Ctrl-C exits at once.
+//
+// It reads YESPO_API_KEY, YESPO_APP_UUID and YESPO_BASE_URL. Without
+// YESPO_API_KEY it refuses to run; -fake imports into an in-process fake
+// Yespo (yespotest) instead, to try the tool.
+//
+// Exit codes: 0 every row of the file sent; 2 some rows rejected, the rest
+// sent; 3 some rows failed to send; 1 the import could not run or was
+// stopped by an error; 130 interrupted with rows left.
 package main
 
 import (
@@ -24,14 +38,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
+	"github.com/redis/go-redis/v9"
 	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/yesporedis"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -44,36 +65,95 @@ const (
 	exitInterrupted = 130
 )
 
+const (
+	// defaultRPS is half the account's documented 200 requests per second:
+	// the bot registering /start and muting on the same account keeps the
+	// other half, so neither sees 429s.
+	defaultRPS = 100
+	// assumedLatency sizes the requests in flight: rps × assumedLatency
+	// keeps the rate up for answers up to this slow.
+	assumedLatency = 500 * time.Millisecond
+	// maxAutoConcurrency bounds the default of -concurrency (and so the
+	// tokens held in memory, -batch × concurrency): 200 requests/s, the
+	// account's limit, × assumedLatency.
+	maxAutoConcurrency = 100
+	// interruptGrace is how long the requests in flight may take after
+	// Ctrl-C (or a blocking error) before they are cancelled.
+	interruptGrace = 1500 * time.Millisecond
+)
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, interrupt := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		fmt.Fprintf(os.Stderr, "\nimport-subscribers: interrupted: reading stopped, waiting for the requests in flight (%v at most); Ctrl-C again quits at once\n", interruptGrace)
+		interrupt()
+		<-signals
+		// The checkpoint on disk never covers an unconfirmed row: quitting
+		// here loses nothing, the next run sends what was in flight.
+		fmt.Fprintln(os.Stderr, "\nimport-subscribers: quit; run the same command again to resume")
+		os.Exit(exitInterrupted)
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // config is what the flags and the environment say.
 type config struct {
 	path, format, app, baseURL, apiKey string
-	normalize, dryRun                  bool
+	redisURL                           string
+	sep                                rune
+	normalize, dryRun, fake            bool
 	batch, concurrency                 int
+	rps                                float64
 	progressEvery                      time.Duration
 }
+
+const usageHead = `usage: import-subscribers [flags] FILE.csv|FILE.jsonl
+
+Imports a Telegram bot's subscribers into Yespo: each row a token (the chat
+id) with at least one contact identifier. CSV needs a header naming the
+columns token, contactId, externalCustomerId, phone, email (any order and
+case); JSON lines use the same keys.
+
+Environment: YESPO_API_KEY (required, unless -fake), YESPO_APP_UUID (or
+-app), YESPO_BASE_URL (or -base-url), YESPO_REDIS_URL (or -redis: share the
+account's 200 requests/s with the bot's processes through Redis; -rps then
+caps this import within it).
+
+Outputs: FILE.rejects.csv (invalid rows and why), FILE.failed.csv (rows
+Yespo refused: import that file to retry them), FILE.checkpoint (while
+unfinished: run the same command again to resume).
+
+Exit codes: 0 all rows sent; 2 some rows rejected; 3 some rows failed to
+send; 1 could not run, or stopped by an error no retry fixes (wrong key,
+key rights, unknown app, unreachable server); 130 interrupted.
+
+Flags:
+`
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("import-subscribers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: import-subscribers [flags] FILE.csv|FILE.jsonl")
+		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 	}
 	cfg := config{apiKey: getenv("YESPO_API_KEY")}
-	fs.StringVar(&cfg.app, "app", getenv("YESPO_APP_UUID"), "Yespo app UUID (env YESPO_APP_UUID)")
-	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root (env YESPO_BASE_URL)")
+	sep := ","
+	fs.StringVar(&cfg.app, "app", getenv("YESPO_APP_UUID"), "Yespo app UUID of the bot (env YESPO_APP_UUID)")
+	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root (env YESPO_BASE_URL; default "+yespo.DefaultBaseURL+")")
 	fs.StringVar(&cfg.format, "format", "", `"csv" or "jsonl" (default: from the file name)`)
-	fs.BoolVar(&cfg.normalize, "normalize", false, "apply yespo.NormalizePhone and NormalizeEmail before validating")
+	fs.StringVar(&sep, "sep", sep, `CSV field separator: one character, or "tab"`)
+	fs.BoolVar(&cfg.normalize, "normalize", false, "clean up phones (+38 (050) 123-45-67 → +380501234567) and emails before validating")
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
+	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
-	fs.IntVar(&cfg.concurrency, "concurrency", 2, "requests in flight")
-	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when not on a terminal")
+	fs.StringVar(&cfg.redisURL, "redis", getenv("YESPO_REDIS_URL"), "Redis URL (redis://host:6379/0) through which this import shares the account's budget with the bot; prefer env YESPO_REDIS_URL when it has a password")
+	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms)")
+	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -90,15 +170,50 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 			cfg.format = "csv"
 		}
 	}
+	switch {
+	case strings.EqualFold(sep, "tab") || sep == `\t`:
+		cfg.sep = '\t'
+	case utf8.RuneCountInString(sep) == 1 && !strings.ContainsAny(sep, "\"\r\n") && sep != string(utf8.RuneError):
+		cfg.sep, _ = utf8.DecodeRuneInString(sep)
+	default:
+		return cfg, fmt.Errorf(`-sep %q: want one character (not a quote or a line break), or "tab"`, sep)
+	}
+	switch {
+	case cfg.batch < 1:
+		return cfg, errors.New("-batch must be at least 1")
+	case !(cfg.rps > 0) || math.IsInf(cfg.rps, 0):
+		return cfg, errors.New("-rps must be a positive number")
+	case cfg.concurrency < 0:
+		return cfg, errors.New("-concurrency must not be negative")
+	case cfg.progressEvery <= 0:
+		return cfg, errors.New("-progress-every must be positive")
+	}
+	if cfg.redisURL != "" {
+		if _, err := redis.ParseURL(cfg.redisURL); err != nil {
+			return cfg, fmt.Errorf("-redis / YESPO_REDIS_URL: %w", err)
+		}
+	}
+	if cfg.concurrency == 0 {
+		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
+	}
+	if !cfg.fake && !cfg.dryRun {
+		if cfg.apiKey == "" {
+			return cfg, errors.New("YESPO_API_KEY is not set: set it to a Yespo API key (your profile → Settings → API), or run with -fake to try the import against an in-process fake Yespo")
+		}
+		if cfg.app == "" {
+			return cfg, errors.New("no app: set -app or YESPO_APP_UUID to the app_uuid Yespo shows for the bot")
+		}
+	}
 	return cfg, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "import-subscribers:", err)
-		}
+		fmt.Fprintln(stderr, "import-subscribers:", err)
 		return exitError
 	}
 	code, err := importFile(ctx, cfg, stdout, stderr)
@@ -108,13 +223,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return code
 }
 
-// client returns the Yespo client and app, or an in-process fake's.
-func client(cfg config, stdout io.Writer) (*yespo.Client, string, func(), error) {
-	if cfg.apiKey != "" {
-		if cfg.app == "" {
-			return nil, "", nil, errors.New("set -app or YESPO_APP_UUID")
-		}
-		opts := []yespo.Option{yespo.WithUserAgent("yespo-import-subscribers")}
+// newClient returns the client and app to import into: Yespo's, or with
+// -fake an in-process fake's. Every request waits on limiter first. This is
+// the one place where the client and its options are made.
+func newClient(cfg config, limiter yespo.Limiter) (c *yespo.Client, app string, closeFn func(), err error) {
+	opts := []yespo.Option{yespo.WithUserAgent("yespo-import-subscribers"), yespo.WithRateLimiter(limiter)}
+	if !cfg.fake {
 		if cfg.baseURL != "" {
 			opts = append(opts, yespo.WithBaseURL(cfg.baseURL))
 		}
@@ -122,13 +236,41 @@ func client(cfg config, stdout io.Writer) (*yespo.Client, string, func(), error)
 		return c, cfg.app, func() {}, err
 	}
 	fake := yespotest.NewServer()
-	app := cfg.app
+	app = cfg.app
 	if app == "" {
 		app = fake.NewApp()
 	} else if err := fake.RegisterApp(app); err != nil {
 		fake.Close()
 		return nil, "", nil, fmt.Errorf("-app: %w", err)
 	}
-	fmt.Fprintln(stdout, "No YESPO_API_KEY: importing into an in-process fake Yespo (yespotest); nothing leaves this machine.")
-	return fake.Client(), app, fake.Close, nil
+	return fake.Client(opts...), app, fake.Close, nil
 }
+
+// paceMargin is the share of -rps the import paces at. Yespo counts
+// requests in a window as they arrive; requests leave evenly spaced but
+// arrive with the network's and the scheduler's jitter, so that pacing at
+// exactly the limit gets a 429 now and then (about 1 % at 200/s).
+const paceMargin = 0.97
+
+// newLimiter paces this import at cfg.rps requests per second (less the
+// margin), no bursts. With -redis it draws from the account's budget shared
+// with the bot (accountBudgetKey, as the bot names it) and from a bulk
+// ceiling of cfg.rps inside it, so that a bot on the same account keeps the
+// rest of the 200 requests/s however fast the import runs.
+func newLimiter(cfg config, log *slog.Logger) yespo.Limiter {
+	if cfg.redisURL == "" {
+		return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1)
+	}
+	ro, _ := redis.ParseURL(cfg.redisURL) // checked in parseFlags
+	ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+	return yesporedis.NewLimiter(redis.NewClient(ro), accountBudgetKey, accountRPS,
+		yesporedis.WithCeiling(accountBudgetKey+":bulk", max(1, int(cfg.rps))), yesporedis.WithLogger(log))
+}
+
+// accountBudgetKey names the account's budget in Redis, the same for every
+// process on the account (the Telegram example uses it too); accountRPS is
+// Yespo's documented limit per account.
+const (
+	accountBudgetKey = "yespo:account"
+	accountRPS       = 200
+)

@@ -22,8 +22,11 @@ type csvOut struct {
 }
 
 // openOut opens path, keeping from an earlier run only the lines of rows up
-// to keepRow (none when starting over).
+// to keepRow (none when starting over). With path "" it writes nowhere.
 func openOut(path string, header []string, keepRow int64) (*csvOut, error) {
+	if path == "" {
+		return &csvOut{w: csv.NewWriter(io.Discard)}, nil
+	}
 	kept, err := keptLines(path, keepRow)
 	if err != nil {
 		return nil, err
@@ -92,6 +95,9 @@ func (o *csvOut) flush() error {
 // close flushes and closes; a file without a line of data is removed.
 func (o *csvOut) close() error {
 	err := o.flush()
+	if o.f == nil {
+		return err
+	}
 	if cerr := o.f.Close(); err == nil {
 		err = cerr
 	}

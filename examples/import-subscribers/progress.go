@@ -4,68 +4,87 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
 
-// progress shows how the import goes: a bar with rows/s and ETA on a
-// terminal, a log line every so often otherwise (in CI, in a pipe, in a log).
+// progress shows how the import goes, counting rows confirmed — sent,
+// failed, rejected — not rows read: a bar on a terminal, a log line every
+// so often otherwise (in CI, in a pipe, in a log). It runs on its own
+// ticker, so that it goes on while reading waits for the Batcher.
 type progress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
 	size  int64
-	every time.Duration
 	tr    *tracker
+	base  checkpoint // where this run started
 	start time.Time
-	last  time.Time
-	rows  int64
-	at    int64 // bytes read
+
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
-func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker) *progress {
-	p := &progress{w: w, size: size, every: every, tr: tr, start: time.Now(), last: time.Now()}
+func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker, base checkpoint) *progress {
+	p := &progress{w: w, size: size, tr: tr, base: base, start: time.Now(), stop: make(chan struct{})}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("importing"),
-			progressbar.OptionShowBytes(true),
 			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionClearOnFinish(),
 		)
+		_ = p.bar.Set64(base.Offset)
+		every = 250 * time.Millisecond
 	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.show()
+			case <-p.stop:
+				return
+			}
+		}
+	}()
 	return p
 }
 
-// read notes one more row, ending at byte offset at.
-func (p *progress) read(at int64) {
-	p.rows++
-	p.at = at
-	if p.rows%1024 != 0 {
-		return
-	}
-	rate := float64(p.rows) / time.Since(p.start).Seconds()
+// show draws the bar or writes one line.
+func (p *progress) show() {
+	_, at, _ := p.tr.watermark()
+	run, _ := p.tr.counts()
+	total := p.base.Done.plus(run)
+	elapsed := time.Since(p.start)
+	rate := float64(run.total()) / elapsed.Seconds()
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%d rows, %.0f rows/s", p.rows, rate))
 		_ = p.bar.Set64(at)
+		p.bar.Describe(fmt.Sprintf("%d sent, %d failed, %d rejected, %.0f rows/s", total.Sent, total.Failed, total.Rejected, rate))
 		return
 	}
-	if time.Since(p.last) >= p.every {
-		p.last = time.Now()
-		sent, failed, rejected := p.tr.counts()
-		eta := "?"
-		if at > 0 {
-			left := time.Duration(float64(time.Since(p.start)) * float64(p.size-at) / float64(at))
-			eta = left.Round(time.Second).String()
-		}
-		fmt.Fprintf(p.w, "progress: %d rows read (%d%%), %d sent, %d failed, %d rejected, %.0f rows/s, ETA %s\n",
-			p.rows, 100*at/max(p.size, 1), sent, failed, rejected, rate, eta)
+	// The ETA comes from the bytes confirmed in this run against the bytes
+	// left: rows differ in size, the file's size is known.
+	eta := "?"
+	if doneBytes := at - p.base.Offset; doneBytes > 0 {
+		left := time.Duration(float64(elapsed) * float64(p.size-at) / float64(doneBytes))
+		eta = left.Round(time.Second).String()
 	}
+	fmt.Fprintf(p.w, "progress: %d%%: %d sent, %d failed, %d rejected; %.0f rows/s, ETA %s\n",
+		100*at/max(p.size, 1), total.Sent, total.Failed, total.Rejected, rate, eta)
 }
 
+// finish stops the updates; a bar is cleared, the summary follows.
 func (p *progress) finish() {
+	close(p.stop)
+	p.wg.Wait()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}

@@ -32,15 +32,16 @@ type rowReader interface {
 var columns = []string{"token", "contactId", "externalCustomerId", "phone", "email"}
 
 // openRows opens path at offset (0, or a checkpoint's) for the format
-// ("csv" or "jsonl"); seq numbers continue from firstSeq.
-func openRows(path, format string, offset, firstSeq int64) (rowReader, io.Closer, error) {
+// ("csv" or "jsonl"); seq numbers continue from firstSeq. sep is the CSV
+// field separator.
+func openRows(path, format string, sep rune, offset, firstSeq int64) (rowReader, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch format {
 	case "csv":
-		r, err := newCSVRows(f, offset, firstSeq)
+		r, err := newCSVRows(f, sep, offset, firstSeq)
 		if err != nil {
 			f.Close()
 			return nil, nil, err
@@ -60,15 +61,21 @@ func openRows(path, format string, offset, firstSeq int64) (rowReader, io.Closer
 // csvRows reads CSV. The header maps columns by name, in any order and case;
 // unknown columns are ignored.
 type csvRows struct {
-	r     *csv.Reader
-	base  int64 // file offset where r started
-	index map[string]int
-	seq   int64
+	r      *csv.Reader
+	base   int64 // file offset where r started
+	index  map[string]int
+	fields int // in the header: every row must have as many
+	seq    int64
 }
 
-func newCSVRows(f *os.File, offset, firstSeq int64) (*csvRows, error) {
+func newCSVRows(f *os.File, sep rune, offset, firstSeq int64) (*csvRows, error) {
 	hr := csv.NewReader(f)
+	hr.Comma = sep
+	hr.FieldsPerRecord = -1
 	header, err := hr.Read()
+	if err == io.EOF {
+		return nil, errors.New("the file is empty: a CSV file starts with a header line naming its columns (token, contactId, externalCustomerId, phone, email)")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the CSV header: %w", err)
 	}
@@ -81,16 +88,55 @@ func newCSVRows(f *os.File, offset, firstSeq int64) (*csvRows, error) {
 		}
 	}
 	if _, ok := index["token"]; !ok {
-		return nil, errors.New(`the CSV header has no "token" column`)
+		return nil, noTokenColumn(header, sep)
 	}
 	start := max(offset, hr.InputOffset())
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return nil, err
 	}
 	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	r.Comma = sep
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
-	return &csvRows{r: r, base: start, index: index, seq: firstSeq - 1}, nil
+	return &csvRows{r: r, base: start, index: index, fields: len(header), seq: firstSeq - 1}, nil
+}
+
+// noTokenColumn says that the header lacks a "token" column, shows the
+// header as read, and guesses why: another separator, or other names.
+func noTokenColumn(header []string, sep rune) error {
+	seen := strings.Join(header, string(sep))
+	if len(seen) > 200 {
+		seen = seen[:200] + "…"
+	}
+	msg := fmt.Sprintf(`the CSV header has no "token" column; it reads %q (%d %s, separated by %s)`,
+		seen, len(header), plural(len(header), "field", "fields"), sepName(sep))
+	for _, other := range []rune{';', '\t', '|', ','} {
+		if other != sep && strings.ContainsRune(seen, other) {
+			return fmt.Errorf("%s: the file looks separated by %s: run with -sep %s", msg, sepName(other), sepFlag(other))
+		}
+	}
+	return fmt.Errorf("%s: name the columns token, contactId, externalCustomerId, phone, email (any order and case; other columns are ignored)", msg)
+}
+
+func sepName(r rune) string {
+	if r == '\t' {
+		return "tabs"
+	}
+	return fmt.Sprintf("%q", r)
+}
+
+func sepFlag(r rune) string {
+	if r == '\t' {
+		return "tab"
+	}
+	return "'" + string(r) + "'"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (c *csvRows) next() (row, error) {
@@ -112,6 +158,10 @@ func (c *csvRows) next() (row, error) {
 		return rw, nil
 	}
 	rw.raw = strings.Join(rec, ",")
+	if len(rec) != c.fields {
+		rw.err = fmt.Errorf("%d %s, the header has %d", len(rec), plural(len(rec), "field", "fields"), c.fields)
+		return rw, nil
+	}
 	field := func(name string) string {
 		if i, ok := c.index[name]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])

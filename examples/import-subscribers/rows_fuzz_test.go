@@ -10,7 +10,7 @@ import (
 
 // readAll reads every row of path from offset on; err is the reader's.
 func readAll(path, format string, offset, firstSeq int64) ([]row, error) {
-	rows, closer, err := openRows(path, format, offset, firstSeq)
+	rows, closer, err := openRows(path, format, ',', offset, firstSeq)
 	if err != nil {
 		return nil, err
 	}

@@ -6,25 +6,41 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
-// tracker follows every row from reading to its end — sent, failed or
-// rejected — and keeps the watermark: the last row up to which all are
-// done, which is what a checkpoint may promise.
+// outcome is what became of a row.
+type outcome uint8
+
+const (
+	sent outcome = iota
+	failed
+	rejected
+)
+
+// doneRow is a row with an outcome, past the watermark.
+type doneRow struct {
+	end int64
+	how outcome
+}
+
+// tracker follows every row from reading to its outcome — sent, failed or
+// rejected — and keeps the watermark: the last row up to which all have
+// one, which is what a checkpoint may promise. A row whose batch was not
+// confirmed (the import stopped first) gets no outcome: it stays after the
+// watermark, so that the next run sends it again.
 type tracker struct {
 	mu        sync.Mutex
 	waiting   map[yespo.Token][]*row // rows in the Batcher, by token (twins share)
-	done      map[int64]int64        // seq → end offset, for rows done past the watermark
+	done      map[int64]doneRow      // seq → outcome, for rows done past the watermark
 	mark      int64                  // watermark row
 	markEnd   int64                  // its end offset
+	marked    counts                 // outcomes of the rows up to the watermark, earlier runs included
+	run       counts                 // outcomes in this run, past the watermark included
 	onFailure func(r *row, err error)
-	sent      int64
-	failed    int64
-	rejected  int64
 }
 
 func newTracker(start checkpoint, onFailure func(*row, error)) *tracker {
 	return &tracker{
-		waiting: map[yespo.Token][]*row{}, done: map[int64]int64{},
-		mark: start.Row, markEnd: start.Offset, onFailure: onFailure,
+		waiting: map[yespo.Token][]*row{}, done: map[int64]doneRow{},
+		mark: start.Row, markEnd: start.Offset, marked: start.Done, onFailure: onFailure,
 	}
 }
 
@@ -57,51 +73,75 @@ func (t *tracker) forget(r *row) {
 func (t *tracker) rejectedRow(r *row) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.rejected++
-	t.finishLocked(r)
+	t.finishLocked(r, rejected)
 }
 
-// batch files a Batcher result: every row waiting for one of its tokens is
-// done. Twins of a token are done with it, since they carry the same data.
-func (t *tracker) batch(res yespo.BatchResult) {
+// settle files a batch's outcome: every row waiting for one of its tokens
+// is sent (err == nil) or failed. Twins of a token are done with it, since
+// they carry the same data.
+func (t *tracker) settle(tokens []yespo.Token, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, tok := range res.Tokens {
+	for _, tok := range tokens {
 		for _, r := range t.waiting[tok] {
-			if res.Err != nil {
-				t.failed++
-				t.onFailure(r, res.Err)
+			if err != nil {
+				t.onFailure(r, err)
+				t.finishLocked(r, failed)
 			} else {
-				t.sent++
+				t.finishLocked(r, sent)
 			}
-			t.finishLocked(r)
 		}
 		delete(t.waiting, tok)
 	}
 }
 
-func (t *tracker) finishLocked(r *row) {
-	t.done[r.seq] = r.end
+// release drops the rows of a batch that was not confirmed: they get no
+// outcome, and the watermark stays before them.
+func (t *tracker) release(tokens []yespo.Token) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tok := range tokens {
+		delete(t.waiting, tok)
+	}
+}
+
+func (t *tracker) finishLocked(r *row, how outcome) {
+	t.run.add(how)
+	t.done[r.seq] = doneRow{r.end, how}
 	for {
-		end, ok := t.done[t.mark+1]
+		d, ok := t.done[t.mark+1]
 		if !ok {
 			return
 		}
 		delete(t.done, t.mark+1)
-		t.mark, t.markEnd = t.mark+1, end
+		t.mark, t.markEnd = t.mark+1, d.end
+		t.marked.add(d.how)
 	}
 }
 
-// watermark returns the last row up to which all rows are done, and its end.
-func (t *tracker) watermark() (int64, int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.mark, t.markEnd
+func (c *counts) add(how outcome) {
+	switch how {
+	case sent:
+		c.Sent++
+	case failed:
+		c.Failed++
+	case rejected:
+		c.Rejected++
+	}
 }
 
-// counts returns how many rows were sent, failed and rejected.
-func (t *tracker) counts() (sent, failed, rejected int64) {
+// watermark returns the last row up to which all rows are done, its end,
+// and the outcomes of the rows up to it.
+func (t *tracker) watermark() (row, end int64, marked counts) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.sent, t.failed, t.rejected
+	return t.mark, t.markEnd, t.marked
+}
+
+// counts returns the outcomes of this run, and whether rows still wait
+// for their batch.
+func (t *tracker) counts() (run counts, waiting bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.run, len(t.waiting) > 0
 }

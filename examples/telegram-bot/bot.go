@@ -2,78 +2,257 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/deeplink"
 )
 
-// app is the bot: a Telegram client, a Yespo client, and the handlers
-// between them.
+// app is the bot: a Telegram client, a Yespo client with the Batcher that
+// registers subscribers, and the handlers between them.
 type app struct {
-	cfg      config
-	tg       *bot.Bot
-	yespo    *yespo.Client
-	log      *slog.Logger
-	work     *tracker
-	username string // the bot's, from getMe
-	secret   string // webhook secret token, new on every start
+	cfg        config
+	tg         *bot.Bot
+	yespo      *yespo.Client
+	batch      *yespo.Batcher
+	log        *slog.Logger
+	work       *tracker
+	username   string // the bot's, from getMe
+	hookSecret string // webhook secret token, new on every start
+	linkSecret []byte // verifies deep links; nil: deep links are refused
+
+	// How long a user waits for Yespo, and the last flush at shutdown: the
+	// constants below, shorter in the tests.
+	subscribeWait, closeWait time.Duration
 }
 
-// getMeTimeout bounds the first call to Telegram, which checks the token.
-const getMeTimeout = 15 * time.Second
+const (
+	// subscribeWait bounds a user's wait for their token's batch. The
+	// Batcher holds a batch back while Yespo asks it to (a 429 with a long
+	// Retry-After); the user hears "busy" then, and the token still goes
+	// out later, so that a second /start finds it there or adds it again.
+	subscribeWait = 10 * time.Second
+	// closeWait bounds the Batcher's last flush at shutdown.
+	closeWait = 10 * time.Second
+)
 
-// newApp sets up the Yespo client and connects to Telegram (getMe, which
-// checks the token); yespoOpts come after the configured ones.
+// newApp sets up the Yespo client and its Batcher and connects to Telegram
+// (getMe, which checks the token); yespoOpts come after yespoOptions'.
+// Poll or serveWebhook close it.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yespo.Option) (*app, error) {
-	a := &app{cfg: cfg, log: log, work: newTracker(), secret: newSecret()}
-	opts := append([]yespo.Option{
-		yespo.WithBaseURL(cfg.yespoURL),
-		yespo.WithUserAgent("yespo-telegram-bot"),
-		yespo.WithLogger(log),
-	}, yespoOpts...)
+	a := &app{cfg: cfg, log: log, work: newTracker(), hookSecret: newSecret(),
+		subscribeWait: subscribeWait, closeWait: closeWait}
+	if cfg.linkSecret != "" {
+		a.linkSecret = []byte(cfg.linkSecret)
+	}
 	var err error
-	if a.yespo, err = yespo.NewClient(cfg.yespoKey, opts...); err != nil {
+	if a.yespo, err = yespo.NewClient(cfg.yespoKey, append(yespoOptions(cfg, log), yespoOpts...)...); err != nil {
+		return nil, err
+	}
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, batcherOptions); err != nil {
 		return nil, err
 	}
 	a.tg, err = bot.New(cfg.telegramToken,
 		bot.WithServerURL(cfg.telegramURL),
+		bot.WithHTTPClient(pollTimeout, telegramClient()),
 		bot.WithSkipGetMe(), // called below, with a clearer error
+		// Handlers run each in its own goroutine (the library's default), so
+		// that thousands can wait for their batch side by side.
 		bot.WithMiddlewares(a.work.middleware, a.privateOnly),
 		bot.WithDefaultHandler(a.onOther),
 		bot.WithMessageTextHandler("start", bot.MatchTypeCommandStartOnly, a.onStart),
 		bot.WithMessageTextHandler("mute", bot.MatchTypeCommandStartOnly, a.onMute),
 		bot.WithMessageTextHandler("unmute", bot.MatchTypeCommandStartOnly, a.onUnmute),
-		bot.WithWebhookSecretToken(a.secret),
+		bot.WithWebhookSecretToken(a.hookSecret),
 		bot.WithErrorsHandler(func(err error) { log.Error("telegram", "err", err) }),
 	)
+	if err == nil {
+		a.tg.RegisterHandlerMatchFunc(isContact, a.onContact)
+		a.username, err = getMe(ctx, a.tg, cfg)
+	}
 	if err != nil {
+		_ = a.batch.Close(ctx) // empty: nothing to send
 		return nil, err
 	}
-	a.tg.RegisterHandlerMatchFunc(isContact, a.onContact)
-	ctx, cancel := context.WithTimeout(ctx, getMeTimeout)
-	defer cancel()
-	me, err := a.tg.GetMe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("telegram getMe at %s (is TELEGRAM_BOT_TOKEN right?): %w", cfg.telegramURL, err)
-	}
-	a.username = me.Username
 	return a, nil
 }
 
-// newSecret makes the webhook secret: Telegram sends it back with every
-// update, which tells real updates from anyone else's POST — a forged one
-// could otherwise register any phone number for any chat.
-func newSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails, per crypto/rand
-	return hex.EncodeToString(b)
+// close waits for the handlers in flight, then sends what the Batcher still
+// holds, within closeWait.
+func (a *app) close() {
+	a.work.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), a.closeWait)
+	defer cancel()
+	if err := a.batch.Close(ctx); err != nil {
+		a.log.Warn("yespo: registrations failed during this run; each user was told", "err", err)
+	}
+	a.log.Info("bot stopped")
+}
+
+// The handlers run only for private chats (see privateOnly), where the chat
+// id is the user's id and the subscriber's Yespo token.
+
+// onStart subscribes by the customer id in a signed deep link's payload
+// ("/start PAYLOAD"), or, for a bare /start, asks for the phone number.
+func (a *app) onStart(ctx context.Context, _ *bot.Bot, u *models.Update) {
+	chat := u.Message.Chat.ID
+	payload := commandArg(u.Message)
+	if payload == "" {
+		a.reply(ctx, chat, textAskPhone, phoneKeyboard)
+		return
+	}
+	id, err := a.verifyLink(payload)
+	if err != nil {
+		// deeplink's errors say what is wrong, never with which payload.
+		a.log.Warn("deep link refused", "chat", chat, "err", err)
+		text := textBadLink
+		if errors.Is(err, deeplink.ErrExpired) {
+			text = textOldLink
+		}
+		a.reply(ctx, chat, text, nil)
+		return
+	}
+	a.subscribe(ctx, chat, yespo.Token{Token: yespo.TelegramToken(chat), ExternalCustomerID: id}, nil)
+}
+
+// errLinksOff refuses every deep link of a bot started without a secret:
+// without one, nothing tells the shop's links from typed ones.
+var errLinksOff = errors.New("deep links are off: TELEGRAM_LINK_SECRET is not set")
+
+func (a *app) verifyLink(payload string) (string, error) {
+	if a.linkSecret == nil {
+		return "", errLinksOff
+	}
+	return deeplink.Verify(a.linkSecret, payload)
+}
+
+// onContact subscribes by a shared phone number, but only the sender's own:
+// anyone can share any card from their phone book, and registering it would
+// send someone else's newsletters here.
+func (a *app) onContact(ctx context.Context, _ *bot.Bot, u *models.Update) {
+	m := u.Message
+	if m.From == nil || m.Contact.UserID != m.From.ID {
+		a.log.Info("refused a contact that is not the sender's", "chat", m.Chat.ID)
+		a.reply(ctx, m.Chat.ID, textNotYourContact, phoneKeyboard)
+		return
+	}
+	phone, err := yespo.NormalizePhone(m.Contact.PhoneNumber)
+	if err != nil {
+		a.log.Info("unusable phone number", "chat", m.Chat.ID, "err", err)
+		a.reply(ctx, m.Chat.ID, textBadPhone, phoneKeyboard)
+		return
+	}
+	a.subscribe(ctx, m.Chat.ID, yespo.Token{Token: yespo.TelegramToken(m.Chat.ID), Phone: phone}, removeKeyboard)
+}
+
+// subscribe registers tok through the shared Batcher and confirms with
+// markup once Yespo has accepted it; a burst of users shares the requests.
+func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, markup models.ReplyMarkup) {
+	wait, cancel := context.WithTimeout(ctx, a.subscribeWait)
+	defer cancel()
+	err := a.batch.AddAndWait(wait, tok)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		a.log.Warn("yespo add token: no answer in time, the token may still go out", "chat", chat, "waited", a.subscribeWait)
+		a.reply(ctx, chat, textBusy(0), nil)
+		return
+	}
+	if err != nil {
+		a.yespoFailed(ctx, chat, "add token", err)
+		return
+	}
+	by, _ := tok.PrimaryIdentifier()
+	a.log.Info("subscribed", "chat", chat, "by", by.Kind.String()) // not the value: it may be a phone number
+	a.reply(ctx, chat, textSubscribed, markup)
+}
+
+// onMute pauses newsletters for the duration given, or until /unmute.
+func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
+	chat := u.Message.Chat.ID
+	d, err := parseMuteDuration(commandArg(u.Message))
+	if err != nil {
+		a.reply(ctx, chat, textMuteUsage, nil)
+		return
+	}
+	err = a.yespo.MuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat), d)
+	if a.tokenFailed(ctx, chat, "mute", err) {
+		return
+	}
+	duration := "until /unmute"
+	if d > 0 {
+		duration = d.String()
+	}
+	a.log.Info("muted", "chat", chat, "duration", duration)
+	a.reply(ctx, chat, textMuted(d), nil)
+}
+
+// onUnmute lets newsletters through again.
+func (a *app) onUnmute(ctx context.Context, _ *bot.Bot, u *models.Update) {
+	chat := u.Message.Chat.ID
+	err := a.yespo.UnmuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat))
+	if a.tokenFailed(ctx, chat, "unmute", err) {
+		return
+	}
+	a.log.Info("unmuted", "chat", chat)
+	a.reply(ctx, chat, textUnmuted, nil)
+}
+
+// tokenFailed answers a failed mute or unmute and reports whether err is one.
+// A 404 for the token means that no contact holds it — the user never
+// subscribed, or Yespo dropped it after the user blocked the bot — so
+// /start is the way on; a 404 for the app is the bot's configuration.
+func (a *app) tokenFailed(ctx context.Context, chat int64, op string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, yespo.ErrNotFound) && !errors.Is(err, yespo.ErrAppNotFound):
+		a.log.Warn("yespo "+op+": not found", "chat", chat, "err", err)
+		a.reply(ctx, chat, textNotSubscribed, nil)
+	default:
+		a.yespoFailed(ctx, chat, op, err)
+	}
+	return true
+}
+
+// yespoFailed logs a Yespo error and tells the user what it means for them:
+// the service is down when the bot's configuration is wrong, busy for a
+// while when Yespo limits the rate, else try again later. The errors never
+// hold the API key.
+func (a *app) yespoFailed(ctx context.Context, chat int64, op string, err error) {
+	text := textTryLater
+	var apiErr *yespo.APIError
+	switch {
+	case errors.Is(err, yespo.ErrAppNotFound):
+		a.log.Error("configuration error: YESPO_APP_UUID is not a bot connected in Yespo", "app", a.cfg.appUUID, "op", op, "chat", chat, "err", err)
+		text = textUnavailable
+	case errors.Is(err, yespo.ErrUnauthorized), errors.Is(err, yespo.ErrForbidden):
+		a.log.Error("configuration error: YESPO_API_KEY is wrong or lacks the right for the apps methods", "op", op, "chat", chat, "err", err)
+		text = textUnavailable
+	case errors.Is(err, yespo.ErrRateLimited) && errors.As(err, &apiErr):
+		a.log.Warn("yespo "+op+": rate limited", "chat", chat, "err", err)
+		text = textBusy(apiErr.RetryAfter)
+	default:
+		a.log.Error("yespo "+op+" failed", "chat", chat, "err", err)
+	}
+	a.reply(ctx, chat, text, nil)
+}
+
+// onOther answers any other message with the commands; other kinds of
+// updates (edits, reactions…) are left alone.
+func (a *app) onOther(ctx context.Context, _ *bot.Bot, u *models.Update) {
+	if u.Message == nil {
+		a.log.Debug("ignored update", "update", u.ID)
+		return
+	}
+	a.reply(ctx, u.Message.Chat.ID, textHelp, nil)
 }
 
 // privateOnly lets through updates from private chats only: subscriptions
@@ -99,3 +278,207 @@ func chatOf(u *models.Update) *models.Chat {
 }
 
 func isContact(u *models.Update) bool { return u.Message != nil && u.Message.Contact != nil }
+
+// commandArg returns what follows the command that starts m's text.
+func commandArg(m *models.Message) string {
+	fields := strings.Fields(m.Text)
+	if len(fields) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m.Text), fields[0]))
+}
+
+// reply sends text to chat. When Telegram says the bot sends too fast (it
+// allows about 30 messages a second to different chats, which a campaign's
+// burst goes past), it waits as long as Telegram asks and tries again,
+// while ctx lasts. Other failures are logged, never fatal: in particular a
+// user who blocked the bot (403) is skipped.
+func (a *app) reply(ctx context.Context, chat int64, text string, markup models.ReplyMarkup) {
+	params := &bot.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup}
+	_, err := a.tg.SendMessage(ctx, params)
+	var tooFast *bot.TooManyRequestsError
+	for errors.As(err, &tooFast) && sleep(ctx, time.Duration(max(tooFast.RetryAfter, 1))*time.Second) {
+		_, err = a.tg.SendMessage(ctx, params)
+	}
+	switch {
+	case errors.Is(err, bot.ErrorForbidden):
+		a.log.Warn("reply not delivered: the user blocked the bot", "chat", chat)
+	case err != nil:
+		a.log.Error("reply not delivered", "chat", chat, "err", err)
+	}
+}
+
+// sleep waits d unless ctx ends first, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// What the bot says. Kept together so that the wording is easy to review and
+// to translate.
+const (
+	textSubscribed     = "You're subscribed: our news will come here. Send /mute to pause it, /unmute to resume."
+	textAskPhone       = "To subscribe, share your phone number with the button below."
+	textBadLink        = "This link is not valid; please ask for a new one. Or send /start to subscribe with your phone number."
+	textOldLink        = "This link has expired; please ask for a new one. Or send /start to subscribe with your phone number."
+	textNotYourContact = "Please share your own phone number, with the button below."
+	textBadPhone       = "We can't use that number. Please share your own phone number with the button below."
+	textNotSubscribed  = "You're not subscribed yet: send /start first."
+	textUnmuted        = "Unmuted: our news will come here again."
+	textHelp           = "Send /start to subscribe, /mute to pause our news (e.g. /mute 2h), /unmute to resume."
+	textTryLater       = "Sorry, something went wrong on our side. Please try again later."
+	textUnavailable    = "Sorry, this service is unavailable at the moment; our team has been told. Please try again later."
+	textMuteUsage      = "Send /mute to pause our news until you send /unmute, or /mute with a duration " +
+		"from 5s to 365d: for example /mute 30m, /mute 2h or /mute 7d."
+)
+
+var (
+	phoneKeyboard = &models.ReplyKeyboardMarkup{
+		Keyboard:       [][]models.KeyboardButton{{{Text: "Share my phone number", RequestContact: true}}},
+		ResizeKeyboard: true, OneTimeKeyboard: true,
+	}
+	removeKeyboard = &models.ReplyKeyboardRemove{RemoveKeyboard: true}
+)
+
+func textMuted(d time.Duration) string {
+	if d == 0 {
+		return "Muted until you send /unmute."
+	}
+	return "Muted for " + humanDuration(d) + ". Send /unmute to get our news sooner."
+}
+
+// textBusy says how long to wait: what Yespo asked for, else a minute.
+func textBusy(wait time.Duration) string {
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	return "Sorry, we're busy. Please try again in " + humanDuration(wait) + "."
+}
+
+const day = 24 * time.Hour
+
+// parseMuteDuration reads the argument of /mute: nothing for "until
+// /unmute" (0), a Go duration such as "30m" or "1h30m", or whole days such as
+// "7d". It fails outside Yespo's range or on a fraction of a second.
+func parseMuteDuration(arg string) (time.Duration, error) {
+	arg = strings.TrimSpace(arg)
+	if arg == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(arg)
+	if days, ok := strings.CutSuffix(arg, "d"); ok { // "7d", which ParseDuration does not know
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * day
+		if n < 0 || n > 10000 {
+			err = errors.New("bad number of days")
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration like 30m, 2h or 7d", arg)
+	case d < yespo.MinMute || d > yespo.MaxMute:
+		return 0, fmt.Errorf("%s is outside 5s to 365d", arg)
+	case d%time.Second != 0:
+		return 0, fmt.Errorf("%s is not whole seconds", arg)
+	}
+	return d, nil
+}
+
+// humanDuration says d to a user in its largest whole unit: "1 hour",
+// "90 minutes", "7 days". It rounds up to whole seconds, so that a wait is
+// never shorter than said.
+func humanDuration(d time.Duration) string {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	n, unit := int64(d/time.Second), "second"
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{day, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}} {
+		if d >= u.size && d%u.size == 0 {
+			n, unit = int64(d/u.size), u.name
+			break
+		}
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// handlerTimeout bounds one update's handling, Yespo retries included.
+const handlerTimeout = 30 * time.Second
+
+// tracker follows the update handlers, which go-telegram/bot runs each in its
+// own goroutine: a stop waits for those in flight instead of cutting their
+// Yespo calls and replies short, and the demo and the tests wait for a number
+// of handled updates instead of sleeping.
+type tracker struct {
+	mu       sync.Mutex
+	stopping bool
+	inFlight sync.WaitGroup
+	handled  int
+	changed  chan struct{} // closed and replaced when handled grows
+}
+
+func newTracker() *tracker { return &tracker{changed: make(chan struct{})} }
+
+// middleware runs next under the tracker, on a context that the bot's stop
+// does not cancel (handlerTimeout bounds it instead). Updates that arrive
+// once the stop has begun are dropped: Telegram sends unconfirmed ones again.
+func (t *tracker) middleware(next bot.HandlerFunc) bot.HandlerFunc {
+	return func(ctx context.Context, b *bot.Bot, u *models.Update) {
+		t.mu.Lock()
+		if t.stopping {
+			t.mu.Unlock()
+			return
+		}
+		t.inFlight.Add(1) // under mu, so never concurrent with stop's Wait
+		t.mu.Unlock()
+		defer t.done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
+		defer cancel()
+		next(ctx, b, u)
+	}
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	t.handled++
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.mu.Unlock()
+	t.inFlight.Done()
+}
+
+// stop refuses new handlers and waits for those in flight.
+func (t *tracker) stop() {
+	t.mu.Lock()
+	t.stopping = true
+	t.mu.Unlock()
+	t.inFlight.Wait()
+}
+
+// waitHandled waits until n updates have been handled in all, and fails with
+// ctx's error if ctx ends first.
+func (t *tracker) waitHandled(ctx context.Context, n int) error {
+	for {
+		t.mu.Lock()
+		done, changed := t.handled >= n, t.changed
+		t.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,23 +12,29 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/yespo-go/yespo/deeplink"
 	"github.com/yespo-go/yespo/telegramtest"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
+// This file is the -demo, and only that: a bot without it has no -demo.
+func init() { runDemo = playDemo }
+
 // demoStepTimeout bounds the wait for the bot to handle one scripted update.
 const demoStepTimeout = 10 * time.Second
 
-// runDemo runs the real bot against in-process fakes of Telegram and Yespo,
-// plays the script, and prints the transcript and then the contacts Yespo
-// holds. Each step waits until the bot has handled it, so the transcript
-// comes out in conversation order, the same on every run.
-func runDemo(ctx context.Context, out io.Writer) error {
+// playDemo runs the real bot against in-process fakes of Telegram and Yespo,
+// with a link secret of its own, plays the script, and prints the transcript
+// and then the contacts Yespo holds. Each step waits until the bot has
+// handled it, so the transcript comes out in conversation order, the same on
+// every run but for the signed payloads, which the random secret changes.
+func playDemo(ctx context.Context, out io.Writer) error {
 	tg := telegramtest.NewServer()
 	defer tg.Close()
 	ys := yespotest.NewServer()
 	defer ys.Close()
-	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL, appUUID: ys.NewApp()}
+	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL,
+		appUUID: ys.NewApp(), linkSecret: newSecret()}
 	logs := &lineBuffer{}
 	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{ReplaceAttr: dropTime})))
 	if err != nil {
@@ -73,15 +80,18 @@ type step struct {
 func (d *demo) play(ctx context.Context) error {
 	ann, bob := d.tg.NewUser(1001, "Ann"), d.tg.NewUser(1002, "Bob")
 	eve, dan := d.tg.NewUser(1003, "Eve"), d.tg.NewUser(1004, "Dan")
-	annLink, err1 := DeepLink(d.bot.username, "crm-42")
-	danLink, err2 := DeepLink(d.bot.username, "CRM/2024/0077") // not link-safe: it travels encoded
-	danPayload, err3 := StartPayload("CRM/2024/0077")
-	if err := firstErr(err1, err2, err3); err != nil {
+	annPayload, annLink, err1 := d.signedLink("crm-42")
+	danPayload, danLink, err2 := d.signedLink("CRM/2024/0077")
+	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
+	forged := changeCharacter(annPayload, len(annPayload)/2)
 	send := func(u *telegramtest.User, text string) func() { return func() { u.Send(text) } }
 	steps := []step{
-		{"Ann follows " + annLink + " from the shop's website", ann, "/start crm-42", send(ann, "/start crm-42")},
+		{"Ann, signed in on the shop's website as customer crm-42, follows the link it shows her:\n   " + annLink,
+			ann, "/start " + annPayload, send(ann, "/start "+annPayload)},
+		{"Eve types Ann's customer id by hand", eve, "/start crm-42", send(eve, "/start crm-42")},
+		{"Eve changes one character of Ann's link", eve, "/start " + forged, send(eve, "/start "+forged)},
 		{"Bob opens the bot without a link", bob, "/start", send(bob, "/start")},
 		{"", bob, "[taps the button: shares his own contact, 15550100002]", func() { bob.ShareContact("15550100002") }},
 		{"Eve shares someone else's contact card", eve, "[shares Bob's contact, 15550100002]", func() {
@@ -89,13 +99,39 @@ func (d *demo) play(ctx context.Context) error {
 		}},
 		{"Ann pauses the news for an hour, then changes her mind", ann, "/mute 1h", send(ann, "/mute 1h")},
 		{"", ann, "/unmute", send(ann, "/unmute")},
-		{"Dan follows " + danLink + " and blocks the bot before the answer arrives", dan, "/start " + danPayload, func() {
-			dan.Block()
-			dan.Send("/start " + danPayload)
-		}},
+		{"Dan follows his link, for customer CRM/2024/0077, and blocks the bot before the answer arrives:\n   " + danLink,
+			dan, "/start " + danPayload, func() {
+				dan.Block()
+				dan.Send("/start " + danPayload)
+			}},
 		{"The bot carries on: Bob mutes the news until further notice", bob, "/mute", send(bob, "/mute")},
 	}
+	return d.playAll(ctx, steps)
+}
 
+// signedLink makes the deep link the shop would show customer id: it signs
+// with the bot's secret, as the shop's backend does with the same secret.
+func (d *demo) signedLink(id string) (payload, link string, err error) {
+	if payload, err = deeplink.Sign(d.bot.linkSecret, id); err == nil {
+		link, err = deeplink.Link(d.bot.username, payload)
+	}
+	return payload, link, err
+}
+
+// changeCharacter swaps the i-th character of payload for another of the
+// alphabet, as someone trying their luck would.
+func changeCharacter(payload string, i int) string {
+	b := []byte(payload)
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// playAll prints the heading, then plays the steps in order.
+func (d *demo) playAll(ctx context.Context, steps []step) error {
 	fmt.Fprintf(d.out, "Demo: the bot @%s against in-process fakes of Telegram (telegramtest)\n", d.bot.username)
 	fmt.Fprintln(d.out, "and Yespo (yespotest); nothing leaves this process. \"log:\" lines are the bot's log.")
 	wait, cancel := context.WithTimeout(ctx, demoStepTimeout)
@@ -188,15 +224,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dropTime leaves the time out of the demo's log lines, which would differ

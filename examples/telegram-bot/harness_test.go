@@ -1,15 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/deeplink"
 	"github.com/yespo-go/yespo/telegramtest"
 	"github.com/yespo-go/yespo/yespotest"
 )
@@ -24,6 +34,30 @@ func bounded(t *testing.T) context.Context {
 	return ctx
 }
 
+// testSecret is the link secret of the tests' bots: 32 bytes, the least
+// that deeplink accepts.
+const testSecret = "test-secret-0123456789abcdefghij"
+
+// signed returns the payload of the deep link the shop would make for id.
+func signed(t *testing.T, id string, opts ...deeplink.Option) string {
+	t.Helper()
+	payload, err := deeplink.Sign([]byte(testSecret), id, opts...)
+	require.NoError(t, err)
+	return payload
+}
+
+// fakes starts a fake Telegram and a fake Yespo (with opts), closed when t
+// ends, and the config that points at them.
+func fakes(t *testing.T, opts ...yespotest.Option) (*telegramtest.Server, *yespotest.Server, config) {
+	tg := telegramtest.NewServer()
+	t.Cleanup(tg.Close)
+	ys := yespotest.NewServer(opts...)
+	t.Cleanup(ys.Close)
+	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL,
+		appUUID: ys.NewApp(), linkSecret: testSecret}
+	return tg, ys, cfg
+}
+
 // harness is the real bot, long polling a fake Telegram, on a fake Yespo.
 type harness struct {
 	t    *testing.T
@@ -35,25 +69,23 @@ type harness struct {
 	sent int // updates sent so far
 }
 
-// fakes starts a fake Telegram and a fake Yespo, closed when t ends, and
-// the config that points at them.
-func fakes(t *testing.T) (*telegramtest.Server, *yespotest.Server, config) {
-	tg := telegramtest.NewServer()
-	t.Cleanup(tg.Close)
-	ys := yespotest.NewServer()
-	t.Cleanup(ys.Close)
-	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL, appUUID: ys.NewApp()}
-	return tg, ys, cfg
-}
-
-// startBot runs the bot by long polling until the test ends, and then
-// checks that it stopped cleanly.
+// startBot runs the bot on new fakes; see startBotOn.
 func startBot(t *testing.T, yespoOpts ...yespo.Option) *harness {
 	tg, ys, cfg := fakes(t)
+	return startBotOn(t, tg, ys, cfg, nil, yespoOpts...)
+}
+
+// startBotOn runs the bot with cfg by long polling until the test ends, and
+// then checks that it stopped cleanly. tune, if not nil, changes the app
+// before it starts.
+func startBotOn(t *testing.T, tg *telegramtest.Server, ys *yespotest.Server, cfg config, tune func(*app), yespoOpts ...yespo.Option) *harness {
 	h := &harness{t: t, tg: tg, ys: ys, app: cfg.appUUID, logs: &lineBuffer{}}
 	var err error
 	h.bot, err = newApp(bounded(t), cfg, slog.New(slog.NewTextHandler(h.logs, nil)), yespoOpts...)
 	require.NoError(t, err)
+	if tune != nil {
+		tune(h.bot)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	polled := make(chan error, 1)
 	go func() { polled <- h.bot.poll(ctx) }()
@@ -96,7 +128,7 @@ func texts(msgs []telegramtest.Message) []string {
 	return ts
 }
 
-// log returns the bot's log so far.
+// log returns the bot's log since the last call.
 func (h *harness) log() string {
 	return strings.Join(h.logs.take(), "\n")
 }
@@ -108,3 +140,132 @@ func (h *harness) contactOf(u *telegramtest.User) (yespotest.Contact, bool) {
 
 // phoneKeyboardButtons is the request_contact keyboard as the fake sees it.
 var phoneKeyboardButtons = [][]telegramtest.Button{{{Text: "Share my phone number", RequestContact: true}}}
+
+// contractEnv is the environment a deployment sets, pointing at the fakes.
+func contractEnv(tg *telegramtest.Server, ys *yespotest.Server, app string) map[string]string {
+	return map[string]string{
+		"TELEGRAM_BOT_TOKEN":   tg.Token,
+		"TELEGRAM_API_URL":     tg.URL,
+		"TELEGRAM_LINK_SECRET": testSecret,
+		"YESPO_API_KEY":        ys.APIKey,
+		"YESPO_APP_UUID":       app,
+		"YESPO_BASE_URL":       ys.URL,
+	}
+}
+
+func getenv(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// syncBuffer is a bytes.Buffer that run's goroutines may write to, and that
+// a test can wait on.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	return s.b.Write(p)
+}
+
+// waitFor waits until the buffer has matched re.
+func (s *syncBuffer) waitFor(ctx context.Context, re string) error {
+	rx := regexp.MustCompile(re)
+	for {
+		s.mu.Lock()
+		found := rx.Match(s.b.Bytes())
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if found {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("no %q in %q: %w", re, s.String(), ctx.Err())
+		}
+	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runBot runs run in the background; the returned func cancels it and
+// returns its error.
+func runBot(t *testing.T, args []string, env map[string]string) (stop func() error, stderr *syncBuffer) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, getenv(env), io.Discard, stderr) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(waitLimit):
+				err = errors.New("run did not return after its context ended")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop, stderr
+}
+
+// The tests that need a process of their own (exit status, signals) share
+// one build of the command, made by the first of them.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "telegram-bot-test"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// builtBot returns the path of the command, built with go build.
+func builtBot(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binPath = filepath.Join(binDir, "telegram-bot")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, binError)
+	return binPath
+}
+
+// envList turns vars into the form exec.Cmd.Env takes, on top of a minimal
+// environment: nothing set for the test run leaks into the bot.
+func envList(vars map[string]string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}

@@ -1,63 +1,104 @@
 // Command telegram-bot subscribes a Telegram bot's users to a business's
 // Yespo newsletters, built on github.com/go-telegram/bot and the yespo SDK.
 //
-//   - /start PAYLOAD, from a deep link t.me/<bot>?start=PAYLOAD (see
-//     DeepLink), registers the chat with the customer id in the payload.
+//   - /start PAYLOAD, from a deep link t.me/<bot>?start=PAYLOAD that the
+//     shop signed with package github.com/yespo-go/yespo/deeplink, registers
+//     the chat with the customer id in the payload. Unsigned or changed
+//     payloads are refused.
 //   - /start alone asks for the phone number with a button; the user's own
 //     shared contact registers the chat with that number.
 //   - /mute [30m|2h|7d] pauses newsletters (until /unmute without a
 //     duration); /unmute resumes them.
 //
-// Only private chats are served. Yespo errors get the user a "try again
-// later" and the log the details; a user who blocked the bot is logged and
-// skipped. SIGINT or SIGTERM stops the bot after the updates in hand.
+// Only private chats are served. Registrations go to Yespo through one
+// shared yespo.Batcher, so that a campaign's burst of /start costs a few
+// requests; each user is answered once Yespo has their token. A user who
+// blocked the bot is logged and skipped. SIGINT or SIGTERM stops the bot
+// after the updates in hand.
 //
 // Configuration comes from the environment, or from flags that override it:
-// TELEGRAM_BOT_TOKEN, YESPO_API_KEY, YESPO_APP_UUID, and optionally
-// TELEGRAM_API_URL (default the public Bot API) and YESPO_BASE_URL (default
-// yespo.DefaultBaseURL). It long-polls unless -webhook ADDR and -webhook-url
-// URL are given. With -demo it needs nothing and plays a scripted
-// conversation against in-process fakes:
+// TELEGRAM_BOT_TOKEN, YESPO_API_KEY, YESPO_APP_UUID, TELEGRAM_LINK_SECRET
+// (environment only: at least 32 bytes, e.g. `openssl rand -hex 32`; without
+// it deep links are refused), and optionally TELEGRAM_API_URL (default the
+// public Bot API) and YESPO_BASE_URL (default yespo.DefaultBaseURL). It
+// long-polls unless -webhook ADDR and -webhook-url URL are given.
 //
-//	go run ./examples/telegram-bot -demo
+//	telegram-bot -link crm-42   # prints the signed deep link for customer crm-42
+//	telegram-bot -demo          # a scripted conversation against in-process fakes
+//
+// The files: bot.go is what the bot does, main.go how it is configured and
+// run, demo.go the optional -demo (leave it out and -demo goes away).
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"github.com/go-telegram/bot"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/deeplink"
+	"github.com/yespo-go/yespo/yesporedis"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "telegram-bot:", err)
-		os.Exit(1)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "telegram-bot:", err)
+	if errors.As(err, new(usageError)) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
+
+// usageError is a mistake in the command line or the configuration: exit
+// status 2, as for a bad flag, against 1 for a failure while running.
+type usageError struct{ error }
+
+// runDemo plays -demo; demo.go sets it, and without that file there is no
+// -demo flag.
+var runDemo func(ctx context.Context, out io.Writer) error
 
 // run is the whole program, with its surroundings passed in for the tests:
 // it returns nil once ctx ends and the bot has stopped cleanly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			err = usageError{err}
+		}
 		return err
 	}
-	if cfg.demo {
+	switch {
+	case cfg.demo:
 		return runDemo(ctx, stdout)
+	case cfg.linkFor != "":
+		return printLink(ctx, cfg, stdout)
 	}
-	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.linkSecret == "" {
+		log.Warn("deep links are refused: TELEGRAM_LINK_SECRET is not set (the phone number still works)")
+	}
+	a, err := newApp(ctx, cfg, log)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil // stopped while starting: a clean stop too
@@ -69,7 +110,346 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ln, err := net.Listen("tcp", cfg.webhookAddr)
 	if err != nil {
+		a.close()
 		return err
 	}
 	return a.serveWebhook(ctx, ln, cfg.webhookURL)
+}
+
+// yespoOptions collects the options of the Yespo client, in one place so
+// that more can join them. With YESPO_REDIS_URL every request first waits
+// its turn in the account's budget, shared through Redis with the other
+// replicas of the bot and with imports (see package yesporedis); without it
+// the Batcher finds Yespo's limit by itself.
+func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
+	opts := []yespo.Option{
+		yespo.WithBaseURL(cfg.yespoURL),
+		yespo.WithUserAgent("yespo-telegram-bot"),
+		yespo.WithLogger(log),
+	}
+	if cfg.redisURL != "" {
+		ro, _ := redis.ParseURL(cfg.redisURL) // checked in validate
+		ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+		opts = append(opts, yespo.WithRateLimiter(yesporedis.NewLimiter(redis.NewClient(ro),
+			accountBudgetKey, accountRPS, yesporedis.WithLogger(log))))
+	}
+	return opts
+}
+
+// accountBudgetKey names the account's budget in Redis: every process that
+// uses the same Yespo account (bot replicas, imports, a shop backend) must
+// use the same key, and import-subscribers uses this one. accountRPS is
+// Yespo's documented limit per account.
+const (
+	accountBudgetKey = "yespo:account"
+	accountRPS       = 200
+)
+
+// batcherOptions tunes the Batcher that registers subscribers. A user waits
+// for the batch that carries their token, so it goes out at most 200 ms
+// after the first token in it; a burst then costs about 5 requests a second
+// (more once batches fill, at 500 tokens), far below Yespo's 200.
+var batcherOptions = yespo.BatcherOptions{FlushInterval: 200 * time.Millisecond}
+
+// telegramClient is the HTTP client for the Bot API: its timeout outlasts a
+// long poll, and at most 64 connections are open at once, so that a burst of
+// replies queues for a connection instead of opening thousands.
+func telegramClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 64, 64
+	return &http.Client{Timeout: pollTimeout + 10*time.Second, Transport: tr}
+}
+
+// pollTimeout is how long one getUpdates waits for an update.
+const pollTimeout = time.Minute
+
+// getMeTimeout bounds the first call to Telegram, which checks the token.
+const getMeTimeout = 15 * time.Second
+
+// getMe asks Telegram who the bot is, which checks the token too.
+func getMe(ctx context.Context, tg *bot.Bot, cfg config) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, getMeTimeout)
+	defer cancel()
+	me, err := tg.GetMe(ctx)
+	if err != nil {
+		return "", fmt.Errorf("telegram getMe at %s (is TELEGRAM_BOT_TOKEN right?): %w", cfg.telegramURL, err)
+	}
+	return me.Username, nil
+}
+
+// printLink prints the signed deep link for cfg.linkFor, and nothing else,
+// so that a script can take it from stdout.
+func printLink(ctx context.Context, cfg config, stdout io.Writer) error {
+	var opts []deeplink.Option
+	if cfg.linkValidFor > 0 {
+		opts = append(opts, deeplink.ValidFor(cfg.linkValidFor))
+	}
+	// Signing first: a bad id is a usage error, found without the network.
+	payload, err := deeplink.Sign([]byte(cfg.linkSecret), cfg.linkFor, opts...)
+	if err != nil {
+		return usageError{fmt.Errorf("-link: %w", err)}
+	}
+	tg, err := bot.New(cfg.telegramToken, bot.WithServerURL(cfg.telegramURL), bot.WithSkipGetMe())
+	if err != nil {
+		return err
+	}
+	username, err := getMe(ctx, tg, cfg)
+	if err != nil {
+		return err
+	}
+	link, err := deeplink.Link(username, payload)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, link)
+	return err
+}
+
+// poll gets updates by long polling until ctx ends, then waits for the
+// handlers in flight. It first deletes any webhook, since Telegram refuses
+// getUpdates while one is set (e.g. after a run with -webhook).
+func (a *app) poll(ctx context.Context) error {
+	defer a.close()
+	if _, err := a.tg.DeleteWebhook(ctx, &bot.DeleteWebhookParams{}); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop too
+		}
+		return fmt.Errorf("telegram deleteWebhook: %w", err)
+	}
+	a.log.Info("bot started: long polling", "bot", "@"+a.username, "yespo", a.cfg.yespoURL, "app", a.cfg.appUUID)
+	a.tg.Start(ctx) // returns when ctx ends
+	return nil
+}
+
+// serveWebhook registers publicURL with Telegram and serves the updates it
+// posts on ln until ctx ends; then it stops taking requests and waits for the
+// handlers in flight. The webhook stays registered, so that a restarted or
+// replacing instance keeps receiving updates; -webhook-less runs delete it.
+func (a *app) serveWebhook(ctx context.Context, ln net.Listener, publicURL string) error {
+	defer a.close()
+	defer ln.Close()
+	if _, err := a.tg.SetWebhook(ctx, &bot.SetWebhookParams{URL: publicURL, SecretToken: a.hookSecret}); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop too
+		}
+		return fmt.Errorf("telegram setWebhook %s: %w", publicURL, err)
+	}
+	srv := &http.Server{Handler: postOnly(a.tg.WebhookHandler()), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	// The workers outlive ctx until the server has shut down, so that the
+	// updates Telegram posted (and was told OK for) get handled. go-telegram/bot
+	// cannot drain its queue, so one posted in the very last instant may not.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	processed := make(chan struct{})
+	go func() { a.tg.StartWebhook(workCtx); close(processed) }()
+	a.log.Info("bot started: webhook", "bot", "@"+a.username, "listen", ln.Addr().String(), "url", publicURL,
+		"yespo", a.cfg.yespoURL, "app", a.cfg.appUUID)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served: // the listener failed
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if errShut := srv.Shutdown(shutdown); errShut != nil && err == nil {
+		err = errShut
+	}
+	stopWork()
+	<-processed
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// maxUpdate bounds the body of a webhook request; updates are far smaller.
+const maxUpdate = 1 << 20
+
+// postOnly keeps stray GETs (a browser, a health check) away from the
+// update decoder, which would log them as broken updates, and bounds the
+// body, which go-telegram/bot reads whole.
+func postOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST updates here", http.StatusMethodNotAllowed)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpdate)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newSecret returns 32 random bytes in hex: the webhook's secret token, and
+// the demo's link secret.
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails, per crypto/rand
+	return hex.EncodeToString(b)
+}
+
+// defaultTelegramURL is the public Bot API.
+const defaultTelegramURL = "https://api.telegram.org"
+
+// config is what the bot needs to run. The environment variable names are a
+// contract: deployments and tests outside this repository set them.
+type config struct {
+	telegramToken string // TELEGRAM_BOT_TOKEN, from BotFather
+	telegramURL   string // TELEGRAM_API_URL, for a local Bot API server or a fake
+	yespoKey      string // YESPO_API_KEY
+	appUUID       string // YESPO_APP_UUID, from Yespo's "My bots"
+	yespoURL      string // YESPO_BASE_URL
+	redisURL      string // YESPO_REDIS_URL: share the account's budget through Redis
+	linkSecret    string // TELEGRAM_LINK_SECRET: its bytes are the deeplink key
+	webhookAddr   string // -webhook: serve updates here instead of polling
+	webhookURL    string // -webhook-url: the public URL Telegram posts to
+	linkFor       string // -link: print this customer's deep link and exit
+	linkValidFor  time.Duration
+	demo          bool
+}
+
+// setting is a string option that comes from a flag or, failing that, from
+// the environment. TELEGRAM_LINK_SECRET is not one: it has no flag, since a
+// flag's value shows in the process list.
+type setting struct {
+	flag, env, usage string
+	dst              *string
+	def              string
+}
+
+func (c *config) settings() []setting {
+	return []setting{
+		{"telegram-bot-token", "TELEGRAM_BOT_TOKEN", "bot token from BotFather", &c.telegramToken, ""},
+		{"telegram-api-url", "TELEGRAM_API_URL", "Bot API server", &c.telegramURL, defaultTelegramURL},
+		{"yespo-api-key", "YESPO_API_KEY", "Yespo API key", &c.yespoKey, ""},
+		{"yespo-app-uuid", "YESPO_APP_UUID", `app_uuid of the bot in Yespo "My bots"`, &c.appUUID, ""},
+		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
+		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s; unset: this process paces itself alone", &c.redisURL, ""},
+	}
+}
+
+// parseConfig reads flags, then fills what they left unset from getenv, then
+// the defaults. Flag defaults stay empty in -h so that the help never prints
+// a secret taken from the environment.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("telegram-bot", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, s := range c.settings() {
+		help := s.usage + " (env " + s.env + ")"
+		if s.def != "" {
+			help += ` (default "` + s.def + `")`
+		}
+		fs.StringVar(s.dst, s.flag, "", help)
+	}
+	fs.StringVar(&c.webhookAddr, "webhook", "", "serve the webhook on this address (e.g. :8443) instead of long polling")
+	fs.StringVar(&c.webhookURL, "webhook-url", "", "with -webhook: the public https URL Telegram posts updates to")
+	fs.StringVar(&c.linkFor, "link", "", "print the signed deep link for this customer id and exit; needs TELEGRAM_BOT_TOKEN and TELEGRAM_LINK_SECRET")
+	fs.DurationVar(&c.linkValidFor, "valid-for", 0, "with -link: the link expires after this long (e.g. 720h); 0 = never")
+	if runDemo != nil {
+		fs.BoolVar(&c.demo, "demo", false, "play a scripted conversation against in-process fakes of Telegram and Yespo; needs no environment")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: telegram-bot [flags]\n\nTELEGRAM_LINK_SECRET (environment only) signs and verifies deep links: at least 32 bytes, e.g. from `openssl rand -hex 32`.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.demo {
+		return c, nil
+	}
+	for _, s := range c.settings() {
+		*s.dst = strings.TrimSpace(firstNonEmpty(*s.dst, getenv(s.env), s.def))
+	}
+	c.linkSecret = getenv("TELEGRAM_LINK_SECRET") // its bytes are the key, as given
+	return c, c.validate()
+}
+
+// validate checks what the mode needs: -link only the bot token and the
+// link secret, the bot everything but the link secret.
+func (c config) validate() error {
+	if err := c.checkLinkSecret(); err != nil {
+		return err
+	}
+	var missing []string
+	for _, s := range c.settings() {
+		optional := s.dst == &c.redisURL
+		if *s.dst == "" && !optional && (c.linkFor == "" || s.dst == &c.telegramToken) {
+			missing = append(missing, s.env+" (or -"+s.flag+")")
+		}
+	}
+	if c.linkFor != "" && c.linkSecret == "" {
+		missing = append(missing, "TELEGRAM_LINK_SECRET")
+	}
+	if c.linkFor == "" && c.linkValidFor != 0 {
+		return errors.New("-valid-for goes with -link")
+	}
+	if len(missing) > 0 {
+		return errors.New("missing " + strings.Join(missing, ", ") + c.hint())
+	}
+	if c.linkFor != "" {
+		return nil
+	}
+	// The SDK checks the UUID on every call; checking here too makes a typo
+	// fail at start, not at the first subscriber's /start.
+	if c.redisURL != "" {
+		if _, err := redis.ParseURL(c.redisURL); err != nil {
+			return fmt.Errorf("YESPO_REDIS_URL: %w", err) // go-redis's words name no password
+		}
+	}
+	if err := yespo.ValidateAppUUID(c.appUUID); err != nil {
+		return fmt.Errorf("YESPO_APP_UUID: %w", err)
+	}
+	return c.checkWebhook()
+}
+
+func (c config) hint() string {
+	if c.linkFor != "" || runDemo == nil {
+		return ""
+	}
+	return "; -demo runs without them"
+}
+
+// checkLinkSecret refuses a secret too short to sign with, and one with
+// white space at either end, which the shop's side may well trim away: the
+// two would then sign with different keys and every link would fail.
+func (c config) checkLinkSecret() error {
+	s := c.linkSecret
+	switch {
+	case s == "":
+		return nil
+	case strings.TrimSpace(s) != s:
+		return errors.New("TELEGRAM_LINK_SECRET starts or ends with white space; its bytes as given are the key, so remove it on both sides")
+	case len(s) < deeplink.MinSecretLen:
+		return fmt.Errorf("TELEGRAM_LINK_SECRET has %d bytes, needs at least %d: make one with `openssl rand -hex 32`", len(s), deeplink.MinSecretLen)
+	}
+	return nil
+}
+
+func (c config) checkWebhook() error {
+	if (c.webhookAddr == "") != (c.webhookURL == "") {
+		return errors.New("-webhook and -webhook-url go together: the address to listen on and the public URL Telegram calls")
+	}
+	if c.webhookURL != "" {
+		u, err := url.Parse(c.webhookURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("-webhook-url %q is not an absolute http(s) URL", c.webhookURL)
+		}
+	}
+	return nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
 }

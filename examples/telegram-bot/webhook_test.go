@@ -46,7 +46,7 @@ func TestWebhookMode(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 
 	ann := tg.NewUser(1001, "Ann")
-	ann.Send("/start crm-42")
+	ann.Send("/start " + signed(t, "crm-42"))
 	require.NoError(t, a.work.waitHandled(bounded(t), 1))
 	assert.Equal(t, []string{textSubscribed}, texts(ann.Messages()))
 	assert.Empty(t, tg.Webhook().LastError)

@@ -1,0 +1,6 @@
+//go:build race
+
+package yesporedis_test
+
+// raceEnabled: the race detector slows every call several times over.
+const raceEnabled = true

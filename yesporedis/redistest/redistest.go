@@ -1,0 +1,153 @@
+// Package redistest runs a real redis-server for tests: on a free loopback
+// port, without persistence, stopped when the test ends. It is how
+// yesporedis and the examples test against Redis without mocking it, and
+// how a bot that uses yesporedis can test its own code.
+//
+//	rs := redistest.Start(t)            // skips without redis-server, fails in CI
+//	lim := yesporedis.NewLimiter(rs.Client(), "yespo:account", 200)
+//	rs.Kill()                           // a crash: calls must go on
+//	rs.Restart()                        // an empty Redis at the same address
+package redistest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a real redis-server of the test's own, on 127.0.0.1 with no
+// persistence, so that SIGKILL and a restart on the same port give an empty
+// Redis at the same address, as a crashed Redis does.
+type Server struct {
+	t    testing.TB
+	Addr string // host:port, on 127.0.0.1
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// Start starts redis-server and returns once it answers PING. Without
+// redis-server in PATH it skips the test, or fails it when CI is set: in CI a
+// skipped limiter test would be a silently untested limiter.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		msg := "redis-server not in PATH: install it (Debian: apt-get install redis-server) to run the yesporedis tests"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	s := &Server{t: t, dir: t.TempDir()}
+	var err error
+	// A free port can be taken between closing the probe listener and
+	// redis-server binding it; try a few.
+	for range 5 {
+		if s.port, err = freePort(); err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("starting redis-server: %v", err)
+	}
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+	t.Cleanup(s.Kill)
+	return s
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs redis-server on s.port and waits, up to 10 s, until it answers.
+func (s *Server) start() error {
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	// redis-server logs to stdout; a test shows it only when it fails.
+	cmd.Dir = s.dir
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	addr := "127.0.0.1:" + strconv.Itoa(s.port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-exited:
+			return errors.New("redis-server exited at start (port taken?)")
+		default:
+		}
+		if ping(addr) == nil {
+			s.cmd = cmd
+			return nil
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return fmt.Errorf("redis-server on %s did not answer PING within 10 s", addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ping(addr string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+// Kill sends SIGKILL, as a crash would, and waits until the port is free of
+// it.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	for deadline := time.Now().Add(5 * time.Second); ping(s.Addr) == nil; {
+		if time.Now().After(deadline) {
+			s.t.Errorf("redis-server on %s still answers after SIGKILL", s.Addr)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.cmd = nil
+}
+
+// Restart starts a fresh, empty redis-server on the same port.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("restarting redis-server on %s: %v", s.Addr, err)
+	}
+}
+
+// Client returns a go-redis client of its own, as one process would have.
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// URL is the server's address as a redis:// URL, for redis.ParseURL and
+// the examples' YESPO_REDIS_URL.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
