@@ -3,6 +3,7 @@ package yespo_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -91,7 +92,7 @@ func TestBatchGoesOutAfterInterval(t *testing.T) {
 	assert.Equal(t, []int{3}, tokensPerRequest(srv.Requests()))
 }
 
-func TestDuplicatesSentOnce(t *testing.T) {
+func TestBatcherDuplicatesSentOnce(t *testing.T) {
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{FlushInterval: time.Hour})
 	same := yespo.Token{Token: "7", Email: "a@example.com"}
 	require.NoError(t, b.Add(ctx, same))
@@ -100,11 +101,11 @@ func TestDuplicatesSentOnce(t *testing.T) {
 	require.NoError(t, b.Add(ctx, yespo.Token{Token: "7", Email: "a@example.com", Phone: "+15550100001"}), "differs in one field")
 	require.NoError(t, b.Close(ctx))
 	st := b.Stats()
-	assert.Equal(t, yespo.BatcherStats{Added: 4, Duplicates: 2, Sent: 2, Requests: 1}, st)
+	assert.Equal(t, yespo.BatcherStats{Added: 4, Duplicates: 2, Sent: 2, Batches: 1, Attempts: 1, Pace: 100}, st)
 	assert.Equal(t, []int{2}, tokensPerRequest(srv.Requests()))
 }
 
-func TestConcurrencyBound(t *testing.T) {
+func TestBatcherConcurrencyBound(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	s := newServer(t)
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +127,7 @@ func TestConcurrencyBound(t *testing.T) {
 	}
 	require.NoError(t, b.Close(ctx))
 	assert.Equal(t, int32(3), peak.Load(), "never more than Concurrency requests, and that many used")
-	assert.Equal(t, int64(12), b.Stats().Requests)
+	assert.Equal(t, int64(12), b.Stats().Batches)
 }
 
 func TestFailedBatchIsReportedWithItsTokens(t *testing.T) {
@@ -162,47 +163,7 @@ func TestFailedBatchIsReportedWithItsTokens(t *testing.T) {
 	assert.Equal(t, int64(4), st.Failed)
 }
 
-// A 429 with a Retry-After beyond the client's maxWait pauses the whole
-// Batcher once — not once per worker — and the batch is sent again.
-func TestLongRetryAfterPausesOnce(t *testing.T) {
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, Concurrency: 2, FlushInterval: time.Hour},
-		yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond))
-	srv.FailNext(2, yespotest.Fault{Status: 429, RetryAfter: time.Second, Body: "slow down"})
-	start := time.Now()
-	for i := range 20 {
-		require.NoError(t, b.Add(ctx, tok(i)))
-	}
-	require.NoError(t, b.Close(ctx))
-	elapsed := time.Since(start)
-	assert.GreaterOrEqual(t, elapsed, 900*time.Millisecond, "the pause was honoured")
-	assert.Less(t, elapsed, 1900*time.Millisecond, "one pause, not one per worker or per batch")
-	st := b.Stats()
-	assert.Equal(t, int64(20), st.Sent)
-	assert.Equal(t, int64(6), st.Requests, "4 batches + the 2 refused ones again")
-	assertStored(t, srv, 20)
-}
-
-func TestCloseCutsPauseShort(t *testing.T) {
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour},
-		yespo.WithRetry(0, 0, 0))
-	srv.FailRandomly(1, yespotest.Fault{Status: 429, RetryAfter: time.Hour})
-	for i := range 12 {
-		require.NoError(t, b.Add(ctx, tok(i)))
-	}
-	closeCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := b.Close(closeCtx)
-	assert.Less(t, time.Since(start), time.Second)
-	require.ErrorContains(t, err, "12 of 12 tokens failed")
-	st := b.Stats()
-	assert.Equal(t, int64(12), st.Failed)
-	assert.Zero(t, st.Pending)
-	assert.Equal(t, st.Added, st.Sent+st.Failed+st.Duplicates)
-	assert.Equal(t, err, b.Close(ctx), "Close again returns the same")
-}
-
-func TestAddAfterCloseAndWithDoneContext(t *testing.T) {
+func TestBatcherAddAfterCloseAndWithDoneContext(t *testing.T) {
 	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -224,7 +185,7 @@ func heldServer(t *testing.T) (s *server, release chan struct{}) {
 	return s, release
 }
 
-func TestAddBlocksAtMaxPending(t *testing.T) {
+func TestBatcherAddBlocksAtMaxPending(t *testing.T) {
 	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 5, MaxPending: 10, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
@@ -244,7 +205,7 @@ func TestAddBlocksAtMaxPending(t *testing.T) {
 	assert.Equal(t, int64(11), b.Stats().Sent)
 }
 
-func TestCloseUnblocksWaitingAdd(t *testing.T) {
+func TestBatcherCloseUnblocksWaitingAdd(t *testing.T) {
 	s, release := heldServer(t)
 	b, err := s.client(t).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 2, MaxPending: 2, Concurrency: 1, FlushInterval: time.Hour})
 	require.NoError(t, err)
@@ -271,15 +232,55 @@ func TestNewBatcherValidates(t *testing.T) {
 		"negative batch":    {appUUID, yespo.BatcherOptions{MaxBatch: -1}, "BatcherOptions.MaxBatch"},
 		"negative interval": {appUUID, yespo.BatcherOptions{FlushInterval: -time.Second}, "BatcherOptions.FlushInterval"},
 		"pending < batch":   {appUUID, yespo.BatcherOptions{MaxBatch: 100, MaxPending: 10}, "BatcherOptions.MaxPending"},
+		"huge batch":        {appUUID, yespo.BatcherOptions{MaxBatch: math.MaxInt}, "BatcherOptions.MaxBatch"},
+		"batch 1<<36":       {appUUID, yespo.BatcherOptions{MaxBatch: 1 << 36}, "BatcherOptions.MaxBatch"},
+		"batch 10,001":      {appUUID, yespo.BatcherOptions{MaxBatch: 10_001}, "BatcherOptions.MaxBatch"},
+		"huge pending":      {appUUID, yespo.BatcherOptions{MaxPending: 10_000_001}, "BatcherOptions.MaxPending"},
+		"huge concurrency":  {appUUID, yespo.BatcherOptions{Concurrency: math.MaxInt}, "BatcherOptions.Concurrency"},
+		"concurrency 1025":  {appUUID, yespo.BatcherOptions{Concurrency: 1025}, "BatcherOptions.Concurrency"},
+		"negative pause":    {appUUID, yespo.BatcherOptions{MaxPause: -1}, "BatcherOptions.MaxPause"},
+		"pause of 2h":       {appUUID, yespo.BatcherOptions{MaxPause: 2 * time.Hour}, "BatcherOptions.MaxPause"},
+		"interval of 2h":    {appUUID, yespo.BatcherOptions{FlushInterval: 2 * time.Hour}, "BatcherOptions.FlushInterval"},
+		"interval of 1µs":   {appUUID, yespo.BatcherOptions{FlushInterval: time.Microsecond}, "BatcherOptions.FlushInterval"},
 	} {
-		_, err := c.NewBatcher(tc.app, tc.opts)
+		var err error
+		allocs := testing.AllocsPerRun(1, func() { _, err = c.NewBatcher(tc.app, tc.opts) })
 		var ve *yespo.ValidationError
 		require.ErrorAs(t, err, &ve, name)
+		assert.ErrorIs(t, err, yespo.ErrInvalidInput, name)
 		assert.Equal(t, tc.field, ve.Field, name)
+		assert.Less(t, allocs, 20.0, "%s: nothing allocated for the refused value", name)
 	}
+	b, err := c.NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: 10_000, MaxPending: 10_000_000, Concurrency: 1024,
+		MaxPause: time.Hour, FlushInterval: time.Hour})
+	require.NoError(t, err, "the bounds themselves are allowed")
+	require.NoError(t, b.Close(ctx))
 }
 
-func TestManyGoroutinesAndNoLeaks(t *testing.T) {
+// A nil context is refused with an error, never a panic.
+func TestBatcherNilContextIsInvalidInput(t *testing.T) {
+	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
+	var nilCtx context.Context
+	assert.ErrorIs(t, b.Add(nilCtx, tok(1)), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.AddAndWait(nilCtx, tok(1)), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.Flush(nilCtx), yespo.ErrInvalidInput)
+	assert.ErrorIs(t, b.Close(nilCtx), yespo.ErrInvalidInput)
+	assert.Zero(t, b.Stats().Added)
+	require.NoError(t, b.Close(ctx), "still open: the nil Close did nothing")
+}
+
+// A burst of a few tokens is not split to keep idle workers busy.
+func TestBatcherFewTokensGoInOneRequest(t *testing.T) {
+	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
+	for i := range 5 {
+		require.NoError(t, b.Add(ctx, tok(i)))
+	}
+	require.NoError(t, b.Flush(ctx))
+	assert.LessOrEqual(t, len(srv.Requests()), 2, "one request, two if the interval fell between the Adds")
+	assertStored(t, srv, 5)
+}
+
+func TestBatcherManyGoroutinesAndNoLeaks(t *testing.T) {
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 50, FlushInterval: 5 * time.Millisecond, MaxPending: 200})
 	var wg sync.WaitGroup
 	for g := range 100 {
@@ -311,7 +312,7 @@ func batcherGoroutines() bool {
 // A burst — 5,000 /start within a second from 100 goroutines — against an
 // account limited to Yespo's 200 requests per second: batching keeps it to
 // a handful of requests and no 429.
-func TestBurstStaysUnderRateLimit(t *testing.T) {
+func TestBatcherBurstStaysUnderRateLimit(t *testing.T) {
 	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
 	defer srv.Close()
 	app := srv.NewApp()

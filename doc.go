@@ -111,11 +111,12 @@ Many tokens are better sent in one AddAppTokens call than in many.
 
 A Batcher gathers tokens from any number of goroutines — every /start
 handler of a bot, or the reader of a subscriber file — and sends them in
-batches of up to 500, at most two requests at a time, each token waiting at
-most a second. A burst of thousands of /start becomes a handful of requests
-instead of 429s; a million subscribers upload in a few seconds with bounded
-memory. Add blocks while 10,000 tokens are pending, de-duplicates tokens that
-are still pending, and every token ends up sent or reported failed:
+batches of up to 500. A batch is cut when it is full or when its oldest
+token has waited FlushInterval (100 ms by default): a burst of thousands of
+/start becomes a handful of requests instead of 429s, and a million
+subscribers upload at the account's full rate with bounded memory. Add
+blocks while 100,000 tokens are pending, de-duplicates tokens that are
+still pending, and every token ends up sent or reported failed:
 
 	b, err := client.NewBatcher(appUUID, yespo.BatcherOptions{
 		OnBatch: func(r yespo.BatchResult) {
@@ -124,13 +125,32 @@ are still pending, and every token ends up sent or reported failed:
 			}
 		},
 	})
-	// in each handler:
+	// in a handler that answers the user once Yespo has the token:
+	err = b.AddAndWait(ctx, yespo.Token{Token: yespo.TelegramToken(chatID), Phone: phone})
+	// or, fire and forget (bulk imports, handlers that answer at once):
 	err = b.Add(ctx, yespo.Token{Token: yespo.TelegramToken(chatID), Phone: phone})
 	// on shutdown:
 	err = b.Close(ctx) // sends what is left; says how many failed
 
-A 429 asking for a longer wait than the client's retries allow pauses the
-whole Batcher once, then the batch is sent again.
+AddAndWait returns the outcome of the user's own token — nil once Yespo
+has it — after at most FlushInterval plus the request; use it where the
+bot's answer depends on the registration. Add returns at once; failures
+reach OnBatch, Flush and Close.
+
+Full batches go out as fast as the budget allows, up to Concurrency (128)
+requests in flight. With WithRateLimiter the limiter paces every attempt.
+Without one the Batcher paces itself: it starts at 100 requests per
+second, climbs while sends succeed, and cuts its rate by 30 % on every
+round of 429 answers, also those the client's retries absorbed — the
+server's own limit is found, whatever the round trip.
+
+Failure is bounded: a batch fails once the client's retry policy is spent.
+A Retry-After longer than the client waits by itself pauses the whole
+Batcher, at most once per batch and at most MaxPause (1 minute); a longer
+one fails the batch at once with the *APIError, whose RetryAfter says how
+long the server asked for. Close therefore returns during a total outage
+within the retry policy's time plus one pause, and every Close honours its
+own context.
 
 # Testing your bot
 

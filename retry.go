@@ -59,6 +59,9 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, 
 // wait that would outlast ctx's deadline, with an error of its own; that
 // error is made to match context.DeadlineExceeded like every other expiry.
 func (c *Client) pace(ctx context.Context) error {
+	if err := paceAttempt(ctx); err != nil { // the Batcher's own pace: batcher_observe.go
+		return err
+	}
 	if c.limiter == nil {
 		return nil
 	}
@@ -78,6 +81,7 @@ func (c *Client) pace(ctx context.Context) error {
 func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	a.attempts++
 	a.wait = 0
+	observeAttempt(ctx, resp, err) // the Batcher's pace and counters: batcher_observe.go
 	// A final answer stands even if ctx ended meanwhile: a 2xx means Yespo
 	// has the tokens, and reporting it as cancelled would be wrong.
 	final := err == nil && !retryableStatus(resp.StatusCode)

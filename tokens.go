@@ -142,7 +142,10 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 // sendTokens is AddAppTokens after validation; the Batcher, which validates
 // in Add, calls it directly.
 func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token) error {
-	body := appendTokensBody(make([]byte, 0, tokensBodySize(tokens)), tokens)
+	body, err := tokensBody(tokens)
+	if err != nil {
+		return err
+	}
 	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
 }
 

@@ -1,0 +1,142 @@
+package yespo
+
+import (
+	"context"
+	"fmt"
+)
+
+// Add queues t. It validates t first (an error matching ErrInvalidInput),
+// blocks while MaxPending tokens are pending, and returns ctx's error if ctx
+// ends first — the token is then not accepted — or ErrBatcherClosed after
+// Close. A nil ctx is an error matching ErrInvalidInput. A token equal in
+// all five fields to one still pending is counted in Duplicates and sent
+// once. Add returns once t is queued: its outcome reaches OnBatch, Flush and
+// Close; AddAndWait waits for it instead.
+func (b *Batcher) Add(ctx context.Context, t Token) error {
+	_, err := b.add(ctx, t)
+	return err
+}
+
+// AddAndWait queues t like Add, then waits for the batch that carries t —
+// or its pending twin — and returns that batch's outcome: nil once Yespo has
+// accepted t, else the batch's error: an *APIError, a transport error, or,
+// when a Close gave up before t was sent, an error wrapping that Close's
+// context error. It returns ctx's error if ctx ends first; t may still be
+// sent then. Unless a backlog or a pause holds the batch back, it returns
+// within FlushInterval plus one round trip (and its retries, if any); a
+// burst of callers shares few requests.
+func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
+	bt, err := b.add(ctx, t)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-bt.done:
+		return bt.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// add is Add; it returns the batch that will carry t or its pending twin.
+func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
+	if ctx == nil {
+		return nil, invalid("ctx", "must not be nil")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.closed && b.pendingLocked() >= b.opts.MaxPending {
+		room := b.room
+		b.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			b.mu.Lock()
+			return nil, ctx.Err()
+		case <-b.closing:
+		}
+		b.mu.Lock()
+	}
+	if b.closed {
+		return nil, ErrBatcherClosed
+	}
+	b.stats.Added++
+	if twin := b.pending[t]; twin != nil {
+		b.stats.Duplicates++
+		return twin, nil
+	}
+	f := b.filling
+	f.tokens = append(f.tokens, t)
+	b.pending[t] = f
+	switch {
+	case len(f.tokens) >= b.opts.MaxBatch:
+		b.cutLocked()
+	case !b.flushArmed:
+		b.flushArmed = true
+		b.flush.Reset(b.opts.FlushInterval)
+	}
+	return f, nil
+}
+
+// flushDue runs FlushInterval after a token came into an empty batch.
+func (b *Batcher) flushDue() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cutLocked()
+}
+
+// cutLocked hands the filling batch, if it has tokens, to the workers.
+func (b *Batcher) cutLocked() {
+	b.flush.Stop()
+	b.flushArmed = false
+	bt := b.filling
+	if len(bt.tokens) == 0 {
+		return
+	}
+	b.filling = b.newBatch()
+	b.unfinished[bt] = struct{}{}
+	b.ready = append(b.ready, bt)
+	b.wake.Signal()
+}
+
+// Flush cuts the batch being filled and waits until it and every batch
+// already cut are settled, through any pause and at the pace in force. It
+// returns ctx's error if ctx ends first (nil ctx: an error matching
+// ErrInvalidInput), or an error counting the tokens that failed among them
+// and wrapping the first failure.
+func (b *Batcher) Flush(ctx context.Context) error {
+	if ctx == nil {
+		return invalid("ctx", "must not be nil")
+	}
+	b.mu.Lock()
+	b.cutLocked()
+	waiting := make([]*batch, 0, len(b.unfinished))
+	for bt := range b.unfinished {
+		waiting = append(waiting, bt)
+	}
+	b.mu.Unlock()
+	var failed, total int
+	var first error
+	for _, bt := range waiting {
+		select {
+		case <-bt.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		total += len(bt.tokens)
+		if bt.err != nil {
+			failed += len(bt.tokens)
+			first = cmpOr(first, bt.err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("yespo: batcher: %d of %d tokens failed: %w", failed, total, first)
+	}
+	return nil
+}
