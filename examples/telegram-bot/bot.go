@@ -58,7 +58,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 	if a.yespo, err = yespo.NewClient(cfg.yespoKey, append(yespoOptions(cfg, log), yespoOpts...)...); err != nil {
 		return nil, err
 	}
-	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, batcherOptions); err != nil {
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{}); err != nil {
 		return nil, err
 	}
 	a.tg, err = bot.New(cfg.telegramToken,

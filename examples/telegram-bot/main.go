@@ -145,12 +145,6 @@ const (
 	accountRPS       = 200
 )
 
-// batcherOptions tunes the Batcher that registers subscribers. A user waits
-// for the batch that carries their token, so it goes out at most 200 ms
-// after the first token in it; a burst then costs about 5 requests a second
-// (more once batches fill, at 500 tokens), far below Yespo's 200.
-var batcherOptions = yespo.BatcherOptions{FlushInterval: 200 * time.Millisecond}
-
 // telegramClient is the HTTP client for the Bot API: its timeout outlasts a
 // long poll, and at most 64 connections are open at once, so that a burst of
 // replies queues for a connection instead of opening thousands.

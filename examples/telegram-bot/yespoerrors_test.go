@@ -62,17 +62,18 @@ func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
 	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 2 minutes."}, texts(h.say(ann, "/unmute")))
 }
 
-// A 429 with a long Retry-After holds the Batcher back: the user is told
-// to come back instead of waiting, and the token stays queued.
+// A 429 whose Retry-After is longer than the Batcher pauses for (MaxPause)
+// fails the batch at once: the user hears at once how long Yespo asked for,
+// and is not left waiting.
 func TestLongRateLimitTellsTheUserToComeBack(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	h := startBotOn(t, tg, ys, cfg, func(a *app) {
-		a.subscribeWait = time.Second  // past the batch's 200 ms, far short of the 2 minutes Yespo asks for
-		a.closeWait = time.Millisecond // the test ends before the pause does
-	}, yespo.WithRetry(0, 0, 0))
+	h := startBotOn(t, tg, ys, cfg, nil, yespo.WithRetry(0, 0, 0))
 	h.ys.FailNext(1, yespotest.Fault{Status: 429, RetryAfter: 2 * time.Minute})
-	got := h.say(h.tg.NewUser(1001, "Ann"), "/start "+signed(t, "crm-42"))
-	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 1 minute."}, texts(got))
-	assert.Contains(t, h.log(), `msg="yespo add token: no answer in time, the token may still go out" chat=1001 waited=1s`)
-	require.Len(t, h.ys.Requests(), 1, "held back, not sent again")
+	ann := h.tg.NewUser(1001, "Ann")
+	got := h.say(ann, "/start "+signed(t, "crm-42"))
+	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 2 minutes."}, texts(got))
+	assert.Contains(t, h.log(), `msg="yespo add token: rate limited" chat=1001`)
+	require.Len(t, h.ys.Requests(), 1, "not sent again behind the user's back")
+	_, stored := h.contactOf(ann)
+	assert.False(t, stored)
 }
