@@ -96,6 +96,7 @@ func barrierServer(t *testing.T, n int) (*server, *yespotest.Server, string) {
 // requests in flight together, pause the whole Batcher once — not once per
 // worker, one after the other — and both batches are sent again.
 func TestBatcherLongRetryAfterPausesOnce(t *testing.T) {
+	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	s, fake, _ := barrierServer(t, 2)
 	var reports onBatchCounter
 	b, err := s.client(t, yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond)).NewBatcher(appUUID,
@@ -121,6 +122,7 @@ func TestBatcherLongRetryAfterPausesOnce(t *testing.T) {
 // fails once the client's retries are spent: no retry loop on top, no
 // pause, and Close(context.Background()) returns.
 func TestBatcherOutageFailsWithinRetryPolicy(t *testing.T) {
+	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	var reports onBatchCounter
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
 		yespo.WithRetry(2, time.Millisecond, 2*time.Second))
@@ -143,6 +145,7 @@ func TestBatcherOutageFailsWithinRetryPolicy(t *testing.T) {
 // batch pauses the Batcher once, is sent again, and then fails with the
 // *APIError: Close(context.Background()) returns after one pause.
 func TestOutagePausesOncePerBatchThenFails(t *testing.T) {
+	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	var reports onBatchCounter
 	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
 		yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond))

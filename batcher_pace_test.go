@@ -162,7 +162,7 @@ var paceLatencies = []time.Duration{20 * time.Millisecond, 150 * time.Millisecon
 // a run that misses a rate is therefore run again, up to three times, and
 // every run is logged. A pace that cannot use the budget misses every time.
 func TestBatcherPaceUsesBudget(t *testing.T) {
-	slots := make(chan struct{}, 2)
+	slots := make(chan struct{}, 3)
 	for _, lat := range paceLatencies {
 		for _, limiter := range []bool{true, false} {
 			name := fmt.Sprintf("%v/limiter=%v", lat, limiter)
@@ -170,7 +170,7 @@ func TestBatcherPaceUsesBudget(t *testing.T) {
 				t.Parallel()
 				slots <- struct{}{}
 				defer func() { <-slots }()
-				run := paceRun{latency: lat, limiter: limiter, sendFor: 3 * time.Second, warmup: time.Second}
+				run := paceRun{latency: lat, limiter: limiter, sendFor: 2 * time.Second, warmup: time.Second}
 				var misses []string
 				for range 3 {
 					r := run.run(t)

@@ -313,6 +313,7 @@ func batcherGoroutines() bool {
 // account limited to Yespo's 200 requests per second: batching keeps it to
 // a handful of requests and no 429.
 func TestBatcherBurstStaysUnderRateLimit(t *testing.T) {
+	t.Parallel() // spread over a second of wall time: overlaps the other waiting tests
 	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
 	defer srv.Close()
 	app := srv.NewApp()

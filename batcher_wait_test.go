@@ -87,6 +87,7 @@ func TestBatcherAddAndWaitWhenCloseGivesUp(t *testing.T) {
 // second. With the default options every user is stored within 5 s, in at
 // most 100 requests, none answered 429.
 func TestBatcherAddAndWaitBurstOfStarts(t *testing.T) {
+	t.Parallel() // spread over a second of wall time: overlaps the other waiting tests
 	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
 	defer srv.Close()
 	app := srv.NewApp()

@@ -71,6 +71,7 @@ func TestNoRetries(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	s := newServer(t)
 	var first, second time.Time
 	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", sequence(

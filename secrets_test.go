@@ -293,6 +293,7 @@ func echoKeys() map[string]string {
 // no error text, formatted error, APIError field or debug log record shows
 // either, in any form.
 func TestEchoedKeyNeverShows(t *testing.T) {
+	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	for label, key := range echoKeys() {
 		for _, name := range slices.Sorted(maps.Keys(disguises(key))) {
 			t.Run(label+"/"+name, func(t *testing.T) { echoCase(t, key, name) })
