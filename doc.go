@@ -101,9 +101,14 @@ method: a 301, 302 or 303 would turn the POST into a bodiless GET, so its 3xx
 answer is returned as an *APIError instead.
 
 Yespo allows 200 requests per second per account. To stay under it, pass a
-limiter, which is waited on before every attempt:
+limiter, which is waited on before every attempt, a little under the limit
+(requests paced at exactly 200/s reach the server with jitter, and a few
+meet a 429):
 
-	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(200, 1)))
+	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(190, 1)))
+
+Several processes on one account share one budget through Redis with the
+separate module github.com/yespo-go/yespo/yesporedis.
 
 Many tokens are better sent in one AddAppTokens call than in many.
 

@@ -151,8 +151,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithRateLimiter makes every attempt, retries included, wait on l first.
 // For Yespo's documented 200 requests per second per account, use
-// rate.NewLimiter(200, 1) from golang.org/x/time/rate (less when several
-// processes share the account). It fails on nil.
+// rate.NewLimiter(190, 1) from golang.org/x/time/rate: a little under the
+// limit, since requests reach the server with jitter; when several
+// processes share the account, a limiter shared through Redis
+// (github.com/yespo-go/yespo/yesporedis). It fails on nil.
 func WithRateLimiter(l Limiter) Option {
 	return func(o *options) error {
 		if l == nil {
