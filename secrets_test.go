@@ -212,21 +212,32 @@ func TestNestedClientPrintsNoKey(t *testing.T) {
 	}
 }
 
-// An echoed key that straddles the 64 KiB cut is scrubbed, not half kept.
+// An echoed key that straddles the 64 KiB cut is scrubbed, not half kept:
+// raw, and spelt in JSON escapes, six bytes a character.
 func TestRedactionAcrossBodyLimit(t *testing.T) {
-	s := newServer(t)
-	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(400)
-		_, _ = w.Write([]byte(strings.Repeat("x", 64<<10-5) + sentinel + strings.Repeat("y", 100)))
-	})
-	c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()))
-	require.NoError(t, err)
-	err = c.AddAppTokens(context.Background(), appUUID, oneToken)
-	var ae *yespo.APIError
-	require.ErrorAs(t, err, &ae)
-	assert.Len(t, ae.Body, 64<<10)
-	assert.NotContains(t, string(ae.Body), sentinel[:5], "not even the part before the cut")
-	assert.True(t, strings.HasSuffix(string(ae.Body), "[REDA"), "the scrubbed key is what gets cut")
+	for _, tc := range []struct {
+		name, echo, notBeforeCut, suffix string
+		before                           int
+	}{
+		{"raw", sentinel, sentinel[:5], "[REDA", 5},
+		{"escaped", disguises(sentinel)[`JSON \u, upper hex`], `\u`, "x[REDACTED]" + strings.Repeat("y", 20), 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(400)
+				_, _ = w.Write([]byte(strings.Repeat("x", 64<<10-tc.before) + tc.echo + strings.Repeat("y", 100)))
+			})
+			c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()))
+			require.NoError(t, err)
+			err = c.AddAppTokens(context.Background(), appUUID, oneToken)
+			var ae *yespo.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Len(t, ae.Body, 64<<10)
+			assert.NotContains(t, string(ae.Body), tc.notBeforeCut, "not even the part before the cut")
+			assert.True(t, strings.HasSuffix(string(ae.Body), tc.suffix), "scrubbed, then cut")
+		})
+	}
 }
 
 // disguises spells secret the ways a server may echo it back.
@@ -398,23 +409,4 @@ func echoCase(t *testing.T, key, disguise string) {
 func printed(err error) []string {
 	return []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
 		fmt.Sprintf("%s", err), fmt.Sprintf("%q", err), fmt.Sprint(fmt.Errorf("wrapped: %w", err))}
-}
-
-// So is one spelt in JSON escapes, six bytes a character, that starts before
-// the cut and ends past it.
-func TestRedactionAcrossBodyLimitEscaped(t *testing.T) {
-	s := newServer(t)
-	escaped := disguises(sentinel)[`JSON \u, upper hex`]
-	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(400)
-		_, _ = w.Write([]byte(strings.Repeat("x", 64<<10-30) + escaped + strings.Repeat("y", 100)))
-	})
-	c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()))
-	require.NoError(t, err)
-	err = c.AddAppTokens(context.Background(), appUUID, oneToken)
-	var ae *yespo.APIError
-	require.ErrorAs(t, err, &ae)
-	assert.Len(t, ae.Body, 64<<10)
-	assert.NotContains(t, string(ae.Body), `\u`, "not even the escapes before the cut")
-	assert.True(t, strings.HasSuffix(string(ae.Body), "x[REDACTED]"+strings.Repeat("y", 20)), "scrubbed before the cut")
 }
