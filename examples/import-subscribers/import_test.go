@@ -114,12 +114,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 func TestFailedBatchesAreWrittenForRetry(t *testing.T) {
 	srv, app, env := fakeEnv(t)
 	srv.FailRandomly(1, yespotest.Fault{Status: 400, Body: "Bad request"})
-	var b strings.Builder
-	b.WriteString("token,externalCustomerId\n")
-	for i := range 5 {
-		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
-	}
-	path := writeFile(t, "subs.csv", b.String())
+	path := writeFile(t, "subs.csv", crmRows(5))
 	code, out := runTool(t, env, "-batch", "2", path)
 	assert.Equal(t, exitFailures, code, out)
 	failed := readCSV(t, path+".failed.csv")
@@ -216,12 +211,7 @@ func TestHeaderWithoutToken(t *testing.T) {
 func TestForbiddenStops(t *testing.T) {
 	srv, _, env := fakeEnv(t)
 	srv.FailNext(1, yespotest.Fault{Status: 403, Body: "Access denied"})
-	var b strings.Builder
-	b.WriteString("token,externalCustomerId\n")
-	for i := range 50 {
-		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
-	}
-	path := writeFile(t, "subs.csv", b.String())
+	path := writeFile(t, "subs.csv", crmRows(50))
 	code, out := runTool(t, env, "-batch", "5", path)
 	assert.Equal(t, exitError, code, out)
 	assert.Contains(t, out, "403 Forbidden: Access denied")
@@ -273,4 +263,15 @@ func TestTrialRunsLeaveRealImportAlone(t *testing.T) {
 		assert.Equal(t, exitError, code, out)
 		assert.Contains(t, out, "unfinished")
 	}
+}
+
+// crmRows is a CSV of n valid rows: tokens 0 to n-1, each with an
+// externalCustomerId.
+func crmRows(n int) string {
+	var b strings.Builder
+	b.WriteString("token,externalCustomerId\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
+	}
+	return b.String()
 }

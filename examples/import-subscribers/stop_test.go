@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,12 +55,7 @@ func TestBatchErrorsGoToFailedFile(t *testing.T) {
 	srv, _, env := fakeEnv(t)
 	srv.FailNext(1, yespotest.Fault{Status: 413, Body: "Too large"})
 	srv.FailNext(4, yespotest.Fault{Status: 503, Body: "Down for a moment"}) // the first try and 3 retries
-	var b strings.Builder
-	b.WriteString("token,externalCustomerId\n")
-	for i := 1; i <= 30; i++ {
-		fmt.Fprintf(&b, "%d,crm-%d\n", i, i)
-	}
-	path := writeFile(t, "subs.csv", b.String())
+	path := writeFile(t, "subs.csv", crmRows(30))
 	code, out := runTool(t, env, "-batch", "10", "-concurrency", "1", path)
 	assert.Equal(t, exitFailures, code, out)
 	assert.Contains(t, out, "10 rows sent, 20 failed, 0 rejected.")
