@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -348,14 +349,35 @@ func TestBinarySIGINTStopsWithinSecondsAndResumes(t *testing.T) {
 	assert.Contains(t, p.stdout.String(), "Interrupted: ")
 	assert.FileExists(t, path+".checkpoint")
 	t.Logf("exit %v after SIGINT; %d requests", took.Round(time.Millisecond), len(srv.Requests()))
+	prefix := confirmedPrefix(sentCounts(t, srv), invalid, rows)
 
 	p = start(t, environ(serverEnv(srv, app)...), args...)
 	require.Equal(t, exitRejects, p.wait(), p.output())
 	assertImported(t, path, rows, srv, invalid)
 	assert.Contains(t, p.stdout.String(), fmt.Sprintf("%d rows sent, 0 failed, %d rejected.", rows-len(invalid), len(invalid)),
 		"the totals are the whole file's")
-	counts := sentCounts(t, srv)
-	assert.LessOrEqual(t, resent(counts), 0, "rows confirmed before the stop are not sent again")
+	// Paced batches can leave out of order, so a batch after one the stop
+	// kept from leaving may be confirmed: the checkpoint ends before the
+	// gap, and the resumed run sends that batch again (Yespo keeps a token
+	// once). No row of the confirmed prefix is sent again.
+	for tok, n := range sentCounts(t, srv) {
+		row, err := strconv.Atoi(tok)
+		require.NoError(t, err)
+		if n > 1 && row <= prefix {
+			t.Errorf("row %d, within the %d rows confirmed before the stop, was sent %d times", row, prefix, n)
+		}
+	}
+}
+
+// confirmedPrefix is how many leading rows of subscribers' file were
+// confirmed (or invalid, so never sent): what a checkpoint may cover.
+func confirmedPrefix(counts map[string]int, invalid map[string]bool, rows int) int {
+	for i := 1; i <= rows; i++ {
+		if tok := strconv.Itoa(i); counts[tok] == 0 && !invalid[tok] {
+			return i - 1
+		}
+	}
+	return rows
 }
 
 func TestBinarySecondSIGINTExitsAtOnce(t *testing.T) {
