@@ -18,10 +18,14 @@ import (
 // importer is one run over one file.
 type importer struct {
 	cfg     config
+	info    os.FileInfo // of the input, when the run began
+	cpPath  string
+	trial   bool // -dry-run or -fake: no checkpoint is used or left
 	start   checkpoint
 	tr      *tracker
 	gate    *gate
 	rejects *csvOut
+	failed  *csvOut
 	stopRun context.CancelCauseFunc
 
 	mu      sync.Mutex
@@ -30,49 +34,19 @@ type importer struct {
 
 // importFile runs one import, or the rest of one, and returns the exit code.
 func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int, error) {
-	info, err := os.Stat(cfg.path)
+	im, err := newImporter(cfg, stderr)
 	if err != nil {
-		return exitError, err
-	}
-	if info.IsDir() {
-		return exitError, fmt.Errorf("%s is a directory", cfg.path)
-	}
-	cpPath := cfg.path + ".checkpoint"
-	im := &importer{cfg: cfg}
-	// A trial (-dry-run, -fake) neither uses nor leaves a checkpoint: a real
-	// import must not skip rows that only went to the fake. Nor does it
-	// step on a real import's unfinished files.
-	trial := cfg.dryRun || cfg.fake
-	if trial {
-		if _, err := os.Stat(cpPath); err == nil {
-			return exitError, fmt.Errorf("an import of this file is unfinished (%s): finish it (run it again without -dry-run or -fake), or delete that file to start over", cpPath)
-		}
-	} else if im.start, err = loadCheckpoint(cpPath, info); err != nil {
-		return exitError, err
-	}
-	if im.start.Row > 0 {
-		fmt.Fprintf(stderr, "import-subscribers: resuming after row %d (%s): %s so far\n", im.start.Row, cpPath, im.start.Done)
-	}
-	if im.rejects, err = openOut(cfg.path+".rejects.csv", []string{"row", "reason", "record"}, im.start.Row); err != nil {
 		return exitError, err
 	}
 	defer im.rejects.close()
-	failedPath := cfg.path + ".failed.csv"
-	if cfg.dryRun { // nothing can fail: leave a real run's failed file alone
-		failedPath = ""
-	}
-	failedOut, err := openOut(failedPath, []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, im.start.Row)
-	if err != nil {
-		return exitError, err
-	}
-	defer failedOut.close()
+	defer im.failed.close()
 	rows, closer, err := openRows(cfg.path, cfg.format, cfg.sep, im.start.Offset, im.start.Row+1)
 	if err != nil {
 		return exitError, err
 	}
 	defer closer.Close()
 
-	im.tr = newTracker(im.start, func(r *row, err error) { failedOut.write(failedRecord(r, err)) })
+	im.tr = newTracker(im.start, func(r *row, err error) { im.failed.write(failedRecord(r, err)) })
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	im.stopRun = stopRun
@@ -82,71 +56,134 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 
 	var b *yespo.Batcher
 	if !cfg.dryRun {
-		c, app, closeFake, err := newClient(cfg, im.gate)
-		if err != nil {
+		var closeFake func()
+		if b, closeFake, err = im.newBatcher(stderr); err != nil {
 			return exitError, err
 		}
 		defer closeFake()
-		if b, err = c.NewBatcher(app, yespo.BatcherOptions{
-			MaxBatch:    cfg.batch,
-			Concurrency: cfg.concurrency,
-			MaxPending:  max(10_000, cfg.batch*(cfg.concurrency+1)), // enough to keep every request slot busy
-			OnBatch:     im.onBatch,
-		}); err != nil {
-			return exitError, err
-		}
-		where := "Yespo at " + baseURLShown(cfg)
-		if cfg.fake {
-			where = "the in-process fake Yespo (-fake)"
-		}
-		fmt.Fprintf(stderr, "import-subscribers: importing %s (%d bytes) into app %s on %s: %g requests/s, up to %d in flight, %d tokens each\n",
-			cfg.path, info.Size(), app, where, cfg.rps, cfg.concurrency, cfg.batch)
 	}
-	save := func() error {
-		row, offset, done := im.tr.watermark()
-		if err := im.rejects.flush(); err != nil {
-			return err
-		}
-		if err := failedOut.flush(); err != nil {
-			return err
-		}
-		if trial {
-			return nil
-		}
-		return checkpoint{Row: row, Offset: offset, Done: done, InputSize: info.Size(), InputTime: info.ModTime()}.save(cpPath)
-	}
-	stopSaving := every(250*time.Millisecond, save)
-	prog := newProgress(stderr, info.Size(), cfg.progressEvery, im.tr, im.start)
+	stopSaving := every(250*time.Millisecond, im.save)
+	prog := newProgress(stderr, im.info.Size(), cfg.progressEvery, im.tr, im.start)
 
 	eof, lastSeq, readErr := im.feed(runCtx, rows, b)
 	if b != nil {
-		// Whatever was read goes out, unless the run is stopping: then the
-		// requests in flight get interruptGrace to finish, and the rest
-		// stays after the checkpoint.
-		closeCtx, cancelClose := context.WithCancel(context.Background())
-		stopGrace := context.AfterFunc(runCtx, func() { time.AfterFunc(interruptGrace, cancelClose) })
-		_ = b.Close(closeCtx)
-		stopGrace()
-		cancelClose()
+		drain(runCtx, b)
 	}
 	stopSaving()
 	prog.finish()
-	if err := save(); err != nil {
+	if err := im.save(); err != nil {
 		return exitError, err
 	}
+	return im.report(ctx, eof, lastSeq, readErr, stdout, stderr)
+}
+
+// newImporter checks the input, loads its checkpoint (a trial neither uses
+// nor leaves one: a real import must not skip rows that only went to the
+// fake, nor may a trial step on a real import's unfinished files) and opens
+// the rejects and failed files.
+func newImporter(cfg config, stderr io.Writer) (*importer, error) {
+	info, err := os.Stat(cfg.path)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", cfg.path)
+	}
+	im := &importer{cfg: cfg, info: info, cpPath: cfg.path + ".checkpoint", trial: cfg.dryRun || cfg.fake}
+	if im.trial {
+		if _, err := os.Stat(im.cpPath); err == nil {
+			return nil, fmt.Errorf("an import of this file is unfinished (%s): finish it (run it again without -dry-run or -fake), or delete that file to start over", im.cpPath)
+		}
+	} else if im.start, err = loadCheckpoint(im.cpPath, info); err != nil {
+		return nil, err
+	}
+	if im.start.Row > 0 {
+		fmt.Fprintf(stderr, "import-subscribers: resuming after row %d (%s): %s so far\n", im.start.Row, im.cpPath, im.start.Done)
+	}
+	if im.rejects, err = openOut(cfg.path+".rejects.csv", []string{"row", "reason", "record"}, im.start.Row); err != nil {
+		return nil, err
+	}
+	failedPath := cfg.path + ".failed.csv"
+	if cfg.dryRun { // nothing can fail: leave a real run's failed file alone
+		failedPath = ""
+	}
+	if im.failed, err = openOut(failedPath, []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, im.start.Row); err != nil {
+		im.rejects.close()
+		return nil, err
+	}
+	return im, nil
+}
+
+// newBatcher makes the client (Yespo's, or the fake's) and the Batcher
+// that sends the rows, and says where they go.
+func (im *importer) newBatcher(stderr io.Writer) (*yespo.Batcher, func(), error) {
+	cfg := im.cfg
+	c, app, closeFake, err := newClient(cfg, im.gate)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.NewBatcher(app, yespo.BatcherOptions{
+		MaxBatch:    cfg.batch,
+		Concurrency: cfg.concurrency,
+		MaxPending:  max(10_000, cfg.batch*(cfg.concurrency+1)), // enough to keep every request slot busy
+		OnBatch:     im.onBatch,
+	})
+	if err != nil {
+		closeFake()
+		return nil, nil, err
+	}
+	where := "Yespo at " + baseURLShown(cfg)
+	if cfg.fake {
+		where = "the in-process fake Yespo (-fake)"
+	}
+	fmt.Fprintf(stderr, "import-subscribers: importing %s (%d bytes) into app %s on %s: %g requests/s, up to %d in flight, %d tokens each\n",
+		cfg.path, im.info.Size(), app, where, cfg.rps, cfg.concurrency, cfg.batch)
+	return b, closeFake, nil
+}
+
+// drain sends whatever was read, unless the run is stopping: then the
+// requests in flight get interruptGrace to finish, and the rest stays after
+// the checkpoint.
+func drain(runCtx context.Context, b *yespo.Batcher) {
+	closeCtx, cancelClose := context.WithCancel(context.Background())
+	defer cancelClose()
+	stopGrace := context.AfterFunc(runCtx, func() { time.AfterFunc(interruptGrace, cancelClose) })
+	defer stopGrace()
+	_ = b.Close(closeCtx)
+}
+
+// save flushes the rejects and failed files, then (unless a trial) writes
+// the checkpoint: never past a row whose outcome is not on disk.
+func (im *importer) save() error {
+	row, offset, done := im.tr.watermark()
+	if err := im.rejects.flush(); err != nil {
+		return err
+	}
+	if err := im.failed.flush(); err != nil {
+		return err
+	}
+	if im.trial {
+		return nil
+	}
+	return checkpoint{Row: row, Offset: offset, Done: done, InputSize: im.info.Size(), InputTime: im.info.ModTime()}.save(im.cpPath)
+}
+
+// report says how the run ended, on stdout (and a blocking error on
+// stderr), and returns the exit code: a run that stopped short, or one
+// that finished the file with its totals over every run of it.
+func (im *importer) report(ctx context.Context, eof bool, lastSeq int64, readErr error, stdout, stderr io.Writer) (int, error) {
 	mark, _, done := im.tr.watermark()
 	run, _ := im.tr.counts()
 	complete := eof && mark == lastSeq
-	blocked := im.blockedErr()
-	switch {
+	switch blocked := im.blockedErr(); {
 	case blocked != nil:
-		fmt.Fprintln(stderr, blockedMessage(blocked, cfg))
+		fmt.Fprintln(stderr, blockedMessage(blocked, im.cfg))
 		fmt.Fprintf(stdout, "Stopped: %s in this run; %s. Fix the cause and run the same command again to continue.\n", run, doneUpTo(mark))
 		return exitError, nil
 	case readErr != nil:
 		fmt.Fprintf(stdout, "Stopped: %s in this run; %s.\n", run, doneUpTo(mark))
 		return exitError, fmt.Errorf("%w (progress is saved: run again to resume)", readErr)
-	case !complete && ctx.Err() != nil && trial:
+	case !complete && ctx.Err() != nil && im.trial:
 		fmt.Fprintf(stdout, "Interrupted: %s in this run (a trial run keeps no checkpoint).\n", run)
 		return exitInterrupted, nil
 	case !complete && ctx.Err() != nil:
@@ -156,27 +193,10 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stdout, "Stopped: %s in this run; %s.\n", run, doneUpTo(mark))
 		return exitError, fmt.Errorf("rows after %d were not confirmed: run the same command again to send them", mark)
 	}
-	if !trial {
-		_ = os.Remove(cpPath)
+	if !im.trial {
+		_ = os.Remove(im.cpPath)
 	}
-	verb := "sent"
-	if cfg.dryRun {
-		verb = "valid"
-	}
-	fmt.Fprintf(stdout, "%d rows %s, %d failed, %d rejected.", done.Sent, verb, done.Failed, done.Rejected)
-	if im.start.Row > 0 {
-		fmt.Fprintf(stdout, " (The whole file, over several runs; this run: %s.)", run)
-	}
-	fmt.Fprintln(stdout)
-	if cfg.fake && !cfg.dryRun {
-		fmt.Fprintln(stdout, "Imported into the in-process fake Yespo (-fake): nothing was sent to Yespo.")
-	}
-	if done.Failed > 0 {
-		fmt.Fprintf(stdout, "Rows Yespo refused, and why, are in %s: import that file to retry them.\n", failedOut.path)
-	}
-	if done.Rejected > 0 {
-		fmt.Fprintf(stdout, "Rejected rows and why are in %s.\n", im.rejects.path)
-	}
+	im.summary(stdout, done, run)
 	switch {
 	case done.Failed > 0:
 		return exitFailures, nil
@@ -184,6 +204,28 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		return exitRejects, nil
 	}
 	return exitOK, nil
+}
+
+// summary is the last word of a run that finished the file.
+func (im *importer) summary(stdout io.Writer, done, run counts) {
+	verb := "sent"
+	if im.cfg.dryRun {
+		verb = "valid"
+	}
+	fmt.Fprintf(stdout, "%d rows %s, %d failed, %d rejected.", done.Sent, verb, done.Failed, done.Rejected)
+	if im.start.Row > 0 {
+		fmt.Fprintf(stdout, " (The whole file, over several runs; this run: %s.)", run)
+	}
+	fmt.Fprintln(stdout)
+	if im.cfg.fake && !im.cfg.dryRun {
+		fmt.Fprintln(stdout, "Imported into the in-process fake Yespo (-fake): nothing was sent to Yespo.")
+	}
+	if done.Failed > 0 {
+		fmt.Fprintf(stdout, "Rows Yespo refused, and why, are in %s: import that file to retry them.\n", im.failed.path)
+	}
+	if done.Rejected > 0 {
+		fmt.Fprintf(stdout, "Rejected rows and why are in %s.\n", im.rejects.path)
+	}
 }
 
 // doneUpTo says how far the checkpoint goes.
