@@ -59,6 +59,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal stops the bot after the updates in hand (bounded);
+	// from then on a signal has its default effect: a second Ctrl-C quits
+	// at once.
+	context.AfterFunc(ctx, func() {
+		stop()
+		fmt.Fprintln(os.Stderr, "telegram-bot: stopping after the updates in hand; Ctrl-C again quits at once")
+	})
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/yespo-go/yespo/yespotest"
 )
 
 // The environment names are the contract; run reads them, long-polls (after
@@ -138,6 +139,43 @@ func TestSignalsStopTheBot(t *testing.T) {
 			}
 			assert.Contains(t, stderr.String(), `msg="bot stopped"`)
 		})
+	}
+}
+
+// While the bot waits for a slow Yespo after the first Ctrl-C, a second one
+// quits the process at once.
+func TestSecondSIGINTQuitsAtOnce(t *testing.T) {
+	tg, ys, cfg := fakes(t, yespotest.WithLatency(time.Minute))
+	cmd := exec.Command(builtBot(t))
+	cmd.Env = envList(contractEnv(tg, ys, cfg.appUUID))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+
+	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: long polling"`))
+	tg.NewUser(1001, "Ann").Send("/start " + signed(t, "crm-42"))
+	for ctx := bounded(t); len(ys.Requests()) == 0; { // the handler waits on Yespo's answer
+		require.NoError(t, ctx.Err(), "the token never reached Yespo")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, stderr.waitFor(bounded(t), "Ctrl-C again quits at once"))
+	select {
+	case err := <-exited:
+		t.Fatalf("exited on the first SIGINT while a handler waited: %v", err)
+	default:
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, stderr.String())
+		assert.False(t, ee.Success())
+	case <-time.After(waitLimit):
+		t.Fatal("the second SIGINT did not quit the bot")
 	}
 }
 
