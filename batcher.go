@@ -40,6 +40,12 @@ type BatcherOptions struct {
 	// outcome, from the goroutine that settled it. It must not block for
 	// long: Flush and Close wait for it.
 	OnBatch func(BatchResult)
+	// Journal, if set, keeps every accepted token on stable storage until
+	// Yespo accepted it or refused it for good, so that a crash, a deploy
+	// or an outage of any length loses nothing: Add returns once the token
+	// is kept, and a Batcher opened on a journal that still holds tokens
+	// sends them first. Nil keeps tokens in memory only. See Journal.
+	Journal Journal
 }
 
 // The bounds of BatcherOptions.
@@ -75,6 +81,15 @@ type BatcherStats struct {
 	// client's own rate limiter paces the requests.
 	Pace    float64
 	Pending int // tokens accepted and not yet sent or failed, duplicates aside
+	// Held counts tokens left in the journal when Close returned, neither
+	// sent nor failed: the next Batcher on the journal sends them. Always
+	// 0 without a journal.
+	Held int64
+	// JournalDepth is how many tokens the journal holds, and
+	// JournalOldest the age of the oldest of them; both 0 without a
+	// journal.
+	JournalDepth  int
+	JournalOldest time.Duration
 }
 
 // Batcher gathers tokens from any number of goroutines and sends them to

@@ -95,6 +95,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}, nil
 }
 
+// BaseURL returns the API root the client sends to, as WithBaseURL
+// normalised it (always ending in "/"). A Journal records it, so that
+// tokens kept for one Yespo are never replayed into another.
+func (c *Client) BaseURL() string { return c.baseURL }
+
 // defaultHTTPClient has its own transport (http.DefaultTransport is never
 // mutated), a 30 s timeout and the same-host redirect policy.
 func defaultHTTPClient(rt http.RoundTripper, s scrubber) *http.Client {

@@ -1,0 +1,70 @@
+package yespo
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrJournalTarget matches the error a Journal returns from Open when it
+// was made for another app or base URL: tokens journaled against a fake or
+// a staging app must never be replayed into production. The error names
+// both targets.
+var ErrJournalTarget = errors.New("yespo: journal belongs to another target")
+
+// JournalTarget is what a journal's tokens are for: they are replayed only
+// to the same app at the same API root.
+type JournalTarget struct {
+	AppUUID string // the app_uuid, canonical form
+	BaseURL string // the client's API root, as Client.BaseURL returns it
+}
+
+// JournalEntry is one token a journal holds.
+type JournalEntry struct {
+	ID    string    // the journal's own, opaque identifier
+	Token Token     // as Add accepted it
+	Added time.Time // when it was appended
+}
+
+// JournalStats is how much a journal holds.
+type JournalStats struct {
+	Depth  int       // entries held: appended and not yet removed
+	Oldest time.Time // Added of the oldest entry held; zero when empty
+}
+
+// Journal keeps the tokens a Batcher accepted on stable storage until Yespo
+// accepted them or refused them for good (BatcherOptions.Journal). An
+// embedded one for a single process lives in
+// github.com/yespo-go/yespo/yespobolt; one shared by replicas, on Redis
+// Streams, in github.com/yespo-go/yespo/yesporedis.
+//
+// A Journal is used by one Batcher at a time in a process; several
+// processes may share one (replicas) when the implementation says so. The
+// Batcher never closes it: whoever opened it closes it after Batcher.Close.
+// Every method must be safe for concurrent use and return early with an
+// error when ctx is done.
+type Journal interface {
+	// Open binds the journal to target, recording it in a new journal. It
+	// fails with an error matching ErrJournalTarget, naming both, when the
+	// journal was made for another target, and with another clear error
+	// when the storage is not usable.
+	Open(ctx context.Context, target JournalTarget) error
+	// Append stores tokens and returns only once they are on stable
+	// storage: one entry per token, in order. Concurrent calls may share
+	// one sync (group commit). On error none of the tokens may be counted
+	// as kept (a full disk is an error, never a silent drop).
+	Append(ctx context.Context, tokens []Token) ([]JournalEntry, error)
+	// Remove deletes entries that are settled for good: accepted by
+	// Yespo, or refused by it for good. Removing an entry that is gone
+	// already is not an error.
+	Remove(ctx context.Context, ids []string) error
+	// Reclaim hands this writer up to max entries that no live writer
+	// holds: those an earlier run left (a crash, a deploy, a Close whose
+	// ctx ran out) or, for a shared journal, a dead replica. An entry it
+	// returned, or that Append returned, is not returned again by this
+	// writer's Reclaim. It returns an empty slice when there is nothing to
+	// hand over.
+	Reclaim(ctx context.Context, max int) ([]JournalEntry, error)
+	// Stats returns how much the journal holds.
+	Stats(ctx context.Context) (JournalStats, error)
+}
