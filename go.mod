@@ -1,6 +1,6 @@
 module github.com/yespo-go/yespo
 
-go 1.24
+go 1.26
 
 require (
 	github.com/hashicorp/go-retryablehttp v0.7.8

@@ -1,6 +1,6 @@
 module github.com/yespo-go/yespo/examples
 
-go 1.24
+go 1.26
 
 require (
 	github.com/go-telegram/bot v1.19.0

@@ -1,6 +1,6 @@
 module github.com/yespo-go/yespo/yesporedis
 
-go 1.24
+go 1.26
 
 require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
