@@ -4,6 +4,7 @@
 //
 //	publish -repo DIR modules          modules of DIR/go.work, dependencies first: "dir path" lines
 //	publish -repo DIR version          the release version: "v" + the root package's Version constant
+//	publish -repo DIR tags             the release's git tags, in the order to create them
 //	publish -repo DIR pin [dir...]     makes the listed modules (default: all) require the workspace
 //	                                   modules they require at the version, with no replace of them,
 //	                                   and go.work replace each workspace module at the version
@@ -30,7 +31,7 @@ func main() {
 	out := flag.String("out", "", "the proxy directory to write modules into")
 	version := flag.String("version", "", "the version to publish at (default: the root package's Version)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: publish -repo DIR modules | version | pin [dir...] | -out PROXY [-version V] [dir...]")
+		fmt.Fprintln(os.Stderr, "usage: publish -repo DIR modules | version | tags | pin [dir...] | -out PROXY [-version V] [dir...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -56,8 +57,14 @@ func run(repo, out, version string, args []string) error {
 			return err
 		}
 	}
-	if len(args) == 1 && args[0] == "version" {
+	switch {
+	case len(args) == 1 && args[0] == "version":
 		fmt.Println(version)
+		return nil
+	case len(args) == 1 && args[0] == "tags":
+		for _, m := range mods {
+			fmt.Println(tag(m, version))
+		}
 		return nil
 	}
 	if len(args) > 0 && args[0] == "pin" {
@@ -111,4 +118,13 @@ func pick(mods []module, dirs []string) ([]module, error) {
 		}
 	}
 	return chosen, nil
+}
+
+// tag is the git tag that releases m at version: a nested module's tags
+// are prefixed with its directory.
+func tag(m module, version string) string {
+	if m.Dir == "." {
+		return version
+	}
+	return m.Dir + "/" + version
 }
