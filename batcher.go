@@ -85,6 +85,10 @@ type BatcherStats struct {
 	// sent nor failed: the next Batcher on the journal sends them. Always
 	// 0 without a journal.
 	Held int64
+	// Reclaimed counts tokens taken from the journal that earlier runs (or
+	// a dead replica) left: they are sent like added ones. With it, after
+	// Close, Added + Reclaimed == Sent + Failed + Duplicates + Held.
+	Reclaimed int64
 	// JournalDepth is how many tokens the journal holds, and
 	// JournalOldest the age of the oldest of them; both 0 without a
 	// journal.
@@ -144,6 +148,7 @@ type Batcher struct {
 	isDrained  bool // drained is closed
 	stats      BatcherStats
 	firstErr   error
+	jr         *journalState // nil without a journal: see batcher_journal.go
 }
 
 // batch is one request's worth of tokens.
@@ -185,6 +190,12 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	b.flush.Stop()
 	b.pace.timer = time.AfterFunc(time.Hour, b.signal)
 	b.pace.timer.Stop()
+	if opts.Journal != nil { // journal hook: bind it, queue what earlier runs left
+		if err := b.openJournal(); err != nil {
+			cancel(err)
+			return nil, err
+		}
+	}
 	b.workers.Add(opts.Concurrency)
 	for range opts.Concurrency {
 		go b.work()
@@ -263,15 +274,16 @@ func (b *Batcher) newBatch() *batch {
 // Stats returns the counters so far.
 func (b *Batcher) Stats() BatcherStats {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	st := b.stats
 	st.Pending = b.pendingLocked()
 	st.Pace = b.pace.rate
+	b.mu.Unlock()
+	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
 	return st
 }
 
 // pendingLocked counts tokens accepted and not yet sent or failed,
 // duplicates aside.
 func (b *Batcher) pendingLocked() int {
-	return int(b.stats.Added - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
+	return int(b.stats.Added + b.stats.Reclaimed - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
 }
