@@ -63,8 +63,9 @@ type Journal struct {
 
 	mu         sync.Mutex
 	target     *yespo.JournalTarget
-	queue      []*op // waiting for the next commit
-	committing bool  // a commit loop runs
+	queue      []*op         // waiting for the next commit
+	arrived    chan struct{} // a token per arrival in queue, for linger
+	committing bool          // a commit loop runs
 	loop       sync.WaitGroup
 	closed     bool
 	depth      int
@@ -89,14 +90,14 @@ func Open(path string) (*Journal, error) {
 	if err := checkFile(path); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("yespobolt: %s is in use by another process (or another Journal of this one); a journal has one writer", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("yespobolt: %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path}
+	j := &Journal{db: db, path: path, arrived: make(chan struct{}, 1)}
 	if err := j.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -238,6 +239,10 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 		return errors.New("yespobolt: journal used before Open bound it to a target")
 	}
 	j.queue = append(j.queue, o)
+	select {
+	case j.arrived <- struct{}{}:
+	default: // the loop has a wake-up pending already
+	}
 	if !j.committing {
 		j.committing = true
 		j.loop.Add(1)
@@ -265,9 +270,17 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 // commitLoop commits whatever is queued, one transaction at a time, until
 // the queue is empty: the calls that arrive during a commit go together
 // into the next one.
+//
+// Callers woken by a commit come back one by one: taking the queue at once
+// would split them into two groups that take turns, each call waiting for
+// two commits. So when fewer are queued than the last commit carried, the
+// loop lingers for the rest — at most lingerMax, a fraction of a commit's
+// two syncs.
 func (j *Journal) commitLoop() {
 	defer j.loop.Done()
+	last := 0
 	for {
+		j.linger(last)
 		j.mu.Lock()
 		ops := j.queue
 		j.queue = nil
@@ -278,6 +291,34 @@ func (j *Journal) commitLoop() {
 		}
 		j.mu.Unlock()
 		j.commit(ops)
+		last = len(ops)
+	}
+}
+
+// lingerMax bounds how long a commit waits for the callers of the last one.
+const lingerMax = 0
+
+// linger waits until want ops are queued, or none is, or lingerMax passed.
+func (j *Journal) linger(want int) {
+	var timer *time.Timer
+	for {
+		j.mu.Lock()
+		n := len(j.queue)
+		j.mu.Unlock()
+		if n == 0 || n >= want {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(lingerMax)
+		}
+		select {
+		case <-j.arrived:
+		case <-timer.C:
+			return
+		}
+	}
+	if timer != nil {
+		timer.Stop()
 	}
 }
 
