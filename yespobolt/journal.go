@@ -296,7 +296,7 @@ func (j *Journal) commitLoop() {
 }
 
 // lingerMax bounds how long a commit waits for the callers of the last one.
-const lingerMax = 0
+const lingerMax = 300 * time.Microsecond
 
 // linger waits until want ops are queued, or none is, or lingerMax passed.
 func (j *Journal) linger(want int) {
