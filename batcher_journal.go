@@ -40,13 +40,6 @@ const (
 	journalCleanupTimeout = 10 * time.Second
 )
 
-// ErrHeld is matched by the error of Flush, Close and AddAndWait when tokens
-// are held in the journal: Yespo has not accepted them yet (an outage, a
-// rate limit, a refused key…; the error wraps the last cause too), and the
-// Batcher — or, after Close, the next Batcher on the journal — sends them
-// again. Nothing is lost; delivery is at least once.
-var ErrHeld = errors.New("yespo: tokens held in the journal")
-
 // journalState is what the Batcher knows of its journal.
 type journalState struct {
 	j       Journal
