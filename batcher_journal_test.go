@@ -2,7 +2,9 @@ package yespo_test
 
 import (
 	"context"
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -120,7 +122,9 @@ func TestJournalOutageHoldsTokensThenDelivers(t *testing.T) {
 	srv, app, store := journaled(t)
 	var results []yespo.BatchResult
 	var mu sync.Mutex
-	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run(), MaxBatch: 50,
+	logs := &syncBuffer{}
+	client := srv.Client(yespo.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	b, err := client.NewBatcher(app, yespo.BatcherOptions{Journal: store.run(), MaxBatch: 50,
 		OnBatch: func(r yespo.BatchResult) { mu.Lock(); results = append(results, r); mu.Unlock() }})
 	require.NoError(t, err)
 	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusServiceUnavailable})
@@ -148,6 +152,10 @@ func TestJournalOutageHoldsTokensThenDelivers(t *testing.T) {
 	assert.EqualValues(t, 201, st.Sent)
 	assert.Zero(t, st.Failed)
 	assert.Zero(t, st.Held)
+	text := logs.String()
+	assert.Equal(t, 1, strings.Count(text, "holding its tokens in the journal"), "the outage is logged once:\n%s", text)
+	assert.Equal(t, 1, strings.Count(text, "Yespo accepts again"), "and so is its end:\n%s", text)
+	assert.NotContains(t, text, srv.APIKey)
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range results {
@@ -239,4 +247,22 @@ func TestJournalHeldErrorReadsWell(t *testing.T) {
 	assert.Contains(t, msg, "503")
 	assert.Contains(t, msg, "maintenance")
 	assert.False(t, errors.Is(err, yespo.ErrBatcherClosed))
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

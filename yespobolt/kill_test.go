@@ -106,12 +106,12 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // wait reaps the child and returns its exit error and stderr.
-func (c *child) wait() (error, string) {
+func (c *child) wait() (stderr string, err error) {
 	<-c.done
-	err := c.cmd.Wait()
+	err = c.cmd.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return err, c.stderr.String()
+	return c.stderr.String(), err
 }
 
 // TestKillLoopLosesNothing SIGKILLs a process adding tokens through a
@@ -146,7 +146,7 @@ func TestKillLoopLosesNothing(t *testing.T) {
 		}
 		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond) // the random moment of the kill
 		require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-		err, stderr := c.wait()
+		stderr, err := c.wait()
 		var exit *exec.ExitError
 		if !assert.ErrorAs(t, err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("round %d: the child did not die of the SIGKILL: %v\n%s", round, err, stderr)
@@ -156,7 +156,7 @@ func TestKillLoopLosesNothing(t *testing.T) {
 
 	srv.FailRandomly(0)
 	c := startChild(t, srv, app, journal, "-drain")
-	err, stderr := c.wait()
+	stderr, err := c.wait()
 	require.NoError(t, err, stderr)
 	t.Log(strings.Join(c.added, "\n"))
 
@@ -219,7 +219,7 @@ func TestSecondProcessGetsAClearError(t *testing.T) {
 	c := startChild(t, srv, app, path, "-n", "1")
 	exited := make(chan struct{})
 	var stderr string
-	go func() { err, stderr = c.wait(); close(exited) }()
+	go func() { stderr, err = c.wait(); close(exited) }()
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
