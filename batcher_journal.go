@@ -49,8 +49,9 @@ type journalState struct {
 	held    []*batch            // failed for now, in the order they failed: the first is the next probe
 	where   map[*batch]struct{} // held or parked batches
 	changed chan struct{}       // closed and replaced when a batch is held or parked
+	failed  map[*batch]struct{} // failed for now and not settled since: held, or out again
 	parked  int                 // tokens of batches left in the journal for the next Batcher
-	heldN   int                 // tokens of held batches
+	heldN   int                 // tokens of failed batches: Stats.Held while running
 	cause   error               // the last failure that held a batch
 	probe   *time.Timer
 	armed   bool // the probe timer runs
@@ -69,7 +70,7 @@ type journalState struct {
 // the rest as room frees. On error the Batcher is not usable.
 func (b *Batcher) openJournal() error {
 	jr := &journalState{
-		j: b.opts.Journal, ids: map[Token][]string{}, where: map[*batch]struct{}{},
+		j: b.opts.Journal, ids: map[Token][]string{}, where: map[*batch]struct{}{}, failed: map[*batch]struct{}{},
 		changed: make(chan struct{}), backoff: probeFirst, reclaimer: make(chan struct{}),
 	}
 	jr.ctx, jr.cancel = context.WithCancel(context.Background())
@@ -279,6 +280,7 @@ func (b *Batcher) journalFinish(bt *batch, err error) (held bool) {
 		return true
 	}
 	b.mu.Lock()
+	b.unfailLocked(bt)
 	var ids []string
 	for _, t := range bt.tokens {
 		ids = append(ids, b.jr.ids[t]...)
@@ -327,12 +329,16 @@ func (b *Batcher) hold(bt *batch, err error) {
 	close(jr.changed)
 	jr.changed = make(chan struct{})
 	if b.closed || b.abandoned {
+		b.unfailLocked(bt)
 		jr.parked += len(bt.tokens)
 		b.checkDrainedLocked()
 		return
 	}
 	jr.held = append(jr.held, bt)
-	jr.heldN += len(bt.tokens)
+	if _, ok := jr.failed[bt]; !ok {
+		jr.failed[bt] = struct{}{}
+		jr.heldN += len(bt.tokens)
+	}
 	if !jr.holding {
 		jr.holding = true
 		b.logJournal("yespo: batcher: Yespo did not accept a batch; holding its tokens in the journal and trying again", err, "tokens", len(bt.tokens))
@@ -359,7 +365,6 @@ func (b *Batcher) probeDue() {
 	}
 	bt := jr.held[0]
 	jr.held = jr.held[1:]
-	jr.heldN -= len(bt.tokens)
 	delete(jr.where, bt)
 	b.ready = append([]*batch{bt}, b.ready...)
 	b.wake.Signal()
@@ -382,7 +387,7 @@ func (b *Batcher) release() {
 		delete(jr.where, bt)
 	}
 	b.ready = append(jr.held, b.ready...)
-	jr.held, jr.heldN = nil, 0
+	jr.held = nil
 	b.wake.Broadcast()
 }
 
@@ -392,6 +397,7 @@ func (b *Batcher) release() {
 func (b *Batcher) parkLocked(bts []*batch) []*batch {
 	jr := b.jr
 	for _, bt := range bts {
+		b.unfailLocked(bt)
 		jr.where[bt] = struct{}{}
 		jr.parked += len(bt.tokens)
 	}
@@ -407,7 +413,15 @@ func (b *Batcher) parkHeldLocked() {
 	jr.probe.Stop()
 	jr.armed = false
 	b.parkLocked(jr.held)
-	jr.held, jr.heldN = nil, 0
+	jr.held = nil
+}
+
+// unfailLocked forgets that bt failed: it is settled or parked now.
+func (b *Batcher) unfailLocked(bt *batch) {
+	if _, ok := b.jr.failed[bt]; ok {
+		delete(b.jr.failed, bt)
+		b.jr.heldN -= len(bt.tokens)
+	}
 }
 
 // parkedLocked counts tokens parked; 0 without a journal.
