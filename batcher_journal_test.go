@@ -1,8 +1,8 @@
 package yespo_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
