@@ -34,6 +34,9 @@ const (
 	// entries no live writer holds: a shared journal's dead replica leaves
 	// some at any time.
 	reclaimEvery = 10 * time.Second
+	// reclaimChunk bounds one Reclaim call, so that a large MaxPending does
+	// not make one call (and NewBatcher) read the whole journal at once.
+	reclaimChunk = 10_000
 	// journalOpenTimeout bounds Open and the first Reclaim in NewBatcher,
 	// which has no ctx; journalCleanupTimeout bounds the calls Close makes.
 	journalOpenTimeout    = time.Minute
@@ -97,7 +100,7 @@ func (b *Batcher) openJournal() error {
 // more.
 func (b *Batcher) reclaim(ctx context.Context) (bool, error) {
 	b.mu.Lock()
-	room := b.opts.MaxPending - b.pendingLocked() - b.jr.appending
+	room := min(b.opts.MaxPending-b.pendingLocked()-b.jr.appending, reclaimChunk)
 	b.mu.Unlock()
 	if room <= 0 {
 		return true, nil
