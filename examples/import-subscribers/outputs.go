@@ -11,8 +11,9 @@ import (
 )
 
 // csvOut is a CSV file of rows that did not make it (rejects or failures),
-// each line led by the row number, so that a resume can drop the lines of
-// rows it will read again.
+// each line led by the line of the input where the row starts, so that an
+// operator finds it, and a resume can drop the lines of rows it will read
+// again.
 type csvOut struct {
 	mu    sync.Mutex
 	path  string
@@ -21,13 +22,14 @@ type csvOut struct {
 	lines int
 }
 
-// openOut opens path, keeping from an earlier run only the lines of rows up
-// to keepRow (none when starting over). With path "" it writes nowhere.
-func openOut(path string, header []string, keepRow int64) (*csvOut, error) {
+// openOut opens path, keeping from an earlier run only the lines of rows
+// whose line keep accepts (none when keep is nil: starting over). With path
+// "" it writes nowhere.
+func openOut(path string, header []string, keep func(line int64) bool) (*csvOut, error) {
 	if path == "" {
 		return &csvOut{w: csv.NewWriter(io.Discard)}, nil
 	}
-	kept, err := keptLines(path, keepRow)
+	kept, err := keptLines(path, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +49,9 @@ func openOut(path string, header []string, keepRow int64) (*csvOut, error) {
 	return o, o.w.Error()
 }
 
-// keptLines reads the records of path whose row is at most keepRow.
-func keptLines(path string, keepRow int64) ([][]string, error) {
-	if keepRow == 0 {
+// keptLines reads the records of path whose line keep accepts.
+func keptLines(path string, keep func(int64) bool) ([][]string, error) {
+	if keep == nil {
 		return nil, nil
 	}
 	f, err := os.Open(path)
@@ -71,7 +73,7 @@ func keptLines(path string, keepRow int64) ([][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n, e := strconv.ParseInt(rec[0], 10, 64); !first && e == nil && n <= keepRow {
+		if n, e := strconv.ParseInt(rec[0], 10, 64); !first && e == nil && keep(n) {
 			kept = append(kept, rec)
 		}
 	}
