@@ -222,9 +222,12 @@ func assertImported(t *testing.T, path string, n int, srv *yespotest.Server, inv
 			t.Fatalf("row %s stored %d times", tok, stored[tok])
 		}
 	}
-	rejected := map[string]int{}
+	rejected := map[string]int{} // by token: row i, line i+1, has token i
 	for _, rec := range readCSV(t, path+".rejects.csv")[1:] {
-		rejected[rec[0]]++
+		line, err := strconv.Atoi(rec[0])
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(rec[2], strconv.Itoa(line-1)+","), "line %d is row %d: %q", line, line-1, rec[2])
+		rejected[strconv.Itoa(line-1)]++
 	}
 	assert.Len(t, rejected, len(invalid))
 	for tok := range invalid {

@@ -164,7 +164,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root (env YESPO_BASE_URL; default "+yespo.DefaultBaseURL+")")
 	fs.StringVar(&cfg.format, "format", "", `"csv" or "jsonl" (default: from the file name)`)
 	fs.StringVar(&sep, "sep", sep, `CSV field separator: one character, or "tab"`)
-	fs.StringVar(&cols, "columns", "", `the file's own names for the fields, as NAME=FIELD pairs separated by commas, e.g. "chat_id=token,customer id=externalCustomerId"; FIELD is token, contactId, externalCustomerId, phone or email; names in any case; for JSON lines the keys`)
+	fs.StringVar(&cols, "columns", "", `the file's own names for the fields, as NAME=FIELD pairs separated by commas, e.g. "chat_id=token,customer id=externalCustomerId"; FIELD is token, contactId, externalCustomerId, phone or email; names in any case; a column named like a field that is mapped from another name is ignored; for JSON lines the keys`)
 	fs.BoolVar(&cfg.normalize, "normalize", false, "clean up phones (+38 (050) 123-45-67 → +380501234567) and emails before validating")
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
 	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")

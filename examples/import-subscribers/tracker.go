@@ -109,16 +109,23 @@ func compare(a, b int64) int {
 // rejected — and keeps the rows done as spans of the file, which is what a
 // checkpoint holds. A row whose batch was not confirmed (the import
 // stopped first) gets no outcome: the next run sends it again.
+//
+// A rejected row read ahead of the rows before it (which wait for their
+// batch) is held until the row before it is done, and then done with it:
+// so rejects extend the spans of rows sent and never start their own, and
+// a checkpoint holds about as many spans as batches in flight. Held rows
+// are not done yet; a kill means they are read and rejected again.
 type tracker struct {
 	mu        sync.Mutex
 	waiting   map[yespo.Token][]*row // rows in the Batcher, by token (twins share)
+	held      map[int64]*row         // rejected rows waiting for the row before them, by start
 	st        progressState
 	onFailure func(r *row, err error)
 }
 
 func newTracker(start progressState, onFailure func(*row, error)) *tracker {
 	start.spans = slices.Clone(start.spans)
-	return &tracker{waiting: map[yespo.Token][]*row{}, st: start, onFailure: onFailure}
+	return &tracker{waiting: map[yespo.Token][]*row{}, held: map[int64]*row{}, st: start, onFailure: onFailure}
 }
 
 // covered reports whether the row starting at offset was done in an
@@ -148,11 +155,16 @@ func (t *tracker) forget(r *row) {
 	}
 }
 
-// rejectedRow marks a row that never reaches the Batcher.
+// rejectedRow marks a row that never reaches the Batcher: done at once if
+// the row before it is, else when that one is.
 func (t *tracker) rejectedRow(r *row) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.finishLocked(r, rejected)
+	if r.start == t.st.prefix.End || t.st.covered(r.start-1) {
+		t.finishLocked(r, rejected)
+	} else {
+		t.held[r.start] = r
+	}
 }
 
 // settle files a batch's outcome: every row waiting for one of its tokens
@@ -185,9 +197,17 @@ func (t *tracker) release(tokens []yespo.Token) {
 }
 
 func (t *tracker) finishLocked(r *row, how outcome) {
-	t.st.run.add(how)
-	t.st.done.add(how)
-	t.st.cover(r)
+	for {
+		t.st.run.add(how)
+		t.st.done.add(how)
+		t.st.cover(r)
+		next, ok := t.held[r.end]
+		if !ok {
+			return
+		}
+		delete(t.held, r.end)
+		r, how = next, rejected
+	}
 }
 
 func (c *counts) add(how outcome) {
