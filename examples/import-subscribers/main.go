@@ -52,6 +52,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -338,9 +339,10 @@ const paceMargin = 0.97
 // rest of the 200 requests/s however fast the import runs. It returns the
 // limiter and, for the start line, where the budget comes from.
 func newLimiter(cfg config, log *slog.Logger) (yespo.Limiter, string) {
-	rps := fmt.Sprintf("%g requests/s (-rps %g)", cfg.rps, cfg.rps)
+	n := strconv.FormatFloat(cfg.rps, 'f', -1, 64)
+	rps := fmt.Sprintf("%s requests/s (-rps %s)", n, n)
 	if !cfg.rpsSet {
-		rps = fmt.Sprintf("%g requests/s (the default -rps: half the account's %d/s, the rest left to the bot)", cfg.rps, accountRPS)
+		rps = fmt.Sprintf("%s requests/s (the default -rps: half the account's %d/s, the rest left to the bot)", n, accountRPS)
 	}
 	if cfg.redisURL == "" {
 		return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1),
