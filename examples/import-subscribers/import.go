@@ -30,7 +30,8 @@ type importer struct {
 	failed  *csvOut
 	stopRun context.CancelCauseFunc
 
-	saveMu sync.Mutex // one save at a time, so that none overwrites a later one
+	saveMu  sync.Mutex // one save at a time, so that none overwrites a later one
+	commits *groupCommit
 
 	mu      sync.Mutex
 	blocked error // the first error that stopped the import
@@ -41,8 +42,9 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	limiter, budget := newLimiter(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	g := newGate(limiter)
 	var c *yespo.Client
-	app, closeFake := cfg.app, func() {}
+	app := cfg.app
 	if !cfg.dryRun {
+		var closeFake func()
 		var err error
 		if c, app, closeFake, err = newClient(cfg, g); err != nil {
 			return exitError, err
@@ -54,6 +56,7 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	im.gate = g
+	im.commits = newGroupCommit(im.save)
 	defer im.rejects.close()
 	defer im.failed.close()
 	rows, closer, err := openRows(cfg.path, cfg.format, cfg.sep, cfg.columns, im.start.prefix.End)
@@ -177,8 +180,8 @@ func drain(runCtx context.Context, b *yespo.Batcher) {
 
 // save flushes the rejects and failed files, then (unless a trial) writes
 // the checkpoint: never a row whose line in those files is not on disk.
-// It runs after every batch, so that a kill re-sends at most the batches
-// in flight.
+// Every batch's outcome is saved before its OnBatch returns (see
+// groupCommit), so that a kill re-sends at most the batches in flight.
 func (im *importer) save() error {
 	im.saveMu.Lock()
 	defer im.saveMu.Unlock()
@@ -196,8 +199,8 @@ func (im *importer) save() error {
 	return cp.save(im.cpPath)
 }
 
-// onBatch files a batch's outcome (it is the Batcher's OnBatch) and saves
-// it before the Batcher sends more.
+// onBatch files a batch's outcome (it is the Batcher's OnBatch) and
+// returns once it is saved.
 func (im *importer) onBatch(res yespo.BatchResult) {
 	switch judge(res.Err, im.gate.isClosed()) {
 	case batchSent:
@@ -216,7 +219,7 @@ func (im *importer) onBatch(res yespo.BatchResult) {
 		im.gate.close()
 		im.stopRun(res.Err)
 	}
-	if err := im.save(); err != nil {
+	if err := im.commits.commit(); err != nil {
 		im.stopRun(fmt.Errorf("saving the checkpoint: %w", err))
 	}
 }
