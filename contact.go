@@ -267,8 +267,8 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	if r := tokenProblem(token); r != "" {
 		return 0, invalid("token", r)
 	}
-	ep := endpoint{http.MethodGet, "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId"}
-	resp, err := c.do(ctx, ep, nil)
+	ep := endpoint{method: http.MethodGet, path: "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId", lookup: true}
+	resp, err := c.do(ctx, ep, nil, nil)
 	if err != nil {
 		return 0, err
 	}

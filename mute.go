@@ -45,7 +45,7 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/mute"}, raw)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/mute"}, raw, nil)
 }
 
 type muteBody struct {
@@ -69,5 +69,5 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if err != nil {
 		return fmt.Errorf("yespo: encoding unmute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw, nil)
 }
