@@ -34,18 +34,18 @@ import (
 // probe at a time, on an interval growing from outageProbeFirst to outageProbeMax.
 // The first 2xx ends the outage and the rate ramps up again.
 const (
-	rampPeriod     = 250 * time.Millisecond
-	settleShare    = 0.97
-	probeStep      = 0.01
-	probePeriod    = time.Second
-	cutFactor      = 0.7
-	minRate        = 1.0 // requests per second: the floor of every cut
-	outageAttempts = 3
-	outageSpan     = time.Second
-	probeGapMin    = 500 * time.Millisecond
-	probeGapMax    = 2 * time.Second
-	outageProbeFirst     = 250 * time.Millisecond
-	outageProbeMax       = 2 * time.Second
+	rampPeriod       = 250 * time.Millisecond
+	settleShare      = 0.97
+	probeStep        = 0.01
+	probePeriod      = time.Second
+	cutFactor        = 0.7
+	minRate          = 1.0 // requests per second: the floor of every cut
+	outageAttempts   = 3
+	outageSpan       = time.Second
+	probeGapMin      = 500 * time.Millisecond
+	probeGapMax      = 2 * time.Second
+	outageProbeFirst = 250 * time.Millisecond
+	outageProbeMax   = 2 * time.Second
 )
 
 // rateControl is a budget's adaptive rate and outage state; guarded by the
