@@ -42,6 +42,9 @@ func (b *Batcher) Close(ctx context.Context) error {
 		b.closed = true
 		close(b.closing)
 		b.cutLocked()
+		if b.jr != nil { // journal hook: what waits out an outage stays in the journal
+			b.parkHeldLocked()
+		}
 	}
 	me := goid()
 	for !b.drainedLocked(me) {
@@ -56,14 +59,23 @@ func (b *Batcher) Close(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 	b.stopped.Do(b.stop)
+	if b.jr != nil { // journal hook: the last journal calls; Held
+		return b.closeJournal(b.summary())
+	}
 	return b.summary()
 }
 
-// drainedLocked reports whether Close may return: every token settled, and
-// every OnBatch call returned but those running on goroutine me (Close
-// called from OnBatch).
+// drainedLocked reports whether Close may return: every token settled or
+// parked in the journal, and every OnBatch call returned but those running
+// on goroutine me (Close called from OnBatch).
 func (b *Batcher) drainedLocked(me uint64) bool {
-	return b.abandoned || b.pendingLocked() == 0 && b.settling <= b.inCallback[me]
+	return b.abandoned || b.pendingLocked()-b.parkedLocked() == 0 && b.settling <= b.inCallback[me]
+}
+
+// checkDrainedLocked wakes Close to look again (the journal's hooks call it
+// when they park a batch).
+func (b *Batcher) checkDrainedLocked() {
+	b.changedLocked()
 }
 
 // giveUp cancels the sends in flight and files every batch not yet
@@ -78,6 +90,15 @@ func (b *Batcher) giveUp(cause error) {
 	b.ready = nil
 	b.giveUpCause = cause
 	for bt := range b.unfinished {
+		if b.jr != nil { // journal hook: left in the journal, not failed
+			if _, ok := b.jr.where[bt]; ok {
+				continue // held or parked already
+			}
+			bt.settled = true
+			delete(b.unfinished, bt)
+			b.parkLocked([]*batch{bt})
+			continue
+		}
 		err := b.gaveUpErrorLocked(bt)
 		b.fileLocked(bt, err)
 		b.doneLocked(bt)

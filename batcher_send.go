@@ -129,13 +129,11 @@ func (b *Batcher) pauseFor(err error) bool {
 // holdLocked reports whether bt is to be held rather than failed: its
 // send failed for a reason that time cures (a 5xx, a 429, a transport
 // error) while the Client holds an outage, and bt has been held for less
-// than MaxOutage — or for any time, with a journal, which keeps it.
+// than MaxOutage. With a journal the journal's hook in finish holds it
+// instead, for any time (batcher_journal.go).
 func (b *Batcher) holdLocked(bt *batch, err error) bool {
-	if !transient(err) {
+	if !transient(err) || b.keepsTransientFailures() {
 		return false
-	}
-	if b.keepsTransientFailures() {
-		return true
 	}
 	if !b.c.account.down() {
 		return false
@@ -182,7 +180,7 @@ func (b *Batcher) splitLocked(bt *batch, err error) bool {
 	root.split.left -= 2
 	half := len(bt.tokens) / 2
 	for _, part := range [][]Token{bt.tokens[half:], bt.tokens[:half]} {
-		piece := &batch{tokens: part, root: root, heldSince: bt.heldSince}
+		piece := &batch{tokens: part, root: root, heldSince: bt.heldSince, done: make(chan struct{})}
 		piece.attempted.Store(bt.attempted.Load())
 		b.unfinished[piece] = struct{}{}
 		b.requeueLocked(piece)
@@ -204,7 +202,7 @@ type batch struct {
 	attempted atomic.Bool
 	settled   bool // its outcome is filed (guarded by the Batcher's mutex)
 	err       error
-	done      chan struct{} // of the root: closed once every piece is settled
+	done      chan struct{} // closed once settled; a split root's once every piece is
 	root      *batch        // the batch Add put its tokens in; nil for that one itself
 	split     *splitState   // of a root that was split; nil otherwise
 }
@@ -259,6 +257,18 @@ func (bt *batch) firstErr() error {
 // already: its late outcome changes nothing.
 func (b *Batcher) finish(bt *batch, err error) {
 	b.mu.Lock()
+	settled := bt.settled
+	b.mu.Unlock()
+	if settled {
+		return
+	}
+	if b.jr != nil && b.journalFinish(bt, err) { // journal hook: held, not finished
+		b.mu.Lock()
+		b.changedLocked()
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Lock()
 	if bt.settled {
 		b.mu.Unlock()
 		return
@@ -307,6 +317,9 @@ func (b *Batcher) fileLocked(bt *batch, err error) {
 // doneLocked tells the waiters on bt's root once every piece is settled.
 func (b *Batcher) doneLocked(bt *batch) {
 	root := bt.rootOf()
+	if bt != root {
+		close(bt.done)
+	}
 	if root.split != nil {
 		if root.split.pieces--; root.split.pieces > 0 {
 			return
