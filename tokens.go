@@ -119,6 +119,9 @@ func tokensProblems(tokens []Token) error {
 // its identifiers; see Token.PrimaryIdentifier for what Yespo does in each
 // case.
 //
+// It draws from the account's budget of 200 requests per second, at the
+// Client's pace (see Client), each retry too.
+//
 // Every token is validated first: on bad input nothing is sent and the error
 // joins one *ValidationError per problem, with the token's Index, all
 // matching ErrInvalidInput — the first 100 problems, then one (Field

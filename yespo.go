@@ -34,7 +34,21 @@ const (
 )
 
 // Client calls the Yespo apps API. Create it with NewClient; it is safe for
-// concurrent use by many goroutines, and meant to be shared.
+// concurrent use by many goroutines, and meant to be shared: one Client per
+// account and process.
+//
+// A Client paces its requests per Yespo budget, as Yespo counts them per
+// account. AddAppTokens, MuteAppToken, UnmuteAppToken and every Batcher of
+// the Client draw from the account's 200 requests per second; each
+// attempt, retries included, waits for a turn, and the Client's Batchers
+// and its direct calls take turns, so that an import's backlog does not
+// starve a bot's registrations. ContactIDByToken draws from its own 150
+// per second. The pace starts at half the documented rate, finds the
+// budget within about a second, learns from every 429 (also under a
+// WithRateLimiter limiter, which caps it) and holds an outage with one
+// probe at a time (see Batcher). Two Clients with the same key pace
+// separately; several processes on one account share a limiter through
+// Redis (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter.
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
