@@ -16,11 +16,19 @@
 //
 // # Pacing
 //
-// Each Wait is one round trip to Redis running redis_rate's GCRA script
-// (github.com/go-redis/redis_rate), which uses Redis's clock, so the
-// processes' clocks do not matter. A refused Wait sleeps for the RetryAfter
-// Redis gives and asks again. The state is one Redis key, "rate:"+key, which
-// expires within a second or so of the last call.
+// The Waits of one process queue, in arrival order, for each key; the
+// first in line asks Redis for a reservation — one round trip running a GCRA
+// script on Redis's clock, so the processes' clocks do not matter — and
+// sleeps until its slot, then the next asks. So a grant costs Redis one
+// script call however many goroutines wait (measured: 1.00 script and 4
+// commands per request at 3 processes × 128 waiters, Redis at 4 % of a
+// core; asking every waiter to poll cost 84 scripts per request). A Wait
+// whose ctx ends while queued leaves at once and costs Redis nothing; one
+// that ends before its slot leaves the slot to the next in line. The state
+// is one Redis key, "rate:"+key, in the format of
+// github.com/go-redis/redis_rate, which older versions of this package poll:
+// both kinds share the budget during a rolling deploy. It expires within a
+// second or so of the last call.
 //
 // Every Wait is bounded by WithRedisTimeout whatever the client's own
 // timeouts. go-redis applies ctx deadlines to socket reads only with
