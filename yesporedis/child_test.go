@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -28,6 +29,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "waiters":
 		waitersChild()
+	case "outage":
+		outageChild()
 	case "journal":
 		journalChild()
 	default:
@@ -106,7 +109,8 @@ func waitersChild() {
 type child struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	lines chan string // closed when stdout ends
+	lines  chan string // closed when stdout ends
+	stderr logBuffer
 }
 
 // startChild runs the test binary in child mode with env added.
@@ -114,7 +118,8 @@ func startChild(t testing.TB, mode string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), append([]string{"YR_CHILD=" + mode}, env...)...)
-	cmd.Stderr = os.Stderr
+	c := &child{cmd: cmd, lines: make(chan string, 1024)}
+	cmd.Stderr = &c.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +131,7 @@ func startChild(t testing.TB, mode string, env ...string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 1024)}
+	c.stdin = stdin
 	go func() {
 		defer close(c.lines)
 		sc := bufio.NewScanner(stdout)
@@ -134,7 +139,13 @@ func startChild(t testing.TB, mode string, env ...string) *child {
 			c.lines <- sc.Text()
 		}
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() && c.stderr.String() != "" {
+			t.Logf("the child's stderr:\n%s", c.stderr.String())
+		}
+	})
 	return c
 }
 
@@ -156,4 +167,36 @@ func (c *child) expect(t testing.TB, prefix string) string {
 			t.Fatalf("no %q from the child within 30 s", prefix)
 		}
 	}
+}
+
+// outageChild is a bot's process logging at Info to stderr, with 16
+// goroutines waiting on a limiter until stdin closes. YR_LOGS says what it
+// does with go-redis's own logs: "route" (RouteRedisLogs to the same
+// logger), "quiet" (QuietRedisLogs) or "" (nothing: go-redis's default).
+func outageChild() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	switch os.Getenv("YR_LOGS") {
+	case "route":
+		yesporedis.RouteRedisLogs(logger)
+	case "quiet":
+		yesporedis.QuietRedisLogs()
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: env("YR_REDIS")})
+	defer rdb.Close()
+	lim := yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(logger))
+	ctx, cancel := context.WithCancel(context.Background())
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for lim.Wait(ctx) == nil {
+				if granted.Add(1) == 20 {
+					fmt.Println("ready")
+				}
+			}
+		})
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	cancel()
+	wg.Wait()
 }

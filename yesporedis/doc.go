@@ -66,6 +66,12 @@
 // Redis that comes back empty (restarted without persistence) simply starts
 // a fresh budget.
 //
+// go-redis logs by itself too, a line per failed dial, to stderr. Its
+// logger is one for the whole process, so this package leaves it alone;
+// call RouteRedisLogs(logger) at start-up to turn those lines into Debug
+// records of your logger (an outage then shows as the Limiter's two
+// records), or QuietRedisLogs to drop them.
+//
 // # Bulk work and live users
 //
 // An import at full speed would take the whole account and leave the live

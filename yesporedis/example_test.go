@@ -63,3 +63,15 @@ func ExampleLimiter_Wait_withoutRedis() {
 	// level=WARN msg="yesporedis: Redis unreachable, pacing with the local fallback limiter" key=yespo:acct-42
 	// 3 calls let through
 }
+
+// At start-up, before anything uses Redis: go-redis's own lines (one per
+// failed dial) become Debug records of the bot's logger, so that an outage
+// of Redis shows at Info as the Limiter's two records, down and back.
+func ExampleRouteRedisLogs() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	yesporedis.RouteRedisLogs(logger)
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	lim := yesporedis.NewLimiter(rdb, "yespo:acct-42", 200, yesporedis.WithLogger(logger))
+	_ = lim
+}
