@@ -107,8 +107,8 @@ func waitersChild() {
 
 // child is a running child process: its stdin, and its stdout line by line.
 type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
 	lines  chan string // closed when stdout ends
 	stderr logBuffer
 }
