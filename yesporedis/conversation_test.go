@@ -128,8 +128,9 @@ func redisCPU(t testing.TB, rdb *redis.Client) float64 {
 }
 
 // TestOneScriptPerGrant: three replica processes of 128 waiters each cost
-// Redis at most 1.1 script calls per granted Wait: the waiters of a process
-// queue behind one conversation with Redis instead of each polling it.
+// Redis at most 1.1 script calls per granted Wait and 5 commands per Yespo
+// request: the waiters of a process queue behind one conversation with
+// Redis instead of each polling it (84 scripts per grant when they did).
 func TestOneScriptPerGrant(t *testing.T) {
 	rs := redistest.Start(t)
 	y := newSlowYespo(t, 200, 20*time.Millisecond)
@@ -140,6 +141,9 @@ func TestOneScriptPerGrant(t *testing.T) {
 	}
 	if r.scriptsPerGrant() > 1.1 {
 		t.Errorf("%.2f script calls per granted Wait, want ≤ 1.1 (%v)", r.scriptsPerGrant(), r)
+	}
+	if r.commandsPerRequest() > 5 {
+		t.Errorf("%.1f Redis commands per Yespo request, want ≤ 5 (%v)", r.commandsPerRequest(), r)
 	}
 	if r.limitedShare() > 0.01 {
 		t.Errorf("%.2f %% of answers were 429, want ≤ 1 %%", 100*r.limitedShare())
