@@ -304,3 +304,71 @@ func TestJournalRedisRestart(t *testing.T) {
 	t.Logf("%d Appends accepted, %d failed during the restart, %d in the stream", len(accepted), failed, len(msgs))
 	assert.Zero(t, lost, "accepted entries missing after the restart")
 }
+
+// TestJournalAbandonedAppend: an Append whose ctx ends while Redis is
+// busy with its script returns ctx's error; the entries Redis then kept
+// are handed out by this process's next Reclaim, not left held by nobody.
+func TestJournalAbandonedAppend(t *testing.T) {
+	rs := redistest.Start(t)
+	admin := rs.Client()
+	j := openJournal(t, rs.Client(), yesporedis.JournalOptions{})
+	bg := context.Background()
+	require.NoError(t, admin.Do(bg, "CLIENT", "PAUSE", "500", "WRITE").Err())
+	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+	defer cancel()
+	_, err := j.Append(ctx, journalTokens(2, "gone"))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	var got []yespo.JournalEntry
+	waitFor(t, "the abandoned entries", func() bool {
+		es, err := j.Reclaim(bg, 10)
+		require.NoError(t, err)
+		got = append(got, es...)
+		return len(got) >= 2
+	})
+	assert.Equal(t, journalTokens(2, "gone"), []yespo.Token{got[0].Token, got[1].Token})
+	es, err := j.Reclaim(bg, 10)
+	require.NoError(t, err)
+	assert.Empty(t, es, "handed out once")
+}
+
+// TestJournalStateLost: a Redis restarted without persistence lost the
+// journal; the next Append says so once and starts afresh, and Open's
+// check had warned about it.
+func TestJournalStateLost(t *testing.T) {
+	rs := redistest.Start(t)
+	var logs logBuffer
+	j := openJournal(t, rs.Client(), yesporedis.JournalOptions{Logger: logs.logger()})
+	bg := context.Background()
+	_, err := j.Append(bg, journalTokens(1, "before"))
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), "without appendonly")
+	rs.Kill()
+	rs.Restart()
+	var entries []yespo.JournalEntry
+	waitFor(t, "an Append on the new Redis", func() bool {
+		entries, err = j.Append(bg, journalTokens(1, "after"))
+		return err == nil
+	})
+	assert.Contains(t, logs.String(), "its state in Redis is gone")
+	st, err := j.Stats(bg)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Depth, "the new journal holds what was appended since")
+	require.NoError(t, j.Remove(bg, []string{entries[0].ID}))
+}
+
+// TestJournalClosed: Append fails after Close, and before Open.
+func TestJournalClosed(t *testing.T) {
+	rs := redistest.Start(t)
+	j, err := yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Logger: quiet})
+	require.NoError(t, err)
+	_, err = j.Append(context.Background(), journalTokens(1, "x"))
+	assert.ErrorContains(t, err, "before Open")
+	require.NoError(t, j.Open(context.Background(), testTarget))
+	require.NoError(t, j.Close())
+	require.NoError(t, j.Close(), "twice")
+	_, err = j.Append(context.Background(), journalTokens(1, "x"))
+	assert.ErrorContains(t, err, "closed")
+	_, err = yesporedis.NewJournal(nil, yesporedis.JournalOptions{})
+	assert.Error(t, err)
+}
