@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,4 +62,34 @@ func TestQueuedWaitersCostNothing(t *testing.T) {
 	assert.ErrorIs(t, <-headDone, context.Canceled)
 	require.NoError(t, lim.Wait(ctx), "the next Wait, on the head's reservation")
 	assert.Equal(t, int64(1), scriptCalls(t, admin), "script calls: still the head's reservation only")
+}
+
+// TestSharesStateWithRedisRate: the reservations are made on redis_rate's
+// state, so a process still polling with redis_rate (an older yesporedis,
+// during a rolling deploy) sees the tokens this one took, and the other
+// way round.
+func TestSharesStateWithRedisRate(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := context.Background()
+	lim := yesporedis.NewLimiter(rs.Client(), "mixed", 10, yesporedis.WithBurst(5), yesporedis.WithHeadroom(0), yesporedis.WithLogger(quiet))
+	old := redis_rate.NewLimiter(rs.Client())
+	limit := redis_rate.Limit{Rate: 10, Burst: 5, Period: time.Second}
+
+	for range 5 {
+		require.NoError(t, lim.Wait(ctx), "the burst")
+	}
+	res, err := old.Allow(ctx, "mixed", limit)
+	require.NoError(t, err)
+	assert.Zero(t, res.Allowed, "redis_rate after the new limiter took the burst")
+	assert.Greater(t, res.RetryAfter, 50*time.Millisecond, "redis_rate's wait: about one interval")
+
+	// And the other way: with the burst taken by redis_rate, a Wait
+	// reserves a slot in the future; a ctx shorter than that ends it.
+	require.NoError(t, rs.Client().Del(ctx, "rate:mixed").Err())
+	res, err = old.AllowN(ctx, "mixed", limit, 5)
+	require.NoError(t, err)
+	require.Equal(t, 5, res.Allowed)
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, lim.Wait(short), context.DeadlineExceeded, "the new limiter after redis_rate took the burst")
 }
