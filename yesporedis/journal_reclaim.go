@@ -172,10 +172,17 @@ func (j *Journal) takeIdle(ctx context.Context, max int) ([]redis.XMessage, bool
 
 // Remove acknowledges and deletes the entries, so that the stream holds
 // only what is not settled. Entries gone already are no error; Redis being
-// unreachable is.
+// unreachable is. Either way this process no longer holds them: an entry
+// whose removal Redis did not take goes idle and is sent again, by some
+// replica, and removed then, so that the stream stays bounded.
 func (j *Journal) Remove(ctx context.Context, ids []string) error {
 	ctx, cancel := context.WithTimeout(ctx, j.opts.Timeout)
 	defer cancel()
+	j.mu.Lock()
+	for _, id := range ids {
+		delete(j.held, id)
+	}
+	j.mu.Unlock()
 	for chunk := range slices.Chunk(ids, maxAppendTokens) {
 		_, err := j.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.XAck(ctx, j.stream, j.opts.Group, chunk...)
@@ -185,11 +192,6 @@ func (j *Journal) Remove(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("yesporedis: journal %s: remove: %w", j.stream, err)
 		}
-		j.mu.Lock()
-		for _, id := range chunk {
-			delete(j.held, id)
-		}
-		j.mu.Unlock()
 	}
 	return nil
 }

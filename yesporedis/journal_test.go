@@ -372,3 +372,28 @@ func TestJournalClosed(t *testing.T) {
 	_, err = yesporedis.NewJournal(nil, yesporedis.JournalOptions{})
 	assert.Error(t, err)
 }
+
+// TestJournalRemoveFails: entries whose removal Redis did not take are
+// not held any more: they go idle and come back through Reclaim, to be
+// sent and removed again, so the stream stays bounded.
+func TestJournalRemoveFails(t *testing.T) {
+	rs := redistest.Start(t, redistest.Durable())
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	j := openJournal(t, rdb, yesporedis.JournalOptions{ClaimIdle: 100 * time.Millisecond, Timeout: time.Second})
+	bg := context.Background()
+	entries, err := j.Append(bg, journalTokens(2, "rm"))
+	require.NoError(t, err)
+	rs.Kill()
+	require.Error(t, j.Remove(bg, []string{entries[0].ID, entries[1].ID}))
+	rs.Restart()
+	var got []yespo.JournalEntry
+	waitFor(t, "the entries Remove could not remove", func() bool {
+		es, err := j.Reclaim(bg, 10)
+		if err == nil {
+			got = append(got, es...)
+		}
+		return len(got) >= 2
+	})
+	assert.Equal(t, []string{entries[0].ID, entries[1].ID}, []string{got[0].ID, got[1].ID})
+}
