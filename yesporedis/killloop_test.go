@@ -1,9 +1,7 @@
 package yesporedis_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"math/rand/v2"
 	"net/http"
@@ -35,9 +33,6 @@ type replica struct {
 // counted and reported, never a loss. About 15 s (a few minutes with
 // -long).
 func TestJournalKillLoop(t *testing.T) {
-	if !batcherUsesJournal(t) {
-		t.Skip("the Batcher of this checkout ignores BatcherOptions.Journal (the Batcher-on-a-Journal work is not merged)")
-	}
 	run, kills := 12*time.Second, 0
 	if *long {
 		run = 3 * time.Minute
@@ -156,34 +151,4 @@ func wireCount(srv *yespotest.Server) (sent, dups int) {
 		}
 	}
 	return sent, dups
-}
-
-// openSpy is a Journal that records whether Open was called, and refuses.
-type openSpy struct{ opened bool }
-
-func (s *openSpy) Open(context.Context, yespo.JournalTarget) error {
-	s.opened = true
-	return errors.New("spy")
-}
-func (s *openSpy) Append(context.Context, []yespo.Token) ([]yespo.JournalEntry, error) {
-	return nil, errors.New("spy")
-}
-func (s *openSpy) Remove(context.Context, []string) error { return errors.New("spy") }
-func (s *openSpy) Reclaim(context.Context, int) ([]yespo.JournalEntry, error) {
-	return nil, errors.New("spy")
-}
-func (s *openSpy) Stats(context.Context) (yespo.JournalStats, error) {
-	return yespo.JournalStats{}, errors.New("spy")
-}
-
-// batcherUsesJournal tells whether NewBatcher opens the journal it is given.
-func batcherUsesJournal(t *testing.T) bool {
-	srv := yespotest.NewServer()
-	defer srv.Close()
-	spy := &openSpy{}
-	b, err := srv.Client().NewBatcher(srv.NewApp(), yespo.BatcherOptions{Journal: spy})
-	if err == nil {
-		_ = b.Close(context.Background())
-	}
-	return spy.opened
 }
