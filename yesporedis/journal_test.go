@@ -15,6 +15,7 @@ import (
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/yesporedis"
 	"github.com/yespo-go/yespo/yesporedis/redistest"
+	"github.com/yespo-go/yespo/yespotest"
 )
 
 var testTarget = yespo.JournalTarget{AppUUID: testAppUUID, BaseURL: "http://127.0.0.1:1/api/"}
@@ -396,4 +397,37 @@ func TestJournalRemoveFails(t *testing.T) {
 		return len(got) >= 2
 	})
 	assert.Equal(t, []string{entries[0].ID, entries[1].ID}, []string{got[0].ID, got[1].ID})
+}
+
+// TestBatcherAddRedisDown: a Batcher on the Redis journal refuses a token
+// it cannot keep: with Redis gone, Add returns an error that says so, within
+// the journal's Timeout; with Redis back, Adds are kept again.
+func TestBatcherAddRedisDown(t *testing.T) {
+	rs := redistest.Start(t, redistest.Durable())
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	j, err := yesporedis.NewJournal(rdb, yesporedis.JournalOptions{Timeout: time.Second, Logger: quiet})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	srv := yespotest.NewServer()
+	t.Cleanup(srv.Close)
+	app := srv.NewApp()
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j, FlushInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	bg := context.Background()
+	require.NoError(t, b.AddAndWait(bg, yespo.Token{Token: "t1", Email: "a@example.com"}))
+
+	rs.Kill()
+	err = b.Add(bg, yespo.Token{Token: "t2", Email: "b@example.com"})
+	require.Error(t, err, "a token the journal cannot keep")
+	assert.Contains(t, err.Error(), "yesporedis: journal")
+	assert.Contains(t, err.Error(), "connection refused")
+
+	rs.Restart()
+	waitFor(t, "an Add kept again", func() bool { return b.Add(bg, yespo.Token{Token: "t3", Email: "c@example.com"}) == nil })
+	require.NoError(t, b.Close(bg))
+	_, ok := srv.ContactByToken(app, "t3")
+	assert.True(t, ok, "t3 reached Yespo")
+	_, ok = srv.ContactByToken(app, "t2")
+	assert.False(t, ok, "t2, refused, was not sent")
 }
