@@ -23,7 +23,7 @@
 // sleeps until its slot, then the next asks. So a grant costs Redis one
 // script call however many goroutines wait (measured: 1.00 script and 4
 // commands per request at 3 processes × 128 waiters, Redis at 4 % of a
-// core; asking every waiter to poll cost 84 scripts per request). A Wait
+// core; every waiter polling cost 84 scripts per grant). A Wait
 // whose ctx ends while queued leaves at once and costs Redis nothing; one
 // that ends before its slot leaves the slot to the next in line. The state
 // is one Redis key, "rate:"+key, in the format of
