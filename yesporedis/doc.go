@@ -90,12 +90,12 @@
 //
 // A bulk Wait draws from the ceiling first, then from the account. The
 // ceiling is the tighter budget, so waiting there first keeps bulk callers
-// from asking the account for tokens they could not use. A ceiling token,
-// once taken, is kept while the Wait waits for the account (it asks only the
-// account again), and GCRA consumes nothing on a refusal, so nothing leaks
-// in normal operation. The only waste: a Wait whose ctx ends between the two
-// draws loses its ceiling token, one slot of bulk per such Wait; bulk gets
-// that much slower, the account and the live bot lose nothing.
+// from asking the account for tokens they could not use. A reservation
+// whose Wait ends before its slot goes to the next Wait of the process, so
+// nothing leaks in normal operation. The only waste: a Wait whose ctx ends
+// after its ceiling slot and before the account's loses its ceiling token,
+// one slot of bulk per such Wait; bulk gets that much slower, the account
+// and the live bot lose nothing.
 //
 // # A journal shared by replicas
 //

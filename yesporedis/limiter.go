@@ -159,14 +159,14 @@ func (l *Limiter) take(ctx context.Context, b *budget) error {
 			return waitLocal(ctx, b.local)
 		}
 		delay, err := l.reserve(ctx, b, 1)
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			l.health.failed(err)
 			return waitLocal(ctx, b.local)
 		}
-		at = time.Now().Add(delay)
+		at = time.Now().Add(delay) // kept as the spare below if ctx is done now
 	}
 	if err := sleep(ctx, time.Until(at)); err != nil {
 		b.spare, b.hasSpare = at, true
