@@ -74,13 +74,18 @@ func (c *countingLimiter) Wait(ctx context.Context) error {
 }
 
 // waitersChild is one replica: YR_WAITERS goroutines call Yespo (YR_YESPO)
-// back to back through one yesporedis limiter (Redis at YR_REDIS), from
-// the moment stdin says "go" for YR_MILLIS; then it prints how many Waits
-// were granted.
+// back to back through one yesporedis limiter (Redis at YR_REDIS; its
+// timeout YR_REDIS_TIMEOUT_MS if set), from the moment stdin says "go" for
+// YR_MILLIS; then it prints how many Waits were granted. The limiter logs
+// to stderr: a fallback shows there.
 func waitersChild() {
 	rdb := redis.NewClient(&redis.Options{Addr: env("YR_REDIS")})
 	defer rdb.Close()
-	lim := &countingLimiter{lim: yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(quiet))}
+	opts := []yesporedis.Option{yesporedis.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))}
+	if ms := os.Getenv("YR_REDIS_TIMEOUT_MS"); ms != "" {
+		opts = append(opts, yesporedis.WithRedisTimeout(time.Duration(envInt("YR_REDIS_TIMEOUT_MS"))*time.Millisecond))
+	}
+	lim := &countingLimiter{lim: yesporedis.NewLimiter(rdb, "yespo:acct", 200, opts...)}
 	c, err := yespo.NewClient("test-key", yespo.WithBaseURL(env("YR_YESPO")), yespo.WithRetry(0, 0, 0),
 		yespo.WithUserAgent("replica"), yespo.WithRateLimiter(lim))
 	if err != nil {
@@ -183,7 +188,9 @@ func outageChild() {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: env("YR_REDIS")})
 	defer rdb.Close()
-	lim := yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(logger))
+	// A Redis timeout well above a loaded machine's slowest answer: only the
+	// outage the test makes may be logged. A killed Redis refuses at once.
+	lim := yesporedis.NewLimiter(rdb, "yespo:acct", 200, yesporedis.WithLogger(logger), yesporedis.WithRedisTimeout(2*time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	var granted atomic.Int64
 	var wg sync.WaitGroup

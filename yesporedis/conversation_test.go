@@ -24,6 +24,7 @@ type replicasResult struct {
 	elapsedSecs  float64
 	replicas     int
 	waitersPerRp int
+	fellBack     bool // a replica's limiter lost Redis and paced locally
 }
 
 func (r replicasResult) scriptsPerGrant() float64 {
@@ -46,15 +47,15 @@ func (r replicasResult) String() string {
 // runReplicas runs replicas child processes, waiters goroutines each, all
 // calling y as fast as one yesporedis limiter per process on rs allows, for
 // d, and measures what Redis did for it.
-func runReplicas(t testing.TB, rs *redistest.Server, y *slidingYespo, replicas, waiters int, d time.Duration) replicasResult {
+func runReplicas(t testing.TB, rs *redistest.Server, y *slidingYespo, replicas, waiters int, d time.Duration, env ...string) replicasResult {
 	t.Helper()
 	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer admin.Close()
 	ctx := context.Background()
 	var kids []*child
 	for range replicas {
-		kids = append(kids, startChild(t, "waiters", "YR_REDIS="+rs.Addr, "YR_YESPO="+y.URL,
-			"YR_WAITERS="+strconv.Itoa(waiters), "YR_MILLIS="+strconv.Itoa(int(d.Milliseconds()))))
+		kids = append(kids, startChild(t, "waiters", append([]string{"YR_REDIS=" + rs.Addr, "YR_YESPO=" + y.URL,
+			"YR_WAITERS=" + strconv.Itoa(waiters), "YR_MILLIS=" + strconv.Itoa(int(d.Milliseconds()))}, env...)...))
 	}
 	for _, k := range kids {
 		k.expect(t, "ready")
@@ -76,6 +77,7 @@ func runReplicas(t testing.TB, rs *redistest.Server, y *slidingYespo, replicas, 
 			t.Fatal(err)
 		}
 		r.granted += n
+		r.fellBack = r.fellBack || k.stderr.count(logDown) > 0
 	}
 	r.elapsedSecs = time.Since(start).Seconds()
 	r.redisCPU = (redisCPU(t, admin) - cpu0) / r.elapsedSecs
@@ -131,11 +133,18 @@ func redisCPU(t testing.TB, rdb *redis.Client) float64 {
 // Redis at most 1.1 script calls per granted Wait and 5 commands per Yespo
 // request: the waiters of a process queue behind one conversation with
 // Redis instead of each polling it (84 scripts per grant when they did).
+// The Redis timeout is raised so that a loaded machine's slow answers do not
+// send a replica to its local fallback, which takes grants without Redis.
+// Throughput and the 429 share depend on the machine: they are logged here
+// and measured by BenchmarkConversation.
 func TestOneScriptPerGrant(t *testing.T) {
 	rs := redistest.Start(t)
 	y := newSlowYespo(t, 200, 20*time.Millisecond)
-	r := runReplicas(t, rs, y, 3, 128, 2*time.Second)
+	r := runReplicas(t, rs, y, 3, 128, 2*time.Second, "YR_REDIS_TIMEOUT_MS=5000")
 	t.Log(r)
+	if r.fellBack {
+		t.Fatalf("a replica fell back to local pacing: Redis did not answer within 5 s (%v)", r)
+	}
 	if r.granted < 100 {
 		t.Fatalf("only %d Waits granted in 2 s: %v", r.granted, r)
 	}
@@ -144,9 +153,6 @@ func TestOneScriptPerGrant(t *testing.T) {
 	}
 	if r.commandsPerRequest() > 5 {
 		t.Errorf("%.1f Redis commands per Yespo request, want ≤ 5 (%v)", r.commandsPerRequest(), r)
-	}
-	if r.limitedShare() > 0.01 {
-		t.Errorf("%.2f %% of answers were 429, want ≤ 1 %%", 100*r.limitedShare())
 	}
 }
 

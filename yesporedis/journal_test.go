@@ -112,9 +112,12 @@ func TestJournalTarget(t *testing.T) {
 func TestJournalDeadReplica(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := context.Background()
-	const idle = 300 * time.Millisecond
-	live := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: idle})
-	dead := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: idle})
+	// The live replica refreshes every 100 ms; the claimer takes entries
+	// idle for 1.5 s: only a refresh 1.4 s late, not a busy machine, lets a
+	// live replica's entries go.
+	const idle = 1500 * time.Millisecond
+	live := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: 300 * time.Millisecond})
+	dead := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: 300 * time.Millisecond})
 	other := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: idle})
 	_, err := live.Append(ctx, journalTokens(5, "live"))
 	require.NoError(t, err)
@@ -131,9 +134,9 @@ func TestJournalDeadReplica(t *testing.T) {
 	})
 	assert.ElementsMatch(t, left, got, "exactly the dead replica's entries")
 
-	// The live one refreshed its entries all along; give it ten more
+	// The live one refreshed its entries all along; give it two more
 	// ClaimIdles to show it keeps them.
-	for deadline := time.Now().Add(10 * idle); time.Now().Before(deadline); time.Sleep(idle / 3) {
+	for deadline := time.Now().Add(2 * idle); time.Now().Before(deadline); time.Sleep(idle / 10) {
 		es, err := other.Reclaim(ctx, 100)
 		require.NoError(t, err)
 		require.Empty(t, es, "a live replica's entries taken")
