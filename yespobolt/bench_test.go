@@ -48,7 +48,8 @@ func benchBatcher(b *testing.B, journal bool) (*yespo.Batcher, *yespobolt.Journa
 var modes = []struct {
 	name    string
 	journal bool
-}{{"memory", false}, {"yespobolt", true}}
+	linger  bool // commits wait for the callers of the last one (the default)
+}{{"memory", false, false}, {"yespobolt", true, true}, {"yespobolt-nolinger", true, false}}
 
 // BenchmarkJournalAdd64: Add throughput with 64 concurrent callers, 100,000
 // tokens per op.
@@ -56,6 +57,9 @@ func BenchmarkJournalAdd64(b *testing.B) {
 	const callers, tokens = 64, 100_000
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
+			if m.journal && !m.linger {
+				defer yespobolt.SetLingerMax(0)()
+			}
 			var elapsed time.Duration
 			var commits int64
 			for range b.N {
@@ -122,6 +126,9 @@ func BenchmarkJournalSpreadBurstP99(b *testing.B) {
 	const n = 2000
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
+			if m.journal && !m.linger {
+				defer yespobolt.SetLingerMax(0)()
+			}
 			var p99s []time.Duration
 			for range b.N {
 				bt, _ := benchBatcher(b, m.journal)
