@@ -25,8 +25,18 @@ func (b *Batcher) journalFinish(bt *batch, err error) (held bool) {
 		ids = append(ids, b.jr.ids[t]...)
 		delete(b.jr.ids, t)
 	}
+	// Close does not wait for the workers: a send that comes back after it
+	// gave up must not touch the journal (its entries are sent again by the
+	// next Batcher), and one that comes back before is waited for.
+	closing := b.jr.closing
+	if !closing {
+		b.jr.ops.Add(1)
+	}
 	b.mu.Unlock()
-	b.removeIDs(b.jr.ctx, ids)
+	if !closing {
+		b.removeIDs(b.jr.ctx, ids)
+		b.jr.ops.Done()
+	}
 	if err == nil {
 		b.release()
 	}
