@@ -25,6 +25,7 @@ type memStore struct {
 	removed  int           // entries removed
 	maxAsked int           // the largest max a Reclaim asked for
 	failWith error         // Append and Remove fail with it while set
+	removing chan struct{} // if set, Remove waits for it to close, or for its ctx
 }
 
 func newMemStore() *memStore {
@@ -136,6 +137,16 @@ func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.
 
 func (j *memJournal) Remove(ctx context.Context, ids []string) error {
 	s := j.s
+	s.mu.Lock()
+	gate := s.removing
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
