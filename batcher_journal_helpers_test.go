@@ -26,6 +26,7 @@ type memStore struct {
 	maxAsked int           // the largest max a Reclaim asked for
 	failWith error         // Append and Remove fail with it while set
 	removing chan struct{} // if set, Remove waits for it to close, or for its ctx
+	waiting  chan struct{} // if set, closed when a Remove starts waiting on removing
 }
 
 func newMemStore() *memStore {
@@ -138,8 +139,12 @@ func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.
 func (j *memJournal) Remove(ctx context.Context, ids []string) error {
 	s := j.s
 	s.mu.Lock()
-	gate := s.removing
+	gate, waiting := s.removing, s.waiting
+	s.waiting = nil
 	s.mu.Unlock()
+	if waiting != nil {
+		close(waiting)
+	}
 	if gate != nil {
 		select {
 		case <-gate:

@@ -270,10 +270,16 @@ func (s *syncBuffer) String() string {
 func TestJournalCloseDoesNotWaitOutASlowJournal(t *testing.T) {
 	srv, app, store := journaled(t)
 	store.removing = make(chan struct{}) // never opens: the journal hangs in Remove
+	waiting := make(chan struct{})
+	store.waiting = waiting
 	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run()})
 	require.NoError(t, err)
 	require.NoError(t, b.Add(ctx, tok(1)))
-	eventually(t, func() bool { return len(srv.Requests()) == 1 }, "the batch reaches Yespo")
+	select {
+	case <-waiting: // Yespo accepted the batch; the journal hangs forgetting it
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch was not accepted")
+	}
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
