@@ -48,8 +48,7 @@ func benchBatcher(b *testing.B, journal bool) (*yespo.Batcher, *yespobolt.Journa
 var modes = []struct {
 	name    string
 	journal bool
-	linger  bool // commits wait for the callers of the last one (the default)
-}{{"memory", false, false}, {"yespobolt", true, true}, {"yespobolt-nolinger", true, false}}
+}{{"memory", false}, {"yespobolt", true}}
 
 // BenchmarkJournalAdd64: Add throughput with 64 concurrent callers, 100,000
 // tokens per op.
@@ -57,9 +56,6 @@ func BenchmarkJournalAdd64(b *testing.B) {
 	const callers, tokens = 64, 100_000
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
-			if m.journal && !m.linger {
-				b.Cleanup(yespobolt.SetLingerMax(0)) // registered first: runs after the journals closed
-			}
 			var elapsed time.Duration
 			var commits int64
 			for range b.N {
@@ -126,9 +122,6 @@ func BenchmarkJournalSpreadBurstP99(b *testing.B) {
 	const n = 2000
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
-			if m.journal && !m.linger {
-				b.Cleanup(yespobolt.SetLingerMax(0)) // registered first: runs after the journals closed
-			}
 			var p99s []time.Duration
 			for range b.N {
 				bt, _ := benchBatcher(b, m.journal)

@@ -63,9 +63,8 @@ type Journal struct {
 
 	mu         sync.Mutex
 	target     *yespo.JournalTarget
-	queue      []*op         // waiting for the next commit
-	arrived    chan struct{} // a token per arrival in queue, for linger
-	committing bool          // a commit loop runs
+	queue      []*op // waiting for the next commit
+	committing bool  // a commit loop runs
 	loop       sync.WaitGroup
 	closed     bool
 	depth      int
@@ -97,7 +96,7 @@ func Open(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("yespobolt: %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, arrived: make(chan struct{}, 1)}
+	j := &Journal{db: db, path: path}
 	if err := j.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -239,10 +238,6 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 		return errors.New("yespobolt: journal used before Open bound it to a target")
 	}
 	j.queue = append(j.queue, o)
-	select {
-	case j.arrived <- struct{}{}:
-	default: // the loop has a wake-up pending already
-	}
 	if !j.committing {
 		j.committing = true
 		j.loop.Add(1)
@@ -269,18 +264,12 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 
 // commitLoop commits whatever is queued, one transaction at a time, until
 // the queue is empty: the calls that arrive during a commit go together
-// into the next one.
-//
-// Callers woken by a commit come back one by one: taking the queue at once
-// would split them into two groups that take turns, each call waiting for
-// two commits. So when fewer are queued than the last commit carried, the
-// loop lingers for the rest: at most half the last commit's time (a caller
-// that missed it would wait a whole one) and at most lingerMax.
+// into the next one. (Lingering for more callers before a commit was
+// measured: it filled commits but did not raise throughput; see
+// BENCHMARKS.md.)
 func (j *Journal) commitLoop() {
 	defer j.loop.Done()
-	last, took := 0, time.Duration(0)
 	for {
-		j.linger(last, min(took/2, lingerMax))
 		j.mu.Lock()
 		ops := j.queue
 		j.queue = nil
@@ -290,37 +279,7 @@ func (j *Journal) commitLoop() {
 			return
 		}
 		j.mu.Unlock()
-		start := time.Now()
 		j.commit(ops)
-		last, took = len(ops), time.Since(start)
-	}
-}
-
-// lingerMax bounds how long a commit waits for the callers of the last one
-// (a variable for the benchmark that shows what lingering earns).
-var lingerMax = 2 * time.Millisecond
-
-// linger waits until want ops are queued, or none is, or d passed.
-func (j *Journal) linger(want int, d time.Duration) {
-	var timer *time.Timer
-	for {
-		j.mu.Lock()
-		n := len(j.queue)
-		j.mu.Unlock()
-		if n == 0 || n >= want {
-			break
-		}
-		if timer == nil {
-			timer = time.NewTimer(d)
-		}
-		select {
-		case <-j.arrived:
-		case <-timer.C:
-			return
-		}
-	}
-	if timer != nil {
-		timer.Stop()
 	}
 }
 
