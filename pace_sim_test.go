@@ -61,6 +61,7 @@ func TestSimOtherConsumer(t *testing.T) {
 			assert.GreaterOrEqual(t, st.used(200), 0.90, "third %d", i+1)
 		}
 		all := sim.span(0, 3*third+time.Minute)
+		t.Logf("whole run: %.2f %% answered 429", 100*all.share429())
 		assert.LessOrEqual(t, all.share429(), 0.03, "share answered 429")
 		assert.Zero(t, sim.lost(added))
 	})
@@ -143,6 +144,7 @@ func TestSimFixedLimiterLearns(t *testing.T) {
 			t.Logf("third %d: %v: %.2f of what was left", i+1, st, st.used(200))
 		}
 		all := sim.span(0, 3*third+time.Minute)
+		t.Logf("whole run: %.2f %% answered 429", 100*all.share429())
 		assert.LessOrEqual(t, all.share429(), 0.03, "share answered 429")
 		assert.Zero(t, sim.lost(added))
 	})
