@@ -27,7 +27,6 @@ const (
 	benchConcurrency = 2
 )
 
-
 // BenchmarkBatcher: b.N tokens through a Batcher (500 per request, 2 in
 // flight, the pace lifted) into the local sink; ns/op is per token. The
 // Batcher's de-duplication is a map and the body is encoded by
