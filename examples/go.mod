@@ -7,8 +7,8 @@ require (
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.0.0
-	github.com/yespo-go/yespo/yesporedis v0.0.0-00010101000000-000000000000
+	github.com/yespo-go/yespo v0.3.0
+	github.com/yespo-go/yespo/yesporedis v0.3.0
 	golang.org/x/time v0.12.0
 )
 
@@ -24,7 +24,3 @@ require (
 	golang.org/x/sys v0.30.0 // indirect
 	golang.org/x/term v0.28.0 // indirect
 )
-
-replace github.com/yespo-go/yespo => ../
-
-replace github.com/yespo-go/yespo/yesporedis => ../yesporedis
