@@ -144,7 +144,8 @@ and the rows done; run the same command again to resume, -restart to start
 over).
 
 Exit codes: 0 all rows sent; 2 some rows rejected; 3 some rows failed to
-send; 1 could not run, or stopped by an error no retry fixes (wrong key,
+send; 1 could not run (a checkpoint for another app, base URL or version
+of the file included), or stopped by an error no retry fixes (wrong key,
 key rights, unknown app, unreachable server); 130 interrupted.
 
 Flags:
