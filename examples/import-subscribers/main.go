@@ -87,6 +87,10 @@ const (
 	// tokens held in memory, -batch × concurrency): 200 requests/s, the
 	// account's limit, × assumedLatency.
 	maxAutoConcurrency = 100
+	// fakeConcurrency bounds it with -fake: the in-process fake answers at
+	// once, so that a few requests in flight keep it busy, and the rows
+	// read ahead for more (-batch × -concurrency) would only cost memory.
+	fakeConcurrency = 8
 	// interruptGrace is how long the requests in flight may take after
 	// Ctrl-C (or a blocking error) before they are cancelled.
 	interruptGrace = 1500 * time.Millisecond
@@ -174,7 +178,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
 	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) through which this import shares the account's 200 requests/s with the bot; prefer env YESPO_REDIS_URL when it has a password")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
-	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms); a kill re-sends at most concurrency × batch rows")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms; with -fake at most 8); a kill re-sends at most concurrency × batch rows")
 	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
 	files, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -277,6 +281,9 @@ func checkConfig(cfg *config, sep string) error {
 	}
 	if cfg.concurrency == 0 {
 		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
+		if cfg.fake {
+			cfg.concurrency = min(cfg.concurrency, fakeConcurrency)
+		}
 	}
 	return nil
 }
