@@ -358,6 +358,7 @@ func newLimiter(cfg config, log *slog.Logger) (yespo.Limiter, string) {
 	}
 	ro, _ := redis.ParseURL(cfg.redisURL) // checked in parseFlags
 	ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+	yesporedis.RouteRedisLogs(log)        // go-redis's own dial errors as Debug: the limiter says down and back
 	budget := fmt.Sprintf("at most %s, within the account's %d requests/s shared through Redis at key %s on %s db %d (%s)",
 		rps, accountRPS, accountBudgetKey, ro.Addr, ro.DB, cfg.redisFrom)
 	return yesporedis.NewLimiter(redis.NewClient(ro), accountBudgetKey, accountRPS,
