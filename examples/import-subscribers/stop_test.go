@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,20 +54,20 @@ func TestJudge(t *testing.T) {
 // failed file and the import goes on.
 func TestBatchErrorsGoToFailedFile(t *testing.T) {
 	srv, _, env := fakeEnv(t)
+	srv.FailNext(1, yespotest.Fault{Delay: time.Millisecond}) // the first batch goes through
 	srv.FailNext(1, yespotest.Fault{Status: 413, Body: "Too large"})
-	// An outage that outlasts the retries is held, not failed (the Client
-	// probes until Yespo answers): those rows are sent.
-	srv.FailNext(4, yespotest.Fault{Status: 503, Body: "Down for a moment"}) // the first try and 3 retries
+	srv.FailRandomly(1, yespotest.Fault{Status: 503, Body: "Down"}) // every later request: past the retries and the outage hold
 	path := writeFile(t, "subs.csv", crmRows(30))
 	code, out := runTool(t, env, "-batch", "10", "-concurrency", "1", path)
 	assert.Equal(t, exitFailures, code, out)
-	assert.Contains(t, out, "20 rows sent, 10 failed, 0 rejected.")
+	assert.Contains(t, out, "10 rows sent, 20 failed, 0 rejected.")
 	failed := readCSV(t, path+".failed.csv")
-	require.Len(t, failed, 11)
+	require.Len(t, failed, 21)
 	assert.Contains(t, failed[1][1], "413")
+	assert.Contains(t, failed[11][1], "503")
 	stored := 0
 	for _, c := range srv.Contacts() {
 		stored += len(c.Tokens)
 	}
-	assert.Equal(t, 20, stored)
+	assert.Equal(t, 10, stored)
 }
