@@ -21,7 +21,7 @@ import (
 // keeps a hang from reaching go test's.
 func TestChaos(t *testing.T) {
 	n := 20_000
-	if longRun() {
+	if *long {
 		n = 100_000
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n/20_000)*time.Minute)
