@@ -26,7 +26,7 @@ func TestRedisSharesTheAccountBudget(t *testing.T) {
 
 func TestBadRedisURLIsAConfigurationError(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	env := contractEnv(tg, ys, cfg.appUUID)
+	env := contractEnv(t, tg, ys, cfg.appUUID)
 	env["YESPO_REDIS_URL"] = "http://not-redis"
 	err := run(context.Background(), nil, getenv(env), nil, nil)
 	var ue usageError

@@ -73,7 +73,7 @@ func TestLongRateLimitTellsTheUserToComeBack(t *testing.T) {
 	got := h.say(ann, "/start "+signed(t, "crm-42"))
 	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 2 minutes."}, texts(got))
 	assert.Contains(t, h.log(), `msg="yespo add token: rate limited" chat=1001`)
-	require.Len(t, h.ys.Requests(), 1, "not sent again behind the user's back")
+	require.Len(t, yespoCalls(h.ys), 1, "not sent again behind the user's back")
 	_, stored := h.contactOf(ann)
 	assert.False(t, stored)
 }
