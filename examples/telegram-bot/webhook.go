@@ -65,8 +65,8 @@ func (a *app) serveWebhook(ctx context.Context, ln net.Listener, publicURL strin
 
 // The bounds of the webhook listener: all that a stranger can hold.
 const (
-	defaultMaxConns = 40  // Telegram's default max_connections
-	spareConns      = 24  // connections beyond Telegram's: health checks, metrics, strangers refused with 401
+	defaultMaxConns = 40 // Telegram's default max_connections
+	spareConns      = 24 // connections beyond Telegram's: health checks, metrics, strangers refused with 401
 	maxUpdate       = 1 << 20
 	// hookAnswerTimeout bounds the wait for an update's effect to be durable
 	// before the answer: well under the ~60 s Telegram waits, after which it
