@@ -41,10 +41,20 @@ type BatcherOptions struct {
 	// long: Flush and Close wait for it.
 	OnBatch func(BatchResult)
 	// Journal, if set, keeps every accepted token on stable storage until
-	// Yespo accepted it or refused it for good, so that a crash, a deploy
-	// or an outage of any length loses nothing: Add returns once the token
-	// is kept, and a Batcher opened on a journal that still holds tokens
-	// sends them first. Nil keeps tokens in memory only. See Journal.
+	// Yespo accepted it (a 2xx for its batch) or refused it for good (a
+	// 400), so that a crash, a deploy or an outage of any length loses
+	// nothing: Add returns once the token is kept — or an error, and then
+	// the token is not accepted — and a Batcher opened on a journal that
+	// still holds tokens sends them first. A batch that fails otherwise
+	// (5xx, 429, a transport error, an outage, 401, 403, an unknown app)
+	// is held, not failed: it is tried again, Flush and Close return an
+	// error matching ErrHeld, and tokens held at Close stay in the journal
+	// for the next Batcher on it. Delivery is at least once: a crash after
+	// Yespo accepted a batch and before the journal forgot it sends that
+	// batch again, which Yespo takes as a no-op (a token is kept once).
+	// NewBatcher fails, with an error matching ErrJournalTarget, on a
+	// journal made for another app or base URL. Nil keeps tokens in memory
+	// only. See Journal and github.com/yespo-go/yespo/yespobolt.
 	Journal Journal
 }
 
@@ -65,7 +75,8 @@ type BatchResult struct {
 }
 
 // BatcherStats counts what a Batcher did. After Close,
-// Added == Sent + Failed + Duplicates.
+// Added + Reclaimed == Sent + Failed + Duplicates + Held (Reclaimed and Held
+// are 0 without a journal).
 type BatcherStats struct {
 	Added      int64 // tokens Add and AddAndWait accepted, duplicates included
 	Duplicates int64 // accepted tokens equal to one still pending: not sent again
@@ -81,10 +92,16 @@ type BatcherStats struct {
 	// client's own rate limiter paces the requests.
 	Pace    float64
 	Pending int // tokens accepted and not yet sent or failed, duplicates aside
-	// Held counts tokens left in the journal when Close returned, neither
-	// sent nor failed: the next Batcher on the journal sends them. Always
-	// 0 without a journal.
+	// Held counts tokens the journal holds for a later try, neither sent
+	// nor failed: while the Batcher runs, those of batches that failed for
+	// now (see BatcherOptions.Journal) and wait to be sent again; after
+	// Close, those left in the journal, which the next Batcher on it
+	// sends. Always 0 without a journal.
 	Held int64
+	// Reclaimed counts tokens taken from the journal that earlier runs (or
+	// a dead replica) left: they are sent like added ones. With it, after
+	// Close, Added + Reclaimed == Sent + Failed + Duplicates + Held.
+	Reclaimed int64
 	// JournalDepth is how many tokens the journal holds, and
 	// JournalOldest the age of the oldest of them; both 0 without a
 	// journal.
@@ -144,6 +161,7 @@ type Batcher struct {
 	isDrained  bool // drained is closed
 	stats      BatcherStats
 	firstErr   error
+	jr         *journalState // nil without a journal: see batcher_journal.go
 }
 
 // batch is one request's worth of tokens.
@@ -185,6 +203,12 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	b.flush.Stop()
 	b.pace.timer = time.AfterFunc(time.Hour, b.signal)
 	b.pace.timer.Stop()
+	if opts.Journal != nil { // journal hook: bind it, queue what earlier runs left
+		if err := b.openJournal(); err != nil {
+			cancel(err)
+			return nil, err
+		}
+	}
 	b.workers.Add(opts.Concurrency)
 	for range opts.Concurrency {
 		go b.work()
@@ -263,15 +287,16 @@ func (b *Batcher) newBatch() *batch {
 // Stats returns the counters so far.
 func (b *Batcher) Stats() BatcherStats {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	st := b.stats
 	st.Pending = b.pendingLocked()
 	st.Pace = b.pace.rate
+	b.mu.Unlock()
+	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
 	return st
 }
 
 // pendingLocked counts tokens accepted and not yet sent or failed,
 // duplicates aside.
 func (b *Batcher) pendingLocked() int {
-	return int(b.stats.Added - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
+	return int(b.stats.Added + b.stats.Reclaimed - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
 }

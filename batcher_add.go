@@ -30,6 +30,9 @@ func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
 	if err != nil {
 		return err
 	}
+	if b.jr != nil { // journal hook: a held batch answers too
+		return b.waitSettled(ctx, bt)
+	}
 	select {
 	case <-bt.done:
 		return bt.err
@@ -48,6 +51,9 @@ func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if b.jr != nil { // journal hook: the token is appended before it is queued
+		return b.addJournaled(ctx, t)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -113,6 +119,9 @@ func (b *Batcher) cutLocked() {
 func (b *Batcher) Flush(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("ctx", "must not be nil")
+	}
+	if b.jr != nil { // journal hook: a held batch does not keep Flush waiting
+		return b.flushJournal(ctx)
 	}
 	b.mu.Lock()
 	b.cutLocked()

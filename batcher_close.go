@@ -22,6 +22,9 @@ func (b *Batcher) Close(ctx context.Context) error {
 		b.closed = true
 		close(b.closing)
 		b.cutLocked()
+		if b.jr != nil { // journal hook: what waits out an outage stays in the journal
+			b.parkHeldLocked()
+		}
 		b.checkDrainedLocked()
 	}
 	b.mu.Unlock()
@@ -36,13 +39,16 @@ func (b *Batcher) Close(ctx context.Context) error {
 		}
 	}
 	b.stopped.Do(b.stop)
+	if b.jr != nil { // journal hook: the last journal calls; Held
+		return b.closeJournal(b.summary())
+	}
 	return b.summary()
 }
 
 // checkDrainedLocked closes drained once the Batcher is closing and every
 // token is settled, OnBatch told.
 func (b *Batcher) checkDrainedLocked() {
-	if b.closed && !b.isDrained && b.pendingLocked() == 0 && b.settling == 0 {
+	if b.closed && !b.isDrained && b.pendingLocked()-b.parkedLocked() == 0 && b.settling == 0 {
 		b.isDrained = true
 		close(b.drained)
 	}
@@ -56,6 +62,10 @@ func (b *Batcher) abandon(cause error) {
 	b.abandoned = true
 	left := b.ready
 	b.ready = nil
+	if b.jr != nil { // journal hook: left in the journal, not failed
+		left = b.parkLocked(left)
+		b.checkDrainedLocked()
+	}
 	b.wake.Broadcast()
 	b.mu.Unlock()
 	for _, bt := range left {

@@ -157,6 +157,9 @@ func (b *Batcher) pauseFor(err error) (time.Duration, bool) {
 // finish files bt's outcome, makes room for blocked Adds, tells OnBatch
 // and then the waiters on bt.
 func (b *Batcher) finish(bt *batch, err error) {
+	if b.jr != nil && b.journalFinish(bt, err) { // journal hook: held, not finished
+		return
+	}
 	bt.err = err
 	b.mu.Lock()
 	delete(b.unfinished, bt)

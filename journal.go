@@ -12,6 +12,13 @@ import (
 // both targets.
 var ErrJournalTarget = errors.New("yespo: journal belongs to another target")
 
+// ErrHeld is matched by the error of Flush, Close and AddAndWait when tokens
+// are held in the journal: Yespo has not accepted them yet (an outage, a
+// rate limit, a refused key…; the error wraps the last cause too), and the
+// Batcher — or, after Close, the next Batcher on the journal — sends them
+// again. Nothing is lost; delivery is at least once.
+var ErrHeld = errors.New("yespo: tokens held in the journal")
+
 // JournalTarget is what a journal's tokens are for: they are replayed only
 // to the same app at the same API root.
 type JournalTarget struct {
@@ -37,6 +44,15 @@ type JournalStats struct {
 // embedded one for a single process lives in
 // github.com/yespo-go/yespo/yespobolt; one shared by replicas, on Redis
 // Streams, in github.com/yespo-go/yespo/yesporedis.
+//
+// How the Batcher uses it: Open once in NewBatcher; Reclaim, up to the room
+// MaxPending leaves, before anything is sent and again as room frees (and
+// every few seconds, for a shared journal's dead replicas); Append with the
+// token of one Add at a time, from as many goroutines as call Add, so group
+// commit is the journal's to do; Remove once a batch is settled for good;
+// Stats from Batcher.Stats and at Close. After Batcher.Close returns it calls
+// nothing more. Delivery is at least once: an entry Yespo accepted and a
+// crash kept from Remove is sent again by the next Batcher.
 //
 // A Journal is used by one Batcher at a time in a process; several
 // processes may share one (replicas) when the implementation says so. The

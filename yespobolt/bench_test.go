@@ -1,0 +1,150 @@
+package yespobolt_test
+
+import (
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/yespobolt"
+	"github.com/yespo-go/yespo/yespotest"
+)
+
+// The figures of BENCHMARKS.md for the journal (issue 19), in one run:
+//
+//	go test -run '^$' -bench 'Journal' -benchtime 1x -count 3 ./yespobolt/
+//
+// Each benchmark runs the Batcher in memory and on a yespobolt journal side
+// by side, against a fake Yespo at 50 ms per answer.
+
+// benchBatcher returns a Batcher on a fresh fake, with a fresh journal when
+// journal is true (and that journal, to count its commits).
+func benchBatcher(b *testing.B, journal bool) (*yespo.Batcher, *yespobolt.Journal) {
+	b.Helper()
+	srv := yespotest.NewServer(yespotest.WithLatency(50 * time.Millisecond))
+	b.Cleanup(srv.Close)
+	app := srv.NewApp()
+	opts := yespo.BatcherOptions{MaxPending: 10_000_000} // Add never waits for room: its own cost is measured
+	var j *yespobolt.Journal
+	if journal {
+		var err error
+		if j, err = yespobolt.Open(filepath.Join(b.TempDir(), "journal.db")); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = j.Close() })
+		opts.Journal = j
+	}
+	bt, err := srv.Client().NewBatcher(app, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = bt.Close(ctx) })
+	return bt, j
+}
+
+var modes = []struct {
+	name    string
+	journal bool
+}{{"memory", false}, {"yespobolt", true}}
+
+// BenchmarkJournalAdd64: Add throughput with 64 concurrent callers, 100,000
+// tokens per op.
+func BenchmarkJournalAdd64(b *testing.B) {
+	const callers, tokens = 64, 100_000
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			var elapsed time.Duration
+			var commits int64
+			for range b.N {
+				bt, j := benchBatcher(b, m.journal)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				start := time.Now()
+				for range callers {
+					wg.Go(func() {
+						for i := next.Add(1); i <= tokens; i = next.Add(1) {
+							if err := bt.Add(ctx, tok(int(i))); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				elapsed += time.Since(start)
+				if j != nil {
+					commits += j.Commits()
+				}
+			}
+			b.ReportMetric(float64(tokens*b.N)/elapsed.Seconds(), "tokens/s")
+			if commits > 0 { // what bounds it: callers / (commit time) when every commit carries them all
+				b.ReportMetric(float64(tokens*b.N)/float64(commits), "tokens/commit")
+				b.ReportMetric(float64(elapsed.Microseconds())/float64(commits), "µs/commit")
+			}
+		})
+	}
+}
+
+// BenchmarkJournalBurstCommits: 1,000 Adds arriving at once; commits (each
+// two fdatasync calls in bbolt) until the last Add returned, per 1,000
+// tokens.
+func BenchmarkJournalBurstCommits(b *testing.B) {
+	const burst = 1000
+	var commits int64
+	for i := range b.N {
+		bt, j := benchBatcher(b, true)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k := range burst {
+			wg.Go(func() {
+				<-start
+				if err := bt.Add(ctx, tok(i*burst+k)); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		before := j.Commits()
+		close(start)
+		wg.Wait()
+		commits += j.Commits() - before
+	}
+	b.ReportMetric(float64(commits)/float64(b.N), "commits/1000tokens")
+	b.ReportMetric(2*float64(commits)/float64(b.N), "fdatasyncs/1000tokens")
+}
+
+// BenchmarkJournalSpreadBurstP99: 2,000 Adds spread evenly over one second
+// (one every 0.5 ms, each from its own goroutine, as a bot's updates come);
+// the 99th percentile of Add's latency.
+func BenchmarkJournalSpreadBurstP99(b *testing.B) {
+	const n = 2000
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			var p99s []time.Duration
+			for range b.N {
+				bt, _ := benchBatcher(b, m.journal)
+				lat := make([]time.Duration, n)
+				var wg sync.WaitGroup
+				begin := time.Now()
+				for k := range n {
+					at := begin.Add(time.Duration(k) * time.Second / n)
+					time.Sleep(time.Until(at))
+					wg.Go(func() {
+						s := time.Now()
+						if err := bt.Add(ctx, tok(k)); err != nil {
+							b.Error(err)
+						}
+						lat[k] = time.Since(s)
+					})
+				}
+				wg.Wait()
+				slices.Sort(lat)
+				p99s = append(p99s, lat[n*99/100])
+			}
+			slices.Sort(p99s)
+			b.ReportMetric(float64(p99s[len(p99s)/2].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
