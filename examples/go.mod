@@ -9,6 +9,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/stretchr/testify v1.12.1
 	github.com/yespo-go/yespo v0.0.0
+	github.com/yespo-go/yespo/yespobolt v0.0.0-00010101000000-000000000000
 	github.com/yespo-go/yespo/yesporedis v0.0.0-00010101000000-000000000000
 	golang.org/x/time v0.12.0
 )
@@ -25,6 +26,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
+	go.etcd.io/bbolt v1.4.3 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.48.0 // indirect
@@ -33,5 +35,7 @@ require (
 )
 
 replace github.com/yespo-go/yespo => ../
+
+replace github.com/yespo-go/yespo/yespobolt => ../yespobolt
 
 replace github.com/yespo-go/yespo/yesporedis => ../yesporedis

@@ -24,7 +24,7 @@ type app struct {
 	tg         *bot.Bot
 	yespo      *yespo.Client
 	batch      *yespo.Batcher
-	journal    *journal // nil: tokens are kept in memory only, and a user is told "subscribed" once Yespo has the token
+	journal    *journal
 	log        *slog.Logger
 	work       *tracker
 	dispatch   *dispatcher
@@ -36,29 +36,21 @@ type app struct {
 	stopProbe  context.CancelFunc
 	probed     chan struct{} // closed once the first probe of Yespo ended
 
-	// How long a user waits for Yespo (without a journal), and the last
-	// flush at shutdown: the constants below, shorter in the tests.
-	subscribeWait, closeWait time.Duration
+	// How long the last flush at shutdown may take: closeWait, shorter in
+	// the tests.
+	closeWait time.Duration
 }
 
-const (
-	// subscribeWait bounds a user's wait for their token's batch when there
-	// is no journal. The Batcher holds a batch back while Yespo asks it to (a
-	// 429 with a long Retry-After); the user hears "busy" then, and the
-	// token still goes out later, so that a second /start finds it there or
-	// adds it again.
-	subscribeWait = 10 * time.Second
-	// closeWait bounds the Batcher's last flush at shutdown, and the replies
-	// still queued then.
-	closeWait = 10 * time.Second
-)
+// closeWait bounds the Batcher's last flush at shutdown, and the replies
+// still queued then; what Yespo has not taken by then stays in the journal.
+const closeWait = 10 * time.Second
 
 // newApp opens the journal, sets up the Yespo client and its Batcher, probes
 // Yespo's key and app, and connects to Telegram (getMe, which checks the
 // token); yespoOpts come after yespoOptions'. Poll or serveWebhook close it.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yespo.Option) (*app, error) {
 	a := &app{cfg: cfg, log: log, work: newTracker(), hookSecret: webhookSecret(cfg),
-		subscribeWait: subscribeWait, closeWait: closeWait}
+		closeWait: closeWait}
 	if cfg.linkSecret != "" {
 		a.linkSecret = []byte(cfg.linkSecret)
 	}
@@ -71,11 +63,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 	if a.journal, err = openJournal(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	opts := yespo.BatcherOptions{OnBatch: a.onBatch}
-	if a.journal != nil {
-		opts.Journal = a.journal.j
-	}
-	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, opts); err != nil {
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch}); err != nil {
 		a.journal.close(log)
 		return nil, err
 	}
@@ -130,11 +118,7 @@ func (a *app) close() {
 	ctx, cancel = context.WithTimeout(context.Background(), a.closeWait)
 	defer cancel()
 	if err := a.batch.Close(ctx); err != nil {
-		if a.journal != nil {
-			a.log.Warn("yespo: tokens not delivered yet stay in the journal for the next run", "journal", a.journal.where, "err", err)
-		} else {
-			a.log.Warn("yespo: registrations failed during this run; each user was told", "err", err)
-		}
+		a.log.Warn("yespo: tokens not delivered yet stay in the journal for the next run", "journal", a.journal.where, "err", err)
 	}
 	a.journal.close(a.log)
 	a.log.Info("bot stopped")
@@ -197,15 +181,12 @@ func (a *app) onContact(ctx context.Context, _ *bot.Bot, u *models.Update) {
 }
 
 // subscribe registers tok through the shared Batcher, so that a burst of
-// users shares the requests. With a journal the user is told "subscribed"
-// once the journal holds the token — on its way to Yespo, whenever Yespo
-// can take it — unless Yespo refuses the bot's key or app; without one,
-// once Yespo has accepted it.
+// users shares the requests. The user is told "subscribed" once the journal
+// holds the token — on its way to Yespo, whenever Yespo can take it, across
+// restarts and outages — unless Yespo refuses the bot's key or app: then
+// "unavailable", and the token waits in the journal for a configuration
+// Yespo accepts.
 func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, markup models.ReplyMarkup) {
-	if a.journal == nil {
-		a.subscribeAndWait(ctx, chat, tok, markup)
-		return
-	}
 	if err := a.batch.Add(ctx, tok); err != nil {
 		// Not kept: the update stays unconfirmed and comes again. No reply
 		// now, so that the user hears one answer once the journal works.
@@ -226,26 +207,6 @@ func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, markup
 	a.reply(ctx, chat, textSubscribed, markup)
 }
 
-// subscribeAndWait is subscribe without a journal: the user hears
-// "subscribed" once Yespo has accepted the token.
-func (a *app) subscribeAndWait(ctx context.Context, chat int64, tok yespo.Token, markup models.ReplyMarkup) {
-	wait, cancel := context.WithTimeout(ctx, a.subscribeWait)
-	defer cancel()
-	err := a.batch.AddAndWait(wait, tok)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		a.log.Warn("yespo add token: no answer in time, the token may still go out", "chat", chat, "waited", a.subscribeWait)
-		a.reply(ctx, chat, textBusy(0), nil)
-		return
-	}
-	if err != nil {
-		a.yespoFailed(ctx, chat, "add token", err)
-		return
-	}
-	by, _ := tok.PrimaryIdentifier()
-	a.log.Info("subscribed", "chat", chat, "by", by.Kind.String()) // not the value: it may be a phone number
-	a.reply(ctx, chat, textSubscribed, markup)
-}
-
 // onMute pauses newsletters for the duration given, or until /unmute.
 func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	chat := u.Message.Chat.ID
@@ -254,6 +215,7 @@ func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 		a.reply(ctx, chat, textMuteUsage, nil)
 		return
 	}
+	a.settleTokens(ctx)
 	err = a.yespo.MuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat), d)
 	if a.tokenFailed(ctx, chat, "mute", err) {
 		return
@@ -266,9 +228,23 @@ func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	a.reply(ctx, chat, textMuted(d), nil)
 }
 
+// settleTokens gives the tokens in hand, such as the user's own from a
+// /start a moment ago, a short while to reach Yespo, so that a /mute right
+// after it finds the token there. Yespo being down or slow only shortens
+// the wait: the mute then fails on its own terms.
+func (a *app) settleTokens(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	_ = a.batch.Flush(ctx)
+}
+
+// settleWait bounds settleTokens.
+const settleWait = 5 * time.Second
+
 // onUnmute lets newsletters through again.
 func (a *app) onUnmute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	chat := u.Message.Chat.ID
+	a.settleTokens(ctx)
 	err := a.yespo.UnmuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat))
 	if a.tokenFailed(ctx, chat, "unmute", err) {
 		return

@@ -139,9 +139,26 @@ func (h *harness) log() string {
 	return strings.Join(h.logs.take(), "\n")
 }
 
-// contactOf returns the contact holding u's token in Yespo.
+// contactOf returns the contact holding u's token in Yespo, once the tokens
+// the Batcher holds are settled: the bot answers "subscribed" once a token
+// is in its journal, a moment before Yespo has it.
 func (h *harness) contactOf(u *telegramtest.User) (yespotest.Contact, bool) {
+	h.t.Helper()
+	settled(h.t, h.bot)
 	return h.ys.ContactByToken(h.app, yespo.TelegramToken(u.ID))
+}
+
+// settled waits until the bot's journal is empty: every token it took is in
+// Yespo (or refused by it for good). A batch Yespo failed is held and sent
+// again by the Batcher within a few hundred milliseconds; the wait checks
+// every 10 ms and fails the test after waitLimit.
+func settled(t *testing.T, a *app) {
+	t.Helper()
+	ctx := bounded(t)
+	for a.batch.Flush(ctx) != nil || a.batch.Stats().JournalDepth > 0 {
+		require.NoError(t, ctx.Err(), "the journal still holds %d tokens", a.batch.Stats().JournalDepth)
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // phoneKeyboardButtons is the request_contact keyboard as the fake sees it.

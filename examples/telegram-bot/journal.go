@@ -20,16 +20,15 @@ type journal struct {
 // names one: in the working directory (in a container, put it on a volume).
 const defaultJournal = "telegram-bot.journal"
 
-// The journal constructors: journal_bolt.go and journal_redis.go set them.
-// Nil leaves the bot without that kind of journal.
+// The journal constructors, each in a file of its own with its dependency:
+// journal_bolt.go and journal_redis.go.
 var (
 	openFileJournal  func(path string) (yespo.Journal, func() error, error)
 	openRedisJournal func(ctx context.Context, cfg config, log *slog.Logger) (yespo.Journal, func() error, error)
 )
 
 // openJournal opens the journal cfg names: the Redis one when
-// YESPO_REDIS_URL is set (YESPO_JOURNAL is then ignored), else the file. It
-// returns nil, nil when this build has no journal of that kind.
+// YESPO_REDIS_URL is set (YESPO_JOURNAL is then ignored), else the file.
 func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, error) {
 	if cfg.redisURL != "" && openRedisJournal != nil {
 		j, closer, err := openRedisJournal(ctx, cfg, log)
@@ -42,16 +41,13 @@ func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, e
 		log.Info("journal: redis (shared by the replicas)")
 		return &journal{j: j, where: "redis", closer: closer}, nil
 	}
-	if openFileJournal == nil || cfg.journalPath == "" {
-		log.Warn("no journal: tokens are kept in memory until Yespo has them; a crash loses those not sent yet")
-		return nil, nil
-	}
-	j, closer, err := openFileJournal(cfg.journalPath)
+	path := cmpOr(cfg.journalPath, defaultJournal)
+	j, closer, err := openFileJournal(path)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("journal: file", "path", cfg.journalPath)
-	return &journal{j: j, where: cfg.journalPath, closer: closer}, nil
+	log.Info("journal: file", "path", path)
+	return &journal{j: j, where: path, closer: closer}, nil
 }
 
 // close releases the journal; nil-safe.
@@ -62,4 +58,11 @@ func (j *journal) close(log *slog.Logger) {
 	if err := j.closer(); err != nil {
 		log.Error("journal: close", "journal", j.where, "err", err)
 	}
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

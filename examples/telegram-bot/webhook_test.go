@@ -31,6 +31,7 @@ func TestWebhookMode(t *testing.T) {
 	hook, err := tg.WaitWebhook(bounded(t))
 	require.NoError(t, err)
 	assert.Equal(t, hookURL, hook.URL)
+	assert.Equal(t, webhookSecret(cfg), hook.SecretToken, "derived from the bot token: every replica registers the same")
 	assert.Regexp(t, `^[0-9a-f]{64}$`, hook.SecretToken)
 
 	// A POST without the secret is not an update: a forged contact must not
@@ -40,6 +41,7 @@ func TestWebhookMode(t *testing.T) {
 	resp, err := http.Post(hookURL, "application/json", strings.NewReader(forged))
 	require.NoError(t, err)
 	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	resp, err = http.Get(hookURL)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -52,6 +54,7 @@ func TestWebhookMode(t *testing.T) {
 	assert.Empty(t, tg.Webhook().LastError)
 	_, ok := ys.ContactByToken(cfg.appUUID, "666")
 	assert.False(t, ok, "the forged update was dropped")
+	settled(t, a)
 	assert.Len(t, ys.Contacts(), 1)
 	assert.Contains(t, strings.Join(logs.take(), "\n"), "invalid webhook secret token")
 
