@@ -353,7 +353,7 @@ func TestGetUpdatesKeepsAnUpdateUntilConfirmed(t *testing.T) {
 // answer within the timeout too.
 func TestWebhookResendsUntil2xx(t *testing.T) {
 	for name, fail := range map[string]func(w http.ResponseWriter, r *http.Request){
-		"5xx":     func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+		"5xx": func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
 		"timeout": func(_ http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body) // the server notices the client leave only after the body
 			select {
