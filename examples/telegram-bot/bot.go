@@ -41,9 +41,13 @@ type app struct {
 	closeWait time.Duration
 }
 
-// closeWait bounds the Batcher's last flush at shutdown, and the replies
-// still queued then; what Yespo has not taken by then stays in the journal.
-const closeWait = 10 * time.Second
+// closeWait bounds the replies still queued at shutdown; batcherCloseWait
+// the Batcher's last flush: what Yespo has not taken by then stays in the
+// journal for the next run.
+const (
+	closeWait        = 10 * time.Second
+	batcherCloseWait = time.Second
+)
 
 // newApp opens the journal, sets up the Yespo client and its Batcher, probes
 // Yespo's key and app, and connects to Telegram (getMe, which checks the
@@ -115,7 +119,9 @@ func (a *app) close() {
 	defer cancel()
 	a.out.close(ctx)
 	a.work.stop()
-	ctx, cancel = context.WithTimeout(context.Background(), a.closeWait)
+	// The journal keeps what Yespo has not taken: a short last flush makes a
+	// restart quick (users wait for it) and loses nothing.
+	ctx, cancel = context.WithTimeout(context.Background(), min(a.closeWait, batcherCloseWait))
 	defer cancel()
 	if err := a.batch.Close(ctx); err != nil {
 		a.log.Warn("yespo: tokens not delivered yet stay in the journal for the next run", "journal", a.journal.where, "err", err)
