@@ -48,11 +48,11 @@ type outgoing struct {
 }
 
 // outboxLanes is how many replies may be in flight to Telegram at once.
-const outboxLanes = 8
+const outboxLanes = 32
 
 // defaultSendRate stays under Telegram's ~30 messages a second, with no
 // burst: any one second then holds at most 30 sends.
-const defaultSendRate = 29
+const defaultSendRate = 28
 
 func newOutbox(tg *bot.Bot, log *slog.Logger, perSecond float64) *outbox {
 	o := &outbox{tg: tg, log: log, limiter: rate.NewLimiter(rate.Limit(perSecond), 1)}

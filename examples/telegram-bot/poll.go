@@ -93,12 +93,10 @@ func (p *poller) run(ctx context.Context, onError func(error)) {
 			p.onOK()
 		}
 		if p.take(updates) == 0 && len(updates) > 0 {
-			// Only updates in hand came back: wait until one is done rather
-			// than ask again at once.
-			select {
-			case <-changed:
-			case <-ctx.Done():
-			}
+			// Only updates in hand came back: Telegram sends at most 100 from
+			// the offset, so wait until the offset moves rather than ask for
+			// the same ones again.
+			p.waitOffsetPast(ctx, offset)
 		}
 	}
 	p.dispatch.wait()
@@ -109,6 +107,24 @@ func (p *poller) run(ctx context.Context, onError func(error)) {
 	p.mu.Unlock()
 	if _, err := p.getUpdatesLimit(confirm, offset, 0, 1); err != nil {
 		onError(fmt.Errorf("confirming the updates done at stop (they will come again): %w", err))
+	}
+}
+
+// waitOffsetPast waits until the updates in hand let the offset move past
+// offset, or ctx ends.
+func (p *poller) waitOffsetPast(ctx context.Context, offset int64) {
+	for {
+		p.mu.Lock()
+		moved, changed := p.offsetLocked() > offset, p.changed
+		p.mu.Unlock()
+		if moved {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
