@@ -1,6 +1,7 @@
 package yespo_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -12,15 +13,18 @@ import (
 	"github.com/yespo-go/yespo/yespotest"
 )
 
-// TestChaos sends 100,000 tokens (20,000 under -race) through a Batcher into
+// TestChaos sends 20,000 tokens (100,000 with -long) through a Batcher into
 // a fake that fails a fifth of all requests: 429 with Retry-After, 503, a
 // dropped connection, and a delay longer than the client's timeout. Nothing
-// may be lost or stored twice, and the counters must add up.
+// may be lost or stored twice, and the counters must add up. It takes about
+// 2 s under -race; the deadline only keeps a hang from reaching go test's.
 func TestChaos(t *testing.T) {
-	n := 100_000
-	if raceEnabled || testing.Short() {
-		n = 20_000
+	n := 20_000
+	if longRun() {
+		n = 100_000
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(n/20_000)*30*time.Second)
+	defer cancel()
 	srv := yespotest.NewServer(yespotest.WithSeed(7))
 	defer srv.Close()
 	app := srv.NewApp()
@@ -45,7 +49,7 @@ func TestChaos(t *testing.T) {
 	for i := range n {
 		require.NoError(t, b.Add(ctx, tok(i)))
 	}
-	require.NoError(t, b.Close(ctx))
+	require.NoError(t, b.Close(ctx), "not done by the deadline")
 	elapsed := time.Since(start)
 
 	st := b.Stats()
@@ -65,5 +69,4 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %d tokens in %v: %d batches, %d HTTP attempts (%d seen by the Batcher), %d of them failed and were retried; pace %.0f/s",
 		n, elapsed.Round(time.Millisecond), st.Batches, reqs, st.Attempts, faulted, st.Pace)
 	assert.Greater(t, faulted, reqs/10, "the faults happened")
-	assert.Less(t, elapsed, 45*time.Second)
 }

@@ -2,11 +2,9 @@ module github.com/yespo-go/yespo/yespobolt
 
 go 1.26
 
-replace github.com/yespo-go/yespo => ../
-
 require (
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.0.0-00010101000000-000000000000
+	github.com/yespo-go/yespo v0.3.0
 	go.etcd.io/bbolt v1.4.3
 )
 

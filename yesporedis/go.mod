@@ -6,7 +6,7 @@ require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.0.0-00010101000000-000000000000
+	github.com/yespo-go/yespo v0.3.0
 	golang.org/x/time v0.12.0
 )
 
@@ -18,5 +18,3 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 )
-
-replace github.com/yespo-go/yespo => ../

@@ -50,6 +50,11 @@ beyond a number of requests in any one-second window (Yespo's is 200).
 A body over MaxBody gets 413. Requests lists everything the server
 received, with its arrival time and the status it answered.
 
+A server keeps every request and contact it is sent, for the test to
+inspect. For a run of millions of requests where only the answers matter (a
+bulk import into a fake, a soak test), WithoutHistory keeps its memory flat:
+it answers as usual and forgets.
+
 # What it does not model
 
 Contact fields beyond the four identifiers, other Yespo endpoints, sending

@@ -169,25 +169,30 @@ func TestAPIKey(t *testing.T) {
 	}
 }
 
-// Requests wait out the latency side by side: twenty at once take about one
-// latency, not twenty.
+// Requests wait out the latency side by side: with a latency of a minute,
+// twenty requests are all in the server at once, none answered yet — no
+// clock decides it. A lone request takes the latency at least.
 func TestLatency(t *testing.T) {
-	const latency = 200 * time.Millisecond
-	srv, app, c := newFake(t, yespotest.WithLatency(latency))
-	start := time.Now()
+	srv, app, c := newFake(t, yespotest.WithLatency(time.Minute))
+	waiting, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			assert.NoError(t, c.AddAppTokens(ctx, app, []yespo.Token{{Token: fmt.Sprint(i), Email: "a@example.com"}}))
-		}()
+		wg.Go(func() {
+			_ = c.AddAppTokens(waiting, app, []yespo.Token{{Token: fmt.Sprint(i), Email: "a@example.com"}})
+		})
 	}
+	require.Eventually(t, func() bool { return len(srv.Requests()) == 20 }, 30*time.Second, time.Millisecond)
+	for _, r := range srv.Requests() {
+		assert.Zero(t, r.Status, "every request still waits")
+	}
+	cancel()
 	wg.Wait()
-	took := time.Since(start)
-	assert.GreaterOrEqual(t, took, latency)
-	assert.Less(t, took, 10*latency, "answered in parallel")
-	assert.Len(t, srv.Requests(), 20)
+
+	const latency = 50 * time.Millisecond
+	_, app, c = newFake(t, yespotest.WithLatency(latency))
+	start := time.Now()
+	require.NoError(t, c.AddAppTokens(ctx, app, []yespo.Token{{Token: "1", Email: "a@example.com"}}))
+	assert.GreaterOrEqual(t, time.Since(start), latency)
 }
 
 // A body over MaxBody is answered 413 with words that say so, not "Invalid

@@ -31,17 +31,17 @@ func (s *Server) routes() http.Handler {
 type recorder struct {
 	http.ResponseWriter
 	s       *Server
-	i       int
+	i       int // index in s.requests, or -1
 	written bool
 }
 
 func (r *recorder) WriteHeader(code int) {
-	if !r.written {
-		r.written = true
+	if !r.written && r.i >= 0 { // i < 0: WithoutHistory keeps no Requests
 		r.s.mu.Lock()
 		r.s.requests[r.i].Status = code
 		r.s.mu.Unlock()
 	}
+	r.written = true
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -68,8 +68,11 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		now := time.Now()
 		s.mu.Lock()
-		rec := &recorder{ResponseWriter: w, s: s, i: len(s.requests)}
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Time: now})
+		rec := &recorder{ResponseWriter: w, s: s, i: -1}
+		if !s.cfg.forget {
+			rec.i = len(s.requests)
+			s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Time: now})
+		}
 		fault, faulty := s.faults.next()
 		allowed, wait := s.window.allow(s.cfg.rateLimit, now)
 		s.mu.Unlock()
@@ -177,11 +180,13 @@ func (s *Server) addTokens(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.mu.Lock()
-	for _, t := range req.Tokens {
-		s.book.addToken(app, t, s.cfg.matching)
+	if !s.cfg.forget {
+		s.mu.Lock()
+		for _, t := range req.Tokens {
+			s.book.addToken(app, t, s.cfg.matching)
+		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	jsonString(w, "OK")
 }
 
@@ -250,7 +255,7 @@ func (s *Server) unmute(w http.ResponseWriter, r *http.Request) {
 // mutes before it registers.
 func (s *Server) setMute(w http.ResponseWriter, app, token string, until time.Time) {
 	s.mu.Lock()
-	found := s.book.setMute(app, token, until)
+	found := s.book.setMute(app, token, until) || s.cfg.forget
 	s.mu.Unlock()
 	if !found {
 		plain(w, http.StatusNotFound, "Token not found")

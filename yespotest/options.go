@@ -12,6 +12,7 @@ type config struct {
 	latency   time.Duration
 	seed      int64
 	seeded    bool
+	forget    bool
 }
 
 // WithAPIKey sets the key the server accepts as the Basic-auth password;
@@ -39,6 +40,17 @@ func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = 
 // WithSeed seeds the random source of FailRandomly, so that a run can be
 // repeated. Without it the seed is random.
 func WithSeed(seed int64) Option { return func(c *config) { c.seed, c.seeded = seed, true } }
+
+// WithoutHistory makes a server that remembers nothing of what it is sent,
+// so that its memory stays flat however many requests it answers (a bulk
+// import of millions of rows into a fake, a soak test). Every request is
+// still checked and answered as usual — key, app, body, faults, latency,
+// rate limit — and then forgotten: Requests returns nothing and no token is
+// stored, so Contacts is empty and ContactByToken finds nothing (the contact
+// id endpoint answers 404). Mute and unmute answer 200 "OK" for any token,
+// since the server cannot tell whether a contact holds it. Contacts seeded
+// with AddContact are kept.
+func WithoutHistory() Option { return func(c *config) { c.forget = true } }
 
 // Matching is how the fake finds the contact a token belongs to. Yespo's
 // guide words it in two ways; both are here.

@@ -136,7 +136,9 @@ func (s *Server) AddContact(c Contact) Contact {
 	return s.book.add(c).clone()
 }
 
-// Contacts returns a deep copy of every contact, ordered by ID.
+// Contacts returns a deep copy of every contact, ordered by ID. With
+// WithoutHistory only those seeded with AddContact: tokens sent are not
+// stored.
 func (s *Server) Contacts() []Contact {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,7 +160,8 @@ func (s *Server) ContactByToken(appUUID, token string) (Contact, bool) {
 	return Contact{}, false
 }
 
-// Requests returns every request the server got, in order.
+// Requests returns every request the server got, in order; none with
+// WithoutHistory.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()

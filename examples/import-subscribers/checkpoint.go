@@ -1,25 +1,74 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
 )
 
-// checkpoint says how far an import got: every row up to Row (ending at
-// byte Offset) is sent, or written to the rejects or failed file; Done
-// counts them, over every run of this file, so that the run that finishes
-// it can report on the whole file. The input file's size and time guard
-// against resuming over a different file.
+// checkpointVersion is the format this tool writes and resumes. Version 1
+// (before it) recorded neither the app nor the base URL: resuming one for
+// another app would skip rows, so it is refused.
+const checkpointVersion = 2
+
+// checkpoint says what an import was for and how far it got: the rows of
+// the spans Prefix and Spans are done — sent, rejected or failed — and
+// Done counts their outcomes over every run of the file, so that the run
+// that finishes it reports on the whole file. A resume reads from
+// Prefix.End and skips the rows in Spans.
 type checkpoint struct {
-	Row       int64     `json:"row"`
-	Offset    int64     `json:"offset"`
-	Done      counts    `json:"done"`
-	InputSize int64     `json:"inputSize"`
-	InputTime time.Time `json:"inputModTime"`
+	Version int      `json:"version"`
+	Target  target   `json:"target"`
+	Input   identity `json:"input"`
+	Prefix  span     `json:"prefix"`
+	Spans   []span   `json:"spans,omitempty"`
+	Done    counts   `json:"done"`
+}
+
+// target is where the rows go.
+type target struct {
+	AppUUID string `json:"appUUID"`
+	BaseURL string `json:"baseURL"`
+}
+
+func (t target) String() string { return "app " + t.AppUUID + " at " + t.BaseURL }
+
+// identity tells one version of an input file from another.
+type identity struct {
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"modTime"`
+	Head    string    `json:"sha256Head"` // SHA-256 of its first 64 KiB
+}
+
+func (id identity) String() string {
+	return fmt.Sprintf("%d bytes, modified %s", id.Size, id.ModTime.Format(time.RFC3339))
+}
+
+// identify returns the identity of the file at path.
+func identify(path string) (identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return identity{}, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return identity{}, err
+	}
+	if info.IsDir() {
+		return identity{}, fmt.Errorf("%s is a directory", path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, 64<<10)); err != nil {
+		return identity{}, err
+	}
+	return identity{Size: info.Size(), ModTime: info.ModTime().UTC(), Head: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // counts is what became of rows.
@@ -29,35 +78,46 @@ type counts struct {
 	Rejected int64 `json:"rejected"`
 }
 
-func (c counts) plus(d counts) counts {
-	return counts{c.Sent + d.Sent, c.Failed + d.Failed, c.Rejected + d.Rejected}
-}
-
 func (c counts) total() int64 { return c.Sent + c.Failed + c.Rejected }
 
-// loadCheckpoint returns the checkpoint at path, the zero checkpoint when
-// there is none, or an error when it belongs to another version of input.
-func loadCheckpoint(path string, input fs.FileInfo) (checkpoint, error) {
+func (c counts) String() string {
+	return fmt.Sprintf("%d rows sent, %d failed, %d rejected", c.Sent, c.Failed, c.Rejected)
+}
+
+// startOver is how a refused resume ends: the ways to start over.
+func startOver(path string) string {
+	return fmt.Sprintf("to start over from the first row, run with -restart (or delete %s)", path)
+}
+
+// loadCheckpoint returns the checkpoint at path, nil when there is none, or
+// an error when it is for another target or another version of the input:
+// resuming it would skip rows this run's target never got.
+func loadCheckpoint(path string, want target, input identity) (*checkpoint, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return checkpoint{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return checkpoint{}, err
+		return nil, err
 	}
 	var cp checkpoint
 	if err := json.Unmarshal(b, &cp); err != nil {
-		return checkpoint{}, fmt.Errorf("%s is damaged (%v): delete it to start over", path, err)
+		return nil, fmt.Errorf("%s is damaged (%v): %s", path, err, startOver(path))
 	}
-	if cp.InputSize != input.Size() || !cp.InputTime.Equal(input.ModTime()) {
-		return checkpoint{}, fmt.Errorf("the input changed since %s was written: delete it to start over", path)
+	switch {
+	case cp.Version != checkpointVersion:
+		return nil, fmt.Errorf("%s was written by an earlier version of import-subscribers, which did not record the app it imported into, so it cannot be resumed safely: %s (Yespo keeps a token once: rows sent again are not doubled)", path, startOver(path))
+	case cp.Target != want:
+		return nil, fmt.Errorf("%s is an unfinished import of this file into %s, but this run is for %s: resuming would skip the rows already sent to the other. Run again for %s to finish that import, or %s", path, cp.Target, want, cp.Target, startOver(path))
+	case cp.Input.Size != input.Size || cp.Input.Head != input.Head || !cp.Input.ModTime.Equal(input.ModTime):
+		return nil, fmt.Errorf("the input changed since %s was written (then %s; now %s): %s", path, cp.Input, input, startOver(path))
 	}
-	return cp, nil
+	return &cp, nil
 }
 
 // save writes cp atomically: a kill at any moment leaves the old or the new
 // checkpoint, never half of one.
-func (cp checkpoint) save(path string) error {
+func (cp *checkpoint) save(path string) error {
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return err

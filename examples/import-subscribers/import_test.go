@@ -69,12 +69,12 @@ func TestImportCSV(t *testing.T) {
 	}
 	rejects := readCSV(t, path+".rejects.csv")
 	require.Len(t, rejects, 4)
-	assert.Equal(t, []string{"row", "reason", "record"}, rejects[0])
-	assert.Equal(t, "3", rejects[1][0])
+	assert.Equal(t, []string{"line", "reason", "record"}, rejects[0])
+	assert.Equal(t, "4", rejects[1][0], "the file's line: the header is line 1")
 	assert.Contains(t, rejects[1][1], "email")
-	assert.Equal(t, "4", rejects[2][0])
+	assert.Equal(t, "5", rejects[2][0])
 	assert.Contains(t, rejects[2][1], "token: must not be empty")
-	assert.Equal(t, "5", rejects[3][0])
+	assert.Equal(t, "6", rejects[3][0])
 	assert.Contains(t, rejects[3][1], `contactId "abc"`)
 	assert.NoFileExists(t, path+".checkpoint", "a finished run leaves no checkpoint")
 	assert.NoFileExists(t, path+".failed.csv", "no failures, no file")
@@ -98,7 +98,7 @@ func TestImportJSONLWithNormalize(t *testing.T) {
 	assert.True(t, ok)
 	rejects := readCSV(t, path+".rejects.csv")
 	require.Len(t, rejects, 2)
-	assert.Equal(t, "4", rejects[1][0])
+	assert.Equal(t, "5", rejects[1][0], "the file's line, blank lines counted")
 	assert.Contains(t, rejects[1][1], "not a JSON object")
 }
 
@@ -119,7 +119,7 @@ func TestFailedBatchesAreWrittenForRetry(t *testing.T) {
 	assert.Equal(t, exitFailures, code, out)
 	failed := readCSV(t, path+".failed.csv")
 	require.Len(t, failed, 6)
-	assert.Equal(t, []string{"row", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, failed[0])
+	assert.Equal(t, []string{"line", "error", "token", "contactId", "externalCustomerId", "phone", "email"}, failed[0])
 
 	// The failed file is an input as it is.
 	srv.FailRandomly(0)
@@ -199,11 +199,27 @@ func TestHeaderWithoutToken(t *testing.T) {
 	code, out = runTool(t, env, "-sep", ";", path)
 	assert.Equal(t, exitOK, code, out)
 
-	path = writeFile(t, "ids.csv", "chat,phone\n1,+380501111111\n")
+	path = writeFile(t, "ids.csv", "subscriber,phone\n1,+380501111111\n")
 	code, out = runTool(t, env, path)
 	assert.Equal(t, exitError, code, out)
-	assert.Contains(t, out, `it reads "chat,phone" (2 fields`)
+	assert.Contains(t, out, `it reads "subscriber,phone" (2 fields`)
 	assert.Contains(t, out, "name the columns token, contactId")
+	assert.Contains(t, out, `or map yours with -columns "chat_id=token,customer id=externalCustomerId"`)
+
+	// An operator's export: its own names, and a hint that maps them.
+	path = writeFile(t, "export.csv", "chat_id,email,phone,customer id\n1,,,crm-1\n")
+	code, out = runTool(t, env, path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, `run with -columns "chat_id=token,customer id=externalCustomerId"`)
+	code, out = runTool(t, env, "-columns", "chat_id=token,customer id=externalCustomerId", path)
+	assert.Equal(t, exitOK, code, out)
+
+	// A token but no identifier: every row would be rejected.
+	path = writeFile(t, "noid.csv", "token,Mobile\n1,+380501111111\n")
+	code, out = runTool(t, env, path)
+	assert.Equal(t, exitError, code, out)
+	assert.Contains(t, out, `no identifier column`)
+	assert.Contains(t, out, `run with -columns "Mobile=phone"`)
 }
 
 // A key without the right stops the import at the first answer: exit 1,

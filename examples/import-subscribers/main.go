@@ -1,31 +1,40 @@
 // Command import-subscribers uploads a bot's existing subscribers to Yespo,
 // once, from a CSV file (with a header) or JSON lines, with the columns or
-// keys token, contactId, externalCustomerId, phone and email:
+// keys token, contactId, externalCustomerId, phone and email — or the
+// export's own names, mapped with -columns:
 //
 //	YESPO_API_KEY=... go run ./examples/import-subscribers -app UUID subscribers.csv
+//	import-subscribers -app UUID -columns "chat_id=token,customer id=externalCustomerId" export.csv
 //
 // It streams the file through a yespo.Batcher, so memory does not grow with
 // the file, at -rps requests per second (100 by default: half the account's
-// 200, so that the bot itself keeps room on the same account). Invalid rows
-// go to <file>.rejects.csv with the reason, rows whose batch Yespo refused
-// to <file>.failed.csv (which can be imported again as it is).
+// 200, so that the bot itself keeps room on the same account), or within
+// the account's budget shared through Redis (YESPO_REDIS_URL); the start
+// line says which. Invalid rows go to <file>.rejects.csv with the line of
+// the file and the reason, rows whose batch Yespo refused to
+// <file>.failed.csv (which can be imported again as it is).
 //
 // It stops at once, exit 1, on an answer that no retry fixes — a refused
 // key (401), a key without the right (403), an unknown app (404), a server
 // that cannot be reached — and says what to check; those rows are not
 // "failed": fix the cause and run the same command again.
 //
-// A checkpoint, <file>.checkpoint, holds the last row up to which every row
-// is confirmed sent, rejected or failed. Running the same command again
-// after a stop, a Ctrl-C or a kill continues after it; a kill re-sends at
-// most the batches in flight and those confirmed in the last quarter
-// second. The run that finishes the file reports on the whole file and
+// A checkpoint, <file>.checkpoint, names the app, the base URL and the
+// input (size, time, a hash of its start) and holds the stretches of rows
+// done — sent, rejected or failed — saved after every batch. Running the
+// same command again after a stop, a Ctrl-C or a kill continues: it skips
+// every row done, so a kill re-sends at most the batches in flight
+// (-concurrency × -batch rows), and each rejected row is reported once. A
+// run for another app or base URL, or over a changed file, is refused
+// (exit 1) rather than skip rows that target never got: -restart starts
+// over. The run that finishes the file reports on the whole file and
 // removes the checkpoint. Ctrl-C stops reading, lets the requests in flight
 // finish (1.5 s at most) and exits; a second Ctrl-C exits at once.
 //
-// It reads YESPO_API_KEY, YESPO_APP_UUID and YESPO_BASE_URL. Without
-// YESPO_API_KEY it refuses to run; -fake imports into an in-process fake
-// Yespo (yespotest) instead, to try the tool.
+// It reads YESPO_API_KEY, YESPO_APP_UUID, YESPO_BASE_URL and
+// YESPO_REDIS_URL. Without YESPO_API_KEY it refuses to run; -fake imports
+// into an in-process fake Yespo (yespotest, keeping no history: its memory
+// stays flat over millions of rows) instead, to try the tool.
 //
 // Exit codes: 0 every row of the file sent; 2 some rows rejected, the rest
 // sent; 3 some rows failed to send; 1 the import could not run or was
@@ -43,6 +52,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -102,29 +112,36 @@ func main() {
 // config is what the flags and the environment say.
 type config struct {
 	path, format, app, baseURL, apiKey string
-	redisURL                           string
+	redisURL, redisFrom                string // redisFrom: "-redis" or "YESPO_REDIS_URL"
 	sep                                rune
-	normalize, dryRun, fake            bool
+	columns                            columns
+	normalize, dryRun, fake, restart   bool
 	batch, concurrency                 int
 	rps                                float64
+	rpsSet                             bool // -rps given, not the default
 	progressEvery                      time.Duration
 }
 
-const usageHead = `usage: import-subscribers [flags] FILE.csv|FILE.jsonl
+const usageHead = `usage: import-subscribers [flags] FILE.csv|FILE.jsonl [flags]
 
 Imports a Telegram bot's subscribers into Yespo: each row a token (the chat
 id) with at least one contact identifier. CSV needs a header naming the
 columns token, contactId, externalCustomerId, phone, email (any order and
-case); JSON lines use the same keys.
+case; others are ignored); JSON lines use the same keys. An export with
+its own names maps them with -columns, e.g. for the header
+"chat_id,email,phone,customer id":
+  -columns "chat_id=token,customer id=externalCustomerId"
 
 Environment: YESPO_API_KEY (required, unless -fake), YESPO_APP_UUID (or
 -app), YESPO_BASE_URL (or -base-url), YESPO_REDIS_URL (or -redis: share the
 account's 200 requests/s with the bot's processes through Redis; -rps then
 caps this import within it).
 
-Outputs: FILE.rejects.csv (invalid rows and why), FILE.failed.csv (rows
-Yespo refused: import that file to retry them), FILE.checkpoint (while
-unfinished: run the same command again to resume).
+Outputs: FILE.rejects.csv (invalid rows: the file's line, and why),
+FILE.failed.csv (rows Yespo refused: import that file to retry them),
+FILE.checkpoint (while unfinished: the app, base URL and input it is for,
+and the rows done; run the same command again to resume, -restart to start
+over).
 
 Exit codes: 0 all rows sent; 2 some rows rejected; 3 some rows failed to
 send; 1 could not run, or stopped by an error no retry fixes (wrong key,
@@ -133,35 +150,97 @@ key rights, unknown app, unreachable server); 130 interrupted.
 Flags:
 `
 
+// usageError is a mistake in the command line: it is reported in one line
+// with a pointer to -h, not with the whole usage.
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("import-subscribers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageHead)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // errors are reported by run, in one line
 	cfg := config{apiKey: getenv("YESPO_API_KEY")}
-	sep := ","
+	sep, cols := ",", ""
 	fs.StringVar(&cfg.app, "app", getenv("YESPO_APP_UUID"), "Yespo app UUID of the bot (env YESPO_APP_UUID)")
 	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root (env YESPO_BASE_URL; default "+yespo.DefaultBaseURL+")")
 	fs.StringVar(&cfg.format, "format", "", `"csv" or "jsonl" (default: from the file name)`)
 	fs.StringVar(&sep, "sep", sep, `CSV field separator: one character, or "tab"`)
+	fs.StringVar(&cols, "columns", "", `the file's own names for the fields, as NAME=FIELD pairs separated by commas, e.g. "chat_id=token,customer id=externalCustomerId"; FIELD is token, contactId, externalCustomerId, phone or email; names in any case; a column named like a field that is mapped from another name is ignored; for JSON lines the keys`)
 	fs.BoolVar(&cfg.normalize, "normalize", false, "clean up phones (+38 (050) 123-45-67 → +380501234567) and emails before validating")
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
 	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
+	fs.BoolVar(&cfg.restart, "restart", false, "discard FILE.checkpoint and start from the first row (rows sent before are sent again; Yespo keeps a token once)")
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
-	fs.StringVar(&cfg.redisURL, "redis", getenv("YESPO_REDIS_URL"), "Redis URL (redis://host:6379/0) through which this import shares the account's budget with the bot; prefer env YESPO_REDIS_URL when it has a password")
+	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) through which this import shares the account's 200 requests/s with the bot; prefer env YESPO_REDIS_URL when it has a password")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
-	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms)")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms); a kill re-sends at most concurrency × batch rows")
 	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
 		return cfg, err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return cfg, errors.New("give exactly one input file")
+	if err != nil {
+		return cfg, usageError{err}
 	}
-	cfg.path = fs.Arg(0)
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "rps":
+			cfg.rpsSet = true
+		case "redis":
+			cfg.redisFrom = "-redis"
+		}
+	})
+	if cfg.redisFrom == "" && getenv("YESPO_REDIS_URL") != "" {
+		cfg.redisURL, cfg.redisFrom = getenv("YESPO_REDIS_URL"), "YESPO_REDIS_URL"
+	}
+	if len(files) != 1 {
+		return cfg, usagef("give exactly one input file (got %d)", len(files))
+	}
+	cfg.path = files[0]
+	if cfg.columns, err = parseColumns(cols); err != nil {
+		return cfg, usageError{err}
+	}
+	if err := checkConfig(&cfg, sep); err != nil {
+		return cfg, err
+	}
+	if !cfg.fake && !cfg.dryRun {
+		if cfg.apiKey == "" {
+			return cfg, errors.New("YESPO_API_KEY is not set: set it to a Yespo API key (your profile → Settings → API), or run with -fake to try the import against an in-process fake Yespo")
+		}
+		if cfg.app == "" {
+			return cfg, errors.New("no app: set -app or YESPO_APP_UUID to the app_uuid Yespo shows for the bot")
+		}
+	}
+	return cfg, nil
+}
+
+// parseInterspersed parses flags before and after the file names, as
+// operators type them ("import-subscribers -fake subs.csv -rps 50"); after
+// "--" everything is a file name.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return files, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(files, rest...), nil
+		}
+		files = append(files, rest[0])
+		args = rest[1:]
+	}
+}
+
+// checkConfig checks the values of the flags and fills in the defaults
+// that depend on others.
+func checkConfig(cfg *config, sep string) error {
 	if cfg.format == "" {
 		switch strings.ToLower(filepath.Ext(cfg.path)) {
 		case ".jsonl", ".ndjson":
@@ -176,41 +255,40 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	case utf8.RuneCountInString(sep) == 1 && !strings.ContainsAny(sep, "\"\r\n") && sep != string(utf8.RuneError):
 		cfg.sep, _ = utf8.DecodeRuneInString(sep)
 	default:
-		return cfg, fmt.Errorf(`-sep %q: want one character (not a quote or a line break), or "tab"`, sep)
+		return usagef(`-sep %q: want one character (not a quote or a line break), or "tab"`, sep)
 	}
 	switch {
+	case cfg.format != "csv" && cfg.format != "jsonl":
+		return usagef(`-format %q: want "csv" or "jsonl"`, cfg.format)
 	case cfg.batch < 1:
-		return cfg, errors.New("-batch must be at least 1")
+		return usagef("-batch must be at least 1")
 	case !(cfg.rps > 0) || math.IsInf(cfg.rps, 0):
-		return cfg, errors.New("-rps must be a positive number")
+		return usagef("-rps must be a positive number")
 	case cfg.concurrency < 0:
-		return cfg, errors.New("-concurrency must not be negative")
+		return usagef("-concurrency must not be negative")
 	case cfg.progressEvery <= 0:
-		return cfg, errors.New("-progress-every must be positive")
+		return usagef("-progress-every must be positive")
 	}
 	if cfg.redisURL != "" {
 		if _, err := redis.ParseURL(cfg.redisURL); err != nil {
-			return cfg, fmt.Errorf("-redis / YESPO_REDIS_URL: %w", err)
+			return fmt.Errorf("%s: %w", cfg.redisFrom, err)
 		}
 	}
 	if cfg.concurrency == 0 {
 		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
 	}
-	if !cfg.fake && !cfg.dryRun {
-		if cfg.apiKey == "" {
-			return cfg, errors.New("YESPO_API_KEY is not set: set it to a Yespo API key (your profile → Settings → API), or run with -fake to try the import against an in-process fake Yespo")
-		}
-		if cfg.app == "" {
-			return cfg, errors.New("no app: set -app or YESPO_APP_UUID to the app_uuid Yespo shows for the bot")
-		}
-	}
-	return cfg, nil
+	return nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "import-subscribers: %v (run with -h for help)\n", err)
+		return exitError
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "import-subscribers:", err)
@@ -235,7 +313,9 @@ func newClient(cfg config, limiter yespo.Limiter) (c *yespo.Client, app string, 
 		c, err := yespo.NewClient(cfg.apiKey, opts...)
 		return c, cfg.app, func() {}, err
 	}
-	fake := yespotest.NewServer()
+	// Without history: the fake answers and forgets, so that its memory
+	// stays flat however large the file.
+	fake := yespotest.NewServer(yespotest.WithoutHistory())
 	app = cfg.app
 	if app == "" {
 		app = fake.NewApp()
@@ -256,15 +336,24 @@ const paceMargin = 0.97
 // margin), no bursts. With -redis it draws from the account's budget shared
 // with the bot (accountBudgetKey, as the bot names it) and from a bulk
 // ceiling of cfg.rps inside it, so that a bot on the same account keeps the
-// rest of the 200 requests/s however fast the import runs.
-func newLimiter(cfg config, log *slog.Logger) yespo.Limiter {
+// rest of the 200 requests/s however fast the import runs. It returns the
+// limiter and, for the start line, where the budget comes from.
+func newLimiter(cfg config, log *slog.Logger) (yespo.Limiter, string) {
+	n := strconv.FormatFloat(cfg.rps, 'f', -1, 64)
+	rps := fmt.Sprintf("%s requests/s (-rps %s)", n, n)
+	if !cfg.rpsSet {
+		rps = fmt.Sprintf("%s requests/s (the default -rps: half the account's %d/s, the rest left to the bot)", n, accountRPS)
+	}
 	if cfg.redisURL == "" {
-		return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1)
+		return rate.NewLimiter(rate.Limit(cfg.rps*paceMargin), 1),
+			"at most " + rps + ", counted by this process alone (YESPO_REDIS_URL shares the account's budget with the bot)"
 	}
 	ro, _ := redis.ParseURL(cfg.redisURL) // checked in parseFlags
 	ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+	budget := fmt.Sprintf("at most %s, within the account's %d requests/s shared through Redis at key %s on %s db %d (%s)",
+		rps, accountRPS, accountBudgetKey, ro.Addr, ro.DB, cfg.redisFrom)
 	return yesporedis.NewLimiter(redis.NewClient(ro), accountBudgetKey, accountRPS,
-		yesporedis.WithCeiling(accountBudgetKey+":bulk", max(1, int(cfg.rps))), yesporedis.WithLogger(log))
+		yesporedis.WithCeiling(accountBudgetKey+":bulk", max(1, int(cfg.rps))), yesporedis.WithLogger(log)), budget
 }
 
 // accountBudgetKey names the account's budget in Redis, the same for every

@@ -49,6 +49,39 @@ func BenchmarkImportMillionRows(b *testing.B) {
 	}
 }
 
+// BenchmarkFakeMillionRows imports 1,000,000 generated rows into the
+// in-process fake (-fake), which keeps no history, with the built binary
+// (without the race detector, as users build it), and reports its peak RSS:
+// it must not grow with the file (under 100 MB).
+//
+//	go test -run '^$' -bench FakeMillionRows -benchtime 1x ./examples/import-subscribers
+func BenchmarkFakeMillionRows(b *testing.B) {
+	const rows = 1_000_000
+	path := filepath.Join(b.TempDir(), "subs.csv")
+	writeRows(b, path, rows)
+	bin := plainBinary(b)
+	b.ResetTimer()
+	for range b.N {
+		rss, wall := runFake(b, bin, path)
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
+		b.ReportMetric(wall.Seconds(), "wall-s")
+	}
+}
+
+// runFake imports path into -fake at no rate limit to speak of, and
+// returns the process's peak RSS in bytes and its wall time.
+func runFake(b testing.TB, bin, path string) (int64, time.Duration) {
+	cmd := exec.Command(bin, "-fake", "-rps", "1000000", path)
+	cmd.Env = environ()
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatal(err, string(out))
+	}
+	wall := time.Since(start)
+	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, wall // KiB on Linux
+}
+
 func writeRows(b testing.TB, path string, n int) {
 	f, err := os.Create(path)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 )
 
 // csvOut is a CSV file of rows that did not make it (rejects or failures),
-// each line led by the row number, so that a resume can drop the lines of
-// rows it will read again.
+// each line led by the line of the input where the row starts, so that an
+// operator finds it, and a resume can drop the lines of rows it will read
+// again.
 type csvOut struct {
 	mu    sync.Mutex
 	path  string
@@ -21,58 +22,67 @@ type csvOut struct {
 	lines int
 }
 
-// openOut opens path, keeping from an earlier run only the lines of rows up
-// to keepRow (none when starting over). With path "" it writes nowhere.
-func openOut(path string, header []string, keepRow int64) (*csvOut, error) {
+// openOut opens path, keeping from an earlier run only the lines of rows
+// whose line keep accepts (none when keep is nil: starting over). The kept
+// lines are copied to a new file that then replaces the old one, so that
+// a kill meanwhile loses none. With path "" it writes nowhere.
+func openOut(path string, header []string, keep func(line int64) bool) (*csvOut, error) {
 	if path == "" {
 		return &csvOut{w: csv.NewWriter(io.Discard)}, nil
 	}
-	kept, err := keptLines(path, keepRow)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Create(path)
+	f, err := os.Create(path + ".tmp")
 	if err != nil {
 		return nil, err
 	}
 	o := &csvOut{path: path, f: f, w: csv.NewWriter(f)}
-	if err := o.w.Write(header); err != nil {
+	_ = o.w.Write(header)
+	if o.lines, err = copyKept(o.w, path, keep); err == nil {
+		o.w.Flush()
+		err = o.w.Error()
+	}
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	for _, rec := range kept {
-		_ = o.w.Write(rec)
-	}
-	o.lines = len(kept)
-	return o, o.w.Error()
+	return o, nil
 }
 
-// keptLines reads the records of path whose row is at most keepRow.
-func keptLines(path string, keepRow int64) ([][]string, error) {
-	if keepRow == 0 {
-		return nil, nil
+// copyKept writes the records of path whose line keep accepts to w, and
+// returns how many. A kill can tear the file's last record; the lines of
+// rows a checkpoint covers were on disk before it was saved, so a torn or
+// partial record is never one of them: copying stops there.
+func copyKept(w *csv.Writer, path string, keep func(int64) bool) (int, error) {
+	if keep == nil {
+		return 0, nil
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	var kept [][]string
-	for first := true; ; first = false {
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return 0, nil // torn before its first record: nothing to keep
+	}
+	fields, n := len(header), 0
+	for {
 		rec, err := r.Read()
-		if err == io.EOF {
-			return kept, nil
+		if err != nil { // io.EOF, or a record torn by a kill
+			return n, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		if n, e := strconv.ParseInt(rec[0], 10, 64); !first && e == nil && n <= keepRow {
-			kept = append(kept, rec)
+		if line, e := strconv.ParseInt(rec[0], 10, 64); e == nil && len(rec) == fields && keep(line) {
+			if err := w.Write(rec); err != nil {
+				return n, err
+			}
+			n++
 		}
 	}
 }

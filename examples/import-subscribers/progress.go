@@ -10,24 +10,26 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// progress shows how the import goes, counting rows confirmed — sent,
-// failed, rejected — not rows read: a bar on a terminal, a log line every
-// so often otherwise (in CI, in a pipe, in a log). It runs on its own
-// ticker, so that it goes on while reading waits for the Batcher.
+// progress shows how the import goes: a bar on a terminal, a log line
+// every so often otherwise (in CI, in a pipe, in a log). It counts rows
+// done — sent (confirmed by Yespo), failed, rejected — each once over the
+// whole file, never rows merely read; its rate is of rows confirmed in
+// this run. It runs on its own ticker, so that it goes on while reading
+// waits for the Batcher.
 type progress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
 	size  int64
 	tr    *tracker
-	base  checkpoint // where this run started
+	base  progressState // where this run started
 	start time.Time
 
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
-func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker, base checkpoint) *progress {
-	p := &progress{w: w, size: size, tr: tr, base: base, start: time.Now(), stop: make(chan struct{})}
+func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker) *progress {
+	p := &progress{w: w, size: size, tr: tr, base: tr.state(), start: time.Now(), stop: make(chan struct{})}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(w),
@@ -38,7 +40,7 @@ func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker, base
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionClearOnFinish(),
 		)
-		_ = p.bar.Set64(base.Offset)
+		_ = p.bar.Set64(p.base.bytesDone())
 		every = 250 * time.Millisecond
 	}
 	p.wg.Add(1)
@@ -60,25 +62,29 @@ func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker, base
 
 // show draws the bar or writes one line.
 func (p *progress) show() {
-	_, at, _ := p.tr.watermark()
-	run, _ := p.tr.counts()
-	total := p.base.Done.plus(run)
-	elapsed := time.Since(p.start)
-	rate := float64(run.total()) / elapsed.Seconds()
+	st := p.tr.state()
+	line := p.line(st, time.Since(p.start))
 	if p.bar != nil {
-		_ = p.bar.Set64(at)
-		p.bar.Describe(fmt.Sprintf("%d sent, %d failed, %d rejected, %.0f rows/s", total.Sent, total.Failed, total.Rejected, rate))
+		_ = p.bar.Set64(st.bytesDone())
+		p.bar.Describe(line)
 		return
 	}
-	// The ETA comes from the bytes confirmed in this run against the bytes
-	// left: rows differ in size, the file's size is known.
+	// The bytes before the first row (a CSV header) count as done.
+	fmt.Fprintf(p.w, "progress: %d%%: %s\n", 100*(st.prefix.Start+st.bytesDone())/max(p.size, 1), line)
+}
+
+// line is the counts, the rate and the time left. The rate is of rows
+// Yespo confirmed in this run; the time left comes from the bytes of rows
+// done in this run against the bytes left, since rows differ in size and
+// the file's size is known.
+func (p *progress) line(st progressState, elapsed time.Duration) string {
+	rate := float64(st.run.Sent) / max(elapsed.Seconds(), 1e-3)
 	eta := "?"
-	if doneBytes := at - p.base.Offset; doneBytes > 0 {
-		left := time.Duration(float64(elapsed) * float64(p.size-at) / float64(doneBytes))
-		eta = left.Round(time.Second).String()
+	if doneBytes := st.bytesDone() - p.base.bytesDone(); doneBytes > 0 && st.run.Sent > 0 {
+		left := time.Duration(float64(elapsed) * float64(p.size-st.bytesDone()) / float64(doneBytes))
+		eta = max(left, 0).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "progress: %d%%: %d sent, %d failed, %d rejected; %.0f rows/s, ETA %s\n",
-		100*at/max(p.size, 1), total.Sent, total.Failed, total.Rejected, rate, eta)
+	return fmt.Sprintf("%d sent, %d failed, %d rejected; %.0f rows/s sent, ETA %s", st.done.Sent, st.done.Failed, st.done.Rejected, rate, eta)
 }
 
 // finish stops the updates; a bar is cleared, the summary follows.

@@ -22,6 +22,8 @@ func TestBinaryRedisSharesTheAccountBudget(t *testing.T) {
 	path, invalid := subscribers(t, 300)
 	code, stdout, stderr := runBinary(t, environ(append(serverEnv(srv, app), "YESPO_REDIS_URL="+rs.URL())...), "-batch", "50", path)
 	assert.Equal(t, exitRejects, code, stdout+stderr)
+	assert.Regexp(t, `at most 100 requests/s \(the default -rps: [^)]*\), within the account's 200 requests/s shared through Redis at key yespo:account on 127\.0\.0\.1:\d+ db \d+ \(YESPO_REDIS_URL\)`, stderr,
+		"the start line says the budget is shared, where, and from which setting")
 	assertImported(t, path, 300, srv, invalid)
 	for _, key := range []string{accountBudgetKey, accountBudgetKey + ":bulk"} {
 		n, err := rs.Client().Exists(context.Background(), "rate:"+key).Result()

@@ -15,60 +15,78 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
-// row is one record of the input.
+// row is one record of the input. Rows tile the file: each starts where
+// the one before ended (blank lines belong to the row after them), so that
+// rows done form byte ranges a checkpoint can hold.
 type row struct {
-	seq   int64 // 1 for the first data row
-	end   int64 // byte offset just past it: where a resume starts
-	token yespo.Token
-	err   error  // why the row is not a token, if it is not
-	raw   string // the record as text, for the rejects file
+	line       int64 // the file's line where the record starts (a CSV header is line 1)
+	start, end int64 // byte offsets: the row is the file's [start, end)
+	token      yespo.Token
+	err        error  // why the row is not a token, if it is not
+	raw        string // the record as text, for the rejects file
 }
 
 // rowReader streams rows from a CSV file with a header, or from JSON lines.
 type rowReader interface {
 	next() (row, error) // io.EOF at the end
+	offset() int64      // where the next row starts
 }
 
-var columns = []string{"token", "contactId", "externalCustomerId", "phone", "email"}
-
 // openRows opens path at offset (0, or a checkpoint's) for the format
-// ("csv" or "jsonl"); seq numbers continue from firstSeq. sep is the CSV
+// ("csv" or "jsonl"), reading the fields through cols. sep is the CSV
 // field separator.
-func openRows(path, format string, sep rune, offset, firstSeq int64) (rowReader, io.Closer, error) {
+func openRows(path, format string, sep rune, cols columns, offset int64) (rowReader, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	var r rowReader
 	switch format {
 	case "csv":
-		r, err := newCSVRows(f, sep, offset, firstSeq)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return r, f, nil
+		r, err = newCSVRows(f, sep, cols, offset)
 	case "jsonl":
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return &jsonRows{r: bufio.NewReaderSize(f, maxLine), offset: offset, seq: firstSeq - 1}, f, nil
+		r, err = newJSONRows(f, cols, offset)
+	default:
+		err = fmt.Errorf("unknown format %q (want csv or jsonl)", format)
 	}
-	f.Close()
-	return nil, nil, fmt.Errorf("unknown format %q (want csv or jsonl)", format)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
 }
 
-// csvRows reads CSV. The header maps columns by name, in any order and case;
-// unknown columns are ignored.
+// seekLine moves f to offset and returns the line number there: one more
+// than the line breaks before it.
+func seekLine(f *os.File, offset int64) (int64, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	breaks := int64(0)
+	buf := make([]byte, 64<<10)
+	for left := offset; left > 0; {
+		n, err := f.Read(buf[:min(int64(len(buf)), left)])
+		breaks += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		left -= int64(n)
+		if err != nil && left > 0 {
+			return 0, fmt.Errorf("the file is shorter than the checkpoint says: %w", err)
+		}
+	}
+	return breaks + 1, nil
+}
+
+// csvRows reads CSV. The header maps columns to fields by name (see
+// columns); other columns are ignored.
 type csvRows struct {
-	r      *csv.Reader
-	base   int64 // file offset where r started
-	index  map[string]int
-	fields int // in the header: every row must have as many
-	seq    int64
+	r        *csv.Reader
+	base     int64 // file offset where r started
+	baseLine int64 // the file's line there
+	at       int64 // where the next row starts
+	index    map[string]int
+	fields   int // in the header: every row must have as many
 }
 
-func newCSVRows(f *os.File, sep rune, offset, firstSeq int64) (*csvRows, error) {
+func newCSVRows(f *os.File, sep rune, cols columns, offset int64) (*csvRows, error) {
 	hr := csv.NewReader(f)
 	hr.Comma = sep
 	hr.FieldsPerRecord = -1
@@ -79,64 +97,23 @@ func newCSVRows(f *os.File, sep rune, offset, firstSeq int64) (*csvRows, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the CSV header: %w", err)
 	}
-	index := map[string]int{}
-	for i, name := range header {
-		for _, c := range columns {
-			if strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")), c) {
-				index[c] = i
-			}
-		}
+	index, err := cols.index(header)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := index["token"]; !ok {
-		return nil, noTokenColumn(header, sep)
+	if err := checkHeader(header, index, sep); err != nil {
+		return nil, err
 	}
 	start := max(offset, hr.InputOffset())
-	if _, err := f.Seek(start, io.SeekStart); err != nil {
+	line, err := seekLine(f, start)
+	if err != nil {
 		return nil, err
 	}
 	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
 	r.Comma = sep
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
-	return &csvRows{r: r, base: start, index: index, fields: len(header), seq: firstSeq - 1}, nil
-}
-
-// noTokenColumn says that the header lacks a "token" column, shows the
-// header as read, and guesses why: another separator, or other names.
-func noTokenColumn(header []string, sep rune) error {
-	seen := strings.Join(header, string(sep))
-	if len(seen) > 200 {
-		seen = seen[:200] + "…"
-	}
-	msg := fmt.Sprintf(`the CSV header has no "token" column; it reads %q (%d %s, separated by %s)`,
-		seen, len(header), plural(len(header), "field", "fields"), sepName(sep))
-	for _, other := range []rune{';', '\t', '|', ','} {
-		if other != sep && strings.ContainsRune(seen, other) {
-			return fmt.Errorf("%s: the file looks separated by %s: run with -sep %s", msg, sepName(other), sepFlag(other))
-		}
-	}
-	return fmt.Errorf("%s: name the columns token, contactId, externalCustomerId, phone, email (any order and case; other columns are ignored)", msg)
-}
-
-func sepName(r rune) string {
-	if r == '\t' {
-		return "tabs"
-	}
-	return fmt.Sprintf("%q", r)
-}
-
-func sepFlag(r rune) string {
-	if r == '\t' {
-		return "tab"
-	}
-	return "'" + string(r) + "'"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	return &csvRows{r: r, base: start, baseLine: line, at: start, index: index, fields: len(header)}, nil
 }
 
 func (c *csvRows) next() (row, error) {
@@ -144,85 +121,141 @@ func (c *csvRows) next() (row, error) {
 	if err == io.EOF {
 		return row{}, io.EOF
 	}
-	c.seq++
-	rw := row{seq: c.seq, end: c.base + c.r.InputOffset()}
+	rw := row{start: c.at, end: c.base + c.r.InputOffset()}
+	c.at = rw.end
 	if err != nil {
 		var pe *csv.ParseError
 		if !errors.As(err, &pe) {
 			return row{}, err
 		}
 		// Without csv's line and column: they count from where this reader
-		// started, which after a resume is not the file's start. The rejects
-		// file gives the row number.
+		// started, which after a resume is not the file's start.
+		rw.line = c.baseLine + int64(pe.StartLine) - 1
 		rw.err, rw.raw = fmt.Errorf("malformed CSV: %w", pe.Err), strings.Join(rec, ",")
 		return rw, nil
 	}
+	l, _ := c.r.FieldPos(0)
+	rw.line = c.baseLine + int64(l) - 1
 	rw.raw = strings.Join(rec, ",")
 	if len(rec) != c.fields {
 		rw.err = fmt.Errorf("%d %s, the header has %d", len(rec), plural(len(rec), "field", "fields"), c.fields)
 		return rw, nil
 	}
-	field := func(name string) string {
-		if i, ok := c.index[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+	rw.token, rw.err = tokenOf(func(name string) (string, error) {
+		if i, ok := c.index[name]; ok {
+			return strings.TrimSpace(rec[i]), nil
 		}
-		return ""
-	}
-	rw.token = yespo.Token{Token: field("token"), ExternalCustomerID: field("externalCustomerId"), Phone: field("phone"), Email: field("email")}
-	if id := field("contactId"); id != "" {
-		rw.token.ContactID, rw.err = parseContactID(id)
-	}
+		return "", nil
+	})
 	return rw, nil
+}
+
+func (c *csvRows) offset() int64 { return c.at }
+
+// tokenOf builds a token from its fields' values.
+func tokenOf(value func(field string) (string, error)) (yespo.Token, error) {
+	var t yespo.Token
+	var v [5]string
+	for i, f := range fields {
+		var err error
+		if v[i], err = value(f); err != nil {
+			return t, err
+		}
+	}
+	t = yespo.Token{Token: v[0], ExternalCustomerID: v[2], Phone: v[3], Email: v[4]}
+	if v[1] != "" {
+		id, err := strconv.ParseInt(v[1], 10, 64)
+		if err != nil {
+			return t, fmt.Errorf("contactId %q is not a whole number", v[1])
+		}
+		t.ContactID = id
+	}
+	return t, nil
 }
 
 // jsonRows reads one JSON object per line; blank lines are skipped.
 type jsonRows struct {
 	r      *bufio.Reader
-	offset int64
-	seq    int64
+	cols   columns
+	lineAt int64 // where the next line starts
+	at     int64 // where the next row starts
+	line   int64 // of the next line
 }
 
 const maxLine = 1 << 20
 
+func newJSONRows(f *os.File, cols columns, offset int64) (*jsonRows, error) {
+	line, err := seekLine(f, offset)
+	if err != nil {
+		return nil, err
+	}
+	return &jsonRows{r: bufio.NewReaderSize(f, maxLine), cols: cols, lineAt: offset, at: offset, line: line}, nil
+}
+
 func (j *jsonRows) next() (row, error) {
 	for {
-		line, err := j.r.ReadSlice('\n')
+		text, err := j.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			return row{}, fmt.Errorf("a line longer than %d bytes at offset %d", maxLine, j.offset)
+			return row{}, fmt.Errorf("line %d is longer than %d bytes", j.line, maxLine)
 		}
-		if len(line) == 0 && err != nil {
+		if len(text) == 0 && err != nil {
 			return row{}, err // io.EOF included
 		}
-		j.offset += int64(len(line))
-		text := bytes.TrimSpace(line)
+		j.lineAt += int64(len(text))
+		j.line++
+		text = bytes.TrimSpace(text)
 		if len(text) == 0 {
 			if err != nil {
 				return row{}, err
 			}
 			continue
 		}
-		j.seq++
-		rw := row{seq: j.seq, end: j.offset, raw: string(text)}
-		var v struct {
-			Token, ExternalCustomerID, Phone, Email string
-			ContactID                               json.RawMessage
-		}
-		if e := json.Unmarshal(text, &v); e != nil {
-			rw.err = fmt.Errorf("not a JSON object: %w", e)
-			return rw, nil
-		}
-		rw.token = yespo.Token{Token: v.Token, ExternalCustomerID: v.ExternalCustomerID, Phone: v.Phone, Email: v.Email}
-		if id := strings.Trim(string(v.ContactID), `"`); id != "" && id != "null" {
-			rw.token.ContactID, rw.err = parseContactID(id)
-		}
+		rw := row{line: j.line - 1, start: j.at, end: j.lineAt, raw: string(text)}
+		j.at = j.lineAt
+		rw.token, rw.err = j.decode(text)
 		return rw, nil
 	}
 }
 
-func parseContactID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("contactId %q is not a whole number", s)
+func (j *jsonRows) offset() int64 { return j.at }
+
+// decode reads one object; a string or a number is a value, null none.
+func (j *jsonRows) decode(text []byte) (yespo.Token, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(text, &obj); err != nil {
+		return yespo.Token{}, fmt.Errorf("not a JSON object: %w", err)
 	}
-	return id, nil
+	byField := map[string]string{}
+	for key := range obj {
+		f := j.cols.field(key)
+		if f == "" {
+			continue
+		}
+		if prev, dup := byField[f]; dup {
+			return yespo.Token{}, fmt.Errorf("two keys for %s: %q and %q", f, min(prev, key), max(prev, key))
+		}
+		byField[f] = key
+	}
+	return tokenOf(func(f string) (string, error) {
+		raw, ok := obj[byField[f]]
+		if !ok || string(raw) == "null" {
+			return "", nil
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return strings.TrimSpace(s), nil
+		}
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil {
+			return n.String(), nil
+		}
+		return "", fmt.Errorf("%s: want a string or a number, not %s", byField[f], raw)
+	})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

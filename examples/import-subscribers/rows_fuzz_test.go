@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -8,49 +9,57 @@ import (
 	"testing"
 )
 
-// readAll reads every row of path from offset on; err is the reader's.
-func readAll(path, format string, offset, firstSeq int64) ([]row, error) {
-	rows, closer, err := openRows(path, format, ',', offset, firstSeq)
+// readAll reads every row of path from offset on; origin is where the
+// first row starts; err is the reader's.
+func readAll(path, format string, offset int64) (rows []row, origin int64, err error) {
+	rr, closer, err := openRows(path, format, ',', columns{}, offset)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer closer.Close()
-	var out []row
+	origin = rr.offset()
 	for {
-		r, err := rows.next()
+		r, err := rr.next()
 		if err == io.EOF {
-			return out, nil
+			return rows, origin, nil
 		}
 		if err != nil {
-			return out, err
+			return rows, origin, err
 		}
-		out = append(out, r)
+		rows = append(rows, r)
 	}
 }
 
 // summary is what a row must look like the same after a resume.
 func summary(r row) string {
-	return fmt.Sprintf("%d %d %+v %v %q", r.seq, r.end, r.token, r.err, r.raw)
+	return fmt.Sprintf("line %d [%d,%d) %+v %v %q", r.line, r.start, r.end, r.token, r.err, r.raw)
 }
 
-// checkRows is the property a checkpoint relies on: offsets grow, and a
-// resume from any row's end reads exactly the rows that followed it.
+// checkRows is the property a checkpoint relies on: rows tile the file
+// from the first on (each starts where the one before ended), their lines
+// grow, and a resume from any row's end reads exactly the rows that
+// followed it, with the same lines.
 func checkRows(t *testing.T, data []byte, format string) {
 	path := filepath.Join(t.TempDir(), "in."+format)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	all, err := readAll(path, format, 0, 1)
+	all, origin, err := readAll(path, format, 0)
 	if err != nil {
 		return // unreadable input is reported, not resumed
 	}
+	at, line := origin, int64(0)
 	for i, r := range all {
-		if r.seq != int64(i+1) || r.end > int64(len(data)) || i > 0 && r.end <= all[i-1].end {
-			t.Fatalf("row %d: seq %d end %d (previous end %d, size %d)", i, r.seq, r.end, prevEnd(all, i), len(data))
+		if r.start != at || r.end <= r.start || r.end > int64(len(data)) || r.line <= line {
+			t.Fatalf("row %d: %s after [.., %d) on line %d (size %d)", i+1, summary(r), at, line, len(data))
 		}
+		if want := int64(bytes.Count(data[:r.start], []byte{'\n'})) + 1; r.line < want {
+			t.Fatalf("row %d: line %d, but %d line breaks come before it", i+1, r.line, want-1)
+		}
+		at, line = r.end, r.line
 	}
 	for i := range all {
-		rest, err := readAll(path, format, all[i].end, all[i].seq+1)
+		rest, _, err := readAll(path, format, all[i].end)
 		if err != nil {
 			t.Fatalf("resume after row %d: %v", i+1, err)
 		}
@@ -63,13 +72,6 @@ func checkRows(t *testing.T, data []byte, format string) {
 			}
 		}
 	}
-}
-
-func prevEnd(all []row, i int) int64 {
-	if i == 0 {
-		return 0
-	}
-	return all[i-1].end
 }
 
 func FuzzCSVRows(f *testing.F) {
@@ -85,5 +87,6 @@ func FuzzJSONLRows(f *testing.F) {
 	f.Add([]byte(`{"token":"1","phone":"+380501111111"}` + "\n" + `{"token":"2","contactId":"7"}`))
 	f.Add([]byte("\n\n{\"token\":\"1\"}\r\n  \nnot json\n{\"contactId\":1.5}\n"))
 	f.Add([]byte(`{"token":"1","email":"a@b.c","externalCustomerId":null}`))
+	f.Add([]byte(`{"token":1001,"contactId":7,"Phone":"+380501111111"}` + "\n" + `{"token":true}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { checkRows(t, data, "jsonl") })
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/yespo-go/yespo"
@@ -15,33 +16,124 @@ const (
 	rejected
 )
 
-// doneRow is a row with an outcome, past the watermark.
-type doneRow struct {
-	end int64
-	how outcome
+// span is a stretch of rows that are all done: bytes [Start, End) of the
+// file, the rows starting on lines FirstLine to LastLine.
+type span struct {
+	Start     int64 `json:"start"`
+	End       int64 `json:"end"`
+	FirstLine int64 `json:"firstLine"`
+	LastLine  int64 `json:"lastLine"`
+}
+
+// progressState is what the tracker knows at one moment: what a
+// checkpoint holds, and this run's share of it.
+type progressState struct {
+	prefix span   // from where reading began in the first run: every row in it is done
+	spans  []span // rows done beyond the prefix: sorted, disjoint, not touching it or each other
+	done   counts // outcomes of every row in prefix and spans, earlier runs included
+	run    counts // outcomes in this run
+}
+
+// covered reports whether the row starting at offset is done.
+func (s *progressState) covered(offset int64) bool {
+	if offset >= s.prefix.Start && offset < s.prefix.End {
+		return true
+	}
+	i, found := slices.BinarySearchFunc(s.spans, offset, func(sp span, off int64) int { return compare(sp.Start, off) })
+	return found || i > 0 && offset < s.spans[i-1].End
+}
+
+// lineDone reports whether the row starting on line is done: what the
+// rejects and failed files of an earlier run may keep.
+func (s *progressState) lineDone(line int64) bool {
+	if line >= s.prefix.FirstLine && line <= s.prefix.LastLine {
+		return true
+	}
+	for _, sp := range s.spans {
+		if line >= sp.FirstLine && line <= sp.LastLine {
+			return true
+		}
+	}
+	return false
+}
+
+// bytesDone is how much of the file its done rows hold.
+func (s *progressState) bytesDone() int64 {
+	n := s.prefix.End - s.prefix.Start
+	for _, sp := range s.spans {
+		n += sp.End - sp.Start
+	}
+	return n
+}
+
+// cover adds a done row, merging it with the spans it touches.
+func (s *progressState) cover(r *row) {
+	if r.start == s.prefix.End {
+		if s.prefix.FirstLine == 0 {
+			s.prefix.FirstLine = r.line
+		}
+		s.prefix.End, s.prefix.LastLine = r.end, r.line
+		for len(s.spans) > 0 && s.spans[0].Start == s.prefix.End {
+			s.prefix.End, s.prefix.LastLine = s.spans[0].End, s.spans[0].LastLine
+			s.spans = slices.Delete(s.spans, 0, 1)
+		}
+		return
+	}
+	i, _ := slices.BinarySearchFunc(s.spans, r.start, func(sp span, off int64) int { return compare(sp.Start, off) })
+	joinsLeft := i > 0 && s.spans[i-1].End == r.start
+	joinsRight := i < len(s.spans) && s.spans[i].Start == r.end
+	switch {
+	case joinsLeft && joinsRight:
+		s.spans[i-1].End, s.spans[i-1].LastLine = s.spans[i].End, s.spans[i].LastLine
+		s.spans = slices.Delete(s.spans, i, i+1)
+	case joinsLeft:
+		s.spans[i-1].End, s.spans[i-1].LastLine = r.end, r.line
+	case joinsRight:
+		s.spans[i].Start, s.spans[i].FirstLine = r.start, r.line
+	default:
+		s.spans = slices.Insert(s.spans, i, span{r.start, r.end, r.line, r.line})
+	}
+}
+
+func compare(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // tracker follows every row from reading to its outcome — sent, failed or
-// rejected — and keeps the watermark: the last row up to which all have
-// one, which is what a checkpoint may promise. A row whose batch was not
-// confirmed (the import stopped first) gets no outcome: it stays after the
-// watermark, so that the next run sends it again.
+// rejected — and keeps the rows done as spans of the file, which is what a
+// checkpoint holds. A row whose batch was not confirmed (the import
+// stopped first) gets no outcome: the next run sends it again.
+//
+// A rejected row read ahead of the rows before it (which wait for their
+// batch) is held until the row before it is done, and then done with it:
+// so rejects extend the spans of rows sent and never start their own, and
+// a checkpoint holds about as many spans as batches in flight. Held rows
+// are not done yet; a kill means they are read and rejected again.
 type tracker struct {
 	mu        sync.Mutex
 	waiting   map[yespo.Token][]*row // rows in the Batcher, by token (twins share)
-	done      map[int64]doneRow      // seq → outcome, for rows done past the watermark
-	mark      int64                  // watermark row
-	markEnd   int64                  // its end offset
-	marked    counts                 // outcomes of the rows up to the watermark, earlier runs included
-	run       counts                 // outcomes in this run, past the watermark included
+	held      map[int64]*row         // rejected rows waiting for the row before them, by start
+	st        progressState
 	onFailure func(r *row, err error)
 }
 
-func newTracker(start checkpoint, onFailure func(*row, error)) *tracker {
-	return &tracker{
-		waiting: map[yespo.Token][]*row{}, done: map[int64]doneRow{},
-		mark: start.Row, markEnd: start.Offset, marked: start.Done, onFailure: onFailure,
-	}
+func newTracker(start progressState, onFailure func(*row, error)) *tracker {
+	start.spans = slices.Clone(start.spans)
+	return &tracker{waiting: map[yespo.Token][]*row{}, held: map[int64]*row{}, st: start, onFailure: onFailure}
+}
+
+// covered reports whether the row starting at offset was done in an
+// earlier run (or this one).
+func (t *tracker) covered(offset int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.covered(offset)
 }
 
 // expect registers r before it goes to the Batcher.
@@ -55,13 +147,7 @@ func (t *tracker) expect(r *row) {
 func (t *tracker) forget(r *row) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	rows := t.waiting[r.token]
-	for i, w := range rows {
-		if w == r {
-			rows = append(rows[:i], rows[i+1:]...)
-			break
-		}
-	}
+	rows := slices.DeleteFunc(t.waiting[r.token], func(w *row) bool { return w == r })
 	if len(rows) == 0 {
 		delete(t.waiting, r.token)
 	} else {
@@ -69,11 +155,16 @@ func (t *tracker) forget(r *row) {
 	}
 }
 
-// rejectedRow marks a row that never reaches the Batcher.
+// rejectedRow marks a row that never reaches the Batcher: done at once if
+// the row before it is, else when that one is.
 func (t *tracker) rejectedRow(r *row) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.finishLocked(r, rejected)
+	if r.start == t.st.prefix.End || t.st.covered(r.start-1) {
+		t.finishLocked(r, rejected)
+	} else {
+		t.held[r.start] = r
+	}
 }
 
 // settle files a batch's outcome: every row waiting for one of its tokens
@@ -96,7 +187,7 @@ func (t *tracker) settle(tokens []yespo.Token, err error) {
 }
 
 // release drops the rows of a batch that was not confirmed: they get no
-// outcome, and the watermark stays before them.
+// outcome, so that the next run sends them.
 func (t *tracker) release(tokens []yespo.Token) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -106,16 +197,16 @@ func (t *tracker) release(tokens []yespo.Token) {
 }
 
 func (t *tracker) finishLocked(r *row, how outcome) {
-	t.run.add(how)
-	t.done[r.seq] = doneRow{r.end, how}
 	for {
-		d, ok := t.done[t.mark+1]
+		t.st.run.add(how)
+		t.st.done.add(how)
+		t.st.cover(r)
+		next, ok := t.held[r.end]
 		if !ok {
 			return
 		}
-		delete(t.done, t.mark+1)
-		t.mark, t.markEnd = t.mark+1, d.end
-		t.marked.add(d.how)
+		delete(t.held, r.end)
+		r, how = next, rejected
 	}
 }
 
@@ -130,18 +221,11 @@ func (c *counts) add(how outcome) {
 	}
 }
 
-// watermark returns the last row up to which all rows are done, its end,
-// and the outcomes of the rows up to it.
-func (t *tracker) watermark() (row, end int64, marked counts) {
+// state returns a copy of what the tracker knows now.
+func (t *tracker) state() progressState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.mark, t.markEnd, t.marked
-}
-
-// counts returns the outcomes of this run, and whether rows still wait
-// for their batch.
-func (t *tracker) counts() (run counts, waiting bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.run, len(t.waiting) > 0
+	s := t.st
+	s.spans = slices.Clone(s.spans)
+	return s
 }
