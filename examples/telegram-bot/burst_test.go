@@ -83,6 +83,13 @@ func TestBurstOfStarts(t *testing.T) {
 	p50, p99, worst := replyTimes[users/2], replyTimes[users*99/100], replyTimes[users-1]
 	t.Logf("%d /start in %v: %d token requests, %d answered 429; reply time p50 %v, p99 %v, max %v",
 		users, window, tokenRequests, limited, p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond))
+	polls := 0
+	for _, r := range tg.Requests() {
+		if r.Method == "getUpdates" {
+			polls++
+		}
+	}
+	t.Logf("%d getUpdates calls", polls)
 	assert.LessOrEqual(t, tokenRequests, 100)
 	assert.Zero(t, limited)
 	assert.Less(t, worst, time.Duration(replyLimit))

@@ -111,11 +111,13 @@ func (p *poller) run(ctx context.Context, onError func(error)) {
 }
 
 // waitOffsetPast waits until the updates in hand let the offset move past
-// offset, or ctx ends.
+// offset, and at most half of Telegram's window of 100 are still in hand, or
+// ctx ends. Updates finish in group commits of the journal; asking again as
+// soon as the first is done would fetch one new update per round trip.
 func (p *poller) waitOffsetPast(ctx context.Context, offset int64) {
 	for {
 		p.mu.Lock()
-		moved, changed := p.offsetLocked() > offset, p.changed
+		moved, changed := p.offsetLocked() > offset && p.pendingLocked() <= 50, p.changed
 		p.mu.Unlock()
 		if moved {
 			return
