@@ -136,6 +136,7 @@ func TestKillDuringBurstLosesNoSubscriber(t *testing.T) {
 			b.waitAllStored(t, ys, app, 60*time.Second)
 			told := b.toldSubscribed()
 			t.Logf("%d users: all in Yespo; %d told \"subscribed\" (the others' replies died with a process)", users, len(told))
+			waitUp(t, p, tg, mode) // a signal before main's handler is installed would kill it
 			p.stop()
 		})
 	}
