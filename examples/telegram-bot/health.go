@@ -173,10 +173,11 @@ func (a *app) ready(ctx context.Context) error {
 	if err := a.health.lastJournalErr(); err != nil {
 		return errors.New("journal: " + err.Error())
 	}
-	if a.journal != nil {
-		if _, err := a.journal.j.Stats(ctx); err != nil {
-			return errors.New("journal: " + err.Error())
-		}
+	if _, err := a.journal.j.Stats(ctx); err != nil {
+		return errors.New("journal: " + err.Error())
+	}
+	if err := a.journal.writable(); err != nil {
+		return err
 	}
 	if time.Since(a.health.lastTelegram()) < telegramFresh {
 		return nil

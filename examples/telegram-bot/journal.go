@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/yespo-go/yespo"
 )
@@ -13,6 +15,7 @@ import (
 type journal struct {
 	j      yespo.Journal
 	where  string       // for the logs: the file, or "redis"
+	file   bool         // where is a file on this machine
 	closer func() error // releases it, after the Batcher closed
 }
 
@@ -47,7 +50,7 @@ func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, e
 		return nil, err
 	}
 	log.Info("journal: file", "path", path)
-	return &journal{j: j, where: path, closer: closer}, nil
+	return &journal{j: j, where: path, file: true, closer: closer}, nil
 }
 
 // close releases the journal; nil-safe.
@@ -65,4 +68,30 @@ func cmpOr(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// writable checks that the journal file's directory still takes a write and
+// a sync (a volume gone, remounted read-only or full fails it): an open
+// bbolt file would go on to fail only at the next write. A Redis journal's
+// check is its Stats.
+func (j *journal) writable() error {
+	if !j.file {
+		return nil
+	}
+	probe := j.where + ".ready"
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err == nil {
+		_, err = f.Write([]byte("ok\n"))
+		if errSync := f.Sync(); err == nil {
+			err = errSync
+		}
+		if errClose := f.Close(); err == nil {
+			err = errClose
+		}
+		_ = os.Remove(probe)
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: its directory takes no writes: %w", j.where, err)
+	}
+	return nil
 }
