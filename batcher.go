@@ -36,9 +36,19 @@ type BatcherOptions struct {
 	// all its sends: default 1 minute, at most 1 hour. A batch refused with
 	// a longer one fails at once with the *APIError.
 	MaxPause time.Duration
-	// OnBatch, if set, is called exactly once for each batch, with its
-	// outcome, from the goroutine that settled it. It must not block for
-	// long: Flush and Close wait for it.
+	// MaxOutage is how long a batch is held through an outage — Yespo
+	// answering nothing but 5xx, 429 or transport errors — before its
+	// tokens fail: default 10 minutes (long enough for a deploy of
+	// Yespo's), from 1 second to 24 hours. With a Journal nothing fails at
+	// MaxOutage: the tokens stay kept. See Batcher.
+	MaxOutage time.Duration
+	// OnBatch, if set, is called exactly once for each batch settled
+	// before Close returns, with its outcome, from the goroutine that
+	// settled it; a batch refused with a 400 and split (see Batcher) is
+	// reported piece by piece. It should not block for long: Flush and
+	// Close wait for it, Close only until its ctx ends. It may call Flush
+	// and Close. A batch a Close gave up on is not reported to OnBatch:
+	// it is in Close's error and Stats.
 	OnBatch func(BatchResult)
 	// Journal, if set, keeps every accepted token on stable storage until
 	// Yespo accepted it (a 2xx for its batch) or refused it for good (a
@@ -64,6 +74,8 @@ const (
 	maxMaxPending    = 10_000_000
 	maxConcurrency   = 1_024
 	maxMaxPause      = time.Hour
+	minMaxOutage     = time.Second
+	maxMaxOutage     = 24 * time.Hour
 	minFlushInterval = time.Millisecond
 	maxFlushInterval = time.Hour
 )
@@ -72,11 +84,16 @@ const (
 type BatchResult struct {
 	Tokens []Token
 	Err    error // nil when Yespo accepted the batch
+	// Attempted reports whether a request carrying the batch left for
+	// Yespo: when it did, the tokens may have reached Yespo even if Err
+	// is set. It is false for an Err matching ErrNotSent.
+	Attempted bool
 }
 
 // BatcherStats counts what a Batcher did. After Close,
-// Added + Reclaimed == Sent + Failed + Duplicates + Held (Reclaimed and Held
-// are 0 without a journal).
+// Added + Reclaimed == Sent + Failed + Duplicates + Held: every token Add
+// accepted or the journal handed back is sent, failed, a duplicate of one
+// pending, or kept in the journal (Reclaimed and Held are 0 without one).
 type BatcherStats struct {
 	Added      int64 // tokens Add and AddAndWait accepted, duplicates included
 	Duplicates int64 // accepted tokens equal to one still pending: not sent again
@@ -88,8 +105,9 @@ type BatcherStats struct {
 	// client's retries absorbed.
 	RateLimited int64
 	Pauses      int64 // times a long Retry-After paused all sends
-	// Pace is the adaptive send rate in requests per second; 0 when the
-	// client's own rate limiter paces the requests.
+	// Pace is the Client's adaptive rate on the account's budget, in
+	// requests per second, shared by all its Batchers and direct calls; a
+	// client rate limiter (WithRateLimiter) caps what is sent under it.
 	Pace    float64
 	Pending int // tokens accepted and not yet sent or failed, duplicates aside
 	// Held counts tokens the journal holds for a later try, neither sent
@@ -117,21 +135,28 @@ type BatcherStats struct {
 // A batch is cut when it holds MaxBatch tokens or its oldest token has
 // waited FlushInterval, never merely because a worker is idle: a burst of a
 // few tokens goes out in one request. Full batches go out as fast as the
-// budget allows. With a client rate limiter (WithRateLimiter) the limiter
-// paces every attempt and the Batcher keeps up to Concurrency requests in
-// flight. Without one, the Batcher paces its batches itself and finds the
-// server's limit the way TCP finds a link's: it starts at half Yespo's
-// documented 200 requests per second, climbs quickly to 85 % of the highest
-// rate known to work and slowly beyond it while sends succeed, and cuts the
-// rate by 30 % on an attempt answered 429 (also one the client's retries
-// absorbed).
+// budget allows: every attempt, retries included, draws from the Client's
+// pace on the account's budget (see Client), which all the Client's
+// Batchers share, taking turns — an import's backlog does not starve a
+// bot's registrations — with its direct calls. Up to Concurrency requests
+// are in flight.
 //
-// Every token Add accepts ends up sent or failed, and a failed batch reaches
-// OnBatch with its tokens. A batch fails once the client's retry policy is
-// spent. Only a Retry-After longer than the client waits by itself — the
-// client then returns an *APIError with RetryAfter set — pauses the whole
-// Batcher, at most once per batch and at most MaxPause; a longer one fails
-// the batch at once. Memory is bounded by MaxPending.
+// Every token Add accepts ends up sent or failed (or, with a Journal,
+// kept), and a failed batch reaches OnBatch with its tokens. A batch fails
+// once the client's retry policy is spent, with three exceptions. A
+// Retry-After longer than the client waits by itself — the client then
+// returns an *APIError with RetryAfter set — pauses the whole account
+// budget, at most once per batch and at most MaxPause; a longer one fails
+// the batch at once. During an outage (the Client saw nothing but 5xx, 429
+// or transport errors for three attempts spanning a second or more) the
+// batches are held instead of spending their retries: the Client probes
+// Yespo with one request at a time, every 250 ms to 2 s, and when one
+// succeeds the pace finds the budget again; a batch fails only after
+// MaxOutage held (never, with a Journal). And a batch of several tokens
+// refused with a 400 is split in halves, again and again, so that the
+// token Yespo refuses fails alone and the others are sent; a 400 that
+// every half gets ends the search after about 2·log2(MaxBatch) requests.
+// Memory is bounded by MaxPending.
 type Batcher struct {
 	c    *Client
 	app  string
@@ -140,37 +165,28 @@ type Batcher struct {
 	ctx     context.Context // the sends'; cancelled, with a cause, when a Close gives up
 	cancel  context.CancelCauseFunc
 	closing chan struct{} // closed by the first Close: wakes blocked Adds
-	drained chan struct{} // closed once closing and nothing is pending
 	workers sync.WaitGroup
 	stopped sync.Once
+	party   party // the Batcher's turns at the Client's pace
 
-	mu         sync.Mutex
-	wake       *sync.Cond          // workers wait on it for a batch they may send
-	closed     bool                // Close was called: no more Adds
-	abandoned  bool                // a Close gave up: nothing more is sent
-	quit       bool                // the workers are to return
-	filling    *batch              // accepting tokens; cut when full or due
-	pending    map[Token]*batch    // each pending token → the batch carrying it, for de-duplication
-	unfinished map[*batch]struct{} // cut and not settled: waiting or in flight
-	room       chan struct{}       // closed when tokens settle: blocked Adds look again
-	ready      []*batch            // cut, waiting for a worker
-	flush      *time.Timer         // FlushInterval of the oldest filling token
-	flushArmed bool
-	pace       pacer
-	settling   int  // batches finished whose OnBatch and waiters are being told
-	isDrained  bool // drained is closed
-	stats      BatcherStats
-	firstErr   error
-	jr         *journalState // nil without a journal: see batcher_journal.go
-}
-
-// batch is one request's worth of tokens.
-type batch struct {
-	tokens []Token
-	paused bool // a long Retry-After has paused the Batcher for it once
-	paced  bool // the pace, not the lack of work, held it back: its success may raise the pace
-	err    error
-	done   chan struct{}
+	mu          sync.Mutex
+	wake        *sync.Cond          // workers wait on it for a batch they may send
+	closed      bool                // Close was called: no more Adds
+	abandoned   bool                // a Close gave up: nothing more is sent
+	quit        bool                // the workers are to return
+	filling     *batch              // accepting tokens; cut when full or due
+	pending     map[Token]*batch    // each pending token → the batch carrying it, for de-duplication
+	unfinished  map[*batch]struct{} // cut and not settled: waiting or in flight
+	room        chan struct{}       // closed when tokens settle: blocked Adds and Close look again
+	ready       []*batch            // cut, waiting for a worker
+	flush       *time.Timer         // FlushInterval of the oldest filling token
+	flushArmed  bool
+	settling    int            // batches filed whose OnBatch and waiters are being told
+	inCallback  map[uint64]int // goroutine → OnBatch calls it is running (see goid)
+	giveUpCause error          // the ctx error of the Close that gave up
+	stats       BatcherStats
+	firstErr    error
+	jr          *journalState // nil without a journal: see batcher_journal.go
 }
 
 // NewBatcher returns a running Batcher that adds tokens to appUUID. It fails
@@ -191,18 +207,15 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 		ctx:        ctx,
 		cancel:     cancel,
 		closing:    make(chan struct{}),
-		drained:    make(chan struct{}),
 		pending:    map[Token]*batch{},
 		unfinished: map[*batch]struct{}{},
+		inCallback: map[uint64]int{},
 		room:       make(chan struct{}),
-		pace:       newPacer(c.limiter == nil),
 	}
 	b.wake = sync.NewCond(&b.mu)
 	b.filling = b.newBatch()
 	b.flush = time.AfterFunc(time.Hour, b.flushDue)
 	b.flush.Stop()
-	b.pace.timer = time.AfterFunc(time.Hour, b.signal)
-	b.pace.timer.Stop()
 	if opts.Journal != nil { // journal hook: bind it, queue what earlier runs left
 		if err := b.openJournal(); err != nil {
 			cancel(err)
@@ -227,6 +240,7 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 		{"MaxPending", int64(o.MaxPending), maxMaxPending},
 		{"Concurrency", int64(o.Concurrency), maxConcurrency},
 		{"MaxPause", int64(o.MaxPause), int64(maxMaxPause)},
+		{"MaxOutage", int64(o.MaxOutage), int64(maxMaxOutage)},
 		{"FlushInterval", int64(o.FlushInterval), int64(maxFlushInterval)},
 	} {
 		switch {
@@ -239,11 +253,15 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 	if o.FlushInterval != 0 && o.FlushInterval < minFlushInterval {
 		return o, invalid("BatcherOptions.FlushInterval", "must be at least 1ms (or 0 for the default)")
 	}
+	if o.MaxOutage != 0 && o.MaxOutage < minMaxOutage {
+		return o, invalid("BatcherOptions.MaxOutage", "must be at least 1s (or 0 for the default)")
+	}
 	o.MaxBatch = cmpOr(o.MaxBatch, 500)
 	o.FlushInterval = cmpOr(o.FlushInterval, 100*time.Millisecond)
 	o.MaxPending = cmpOr(o.MaxPending, max(100_000, o.MaxBatch))
 	o.Concurrency = cmpOr(o.Concurrency, 128)
 	o.MaxPause = cmpOr(o.MaxPause, time.Minute)
+	o.MaxOutage = cmpOr(o.MaxOutage, 10*time.Minute)
 	if o.MaxPending < o.MaxBatch {
 		return o, invalid("BatcherOptions.MaxPending", "must be at least MaxBatch")
 	}
@@ -252,7 +270,7 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 
 // boundString writes a bound as the documentation does.
 func boundString(name string, v int64) string {
-	if name == "MaxPause" || name == "FlushInterval" {
+	if name == "MaxPause" || name == "FlushInterval" || name == "MaxOutage" {
 		return time.Duration(v).String()
 	}
 	return formatCount(v)
@@ -289,7 +307,7 @@ func (b *Batcher) Stats() BatcherStats {
 	b.mu.Lock()
 	st := b.stats
 	st.Pending = b.pendingLocked()
-	st.Pace = b.pace.rate
+	st.Pace = b.c.account.current()
 	b.mu.Unlock()
 	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
 	return st

@@ -31,11 +31,14 @@ func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
 		return err
 	}
 	if b.jr != nil { // journal hook: a held batch answers too
-		return b.waitSettled(ctx, bt)
+		if err := b.waitSettled(ctx, bt); err != nil || bt.split == nil {
+			return err
+		}
+		return bt.errOf(t)
 	}
 	select {
 	case <-bt.done:
-		return bt.err
+		return bt.errOf(t)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -125,23 +128,23 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	b.cutLocked()
-	waiting := make([]*batch, 0, len(b.unfinished))
+	waiting := map[*batch]struct{}{} // the roots: pieces of a split batch report through theirs
 	for bt := range b.unfinished {
-		waiting = append(waiting, bt)
+		waiting[bt.rootOf()] = struct{}{}
 	}
 	b.mu.Unlock()
 	var failed, total int
 	var first error
-	for _, bt := range waiting {
+	for bt := range waiting {
 		select {
 		case <-bt.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		total += len(bt.tokens)
-		if bt.err != nil {
-			failed += len(bt.tokens)
-			first = cmpOr(first, bt.err)
+		if n := bt.failedCount(); n > 0 {
+			failed += n
+			first = cmpOr(first, bt.firstErr())
 		}
 	}
 	if failed > 0 {

@@ -49,6 +49,18 @@ func (c *onBatchCounter) assertReportedOnce(t *testing.T, st yespo.BatcherStats)
 	assert.Equal(t, st.Added, st.Sent+st.Failed+st.Duplicates)
 }
 
+// assertGaveUp checks OnBatch after a Close gave up: the batches it gave up
+// on are not reported, those settled before are, once; the counters add up.
+func (c *onBatchCounter) assertGaveUp(t *testing.T, st yespo.BatcherStats) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.LessOrEqual(t, int64(c.calls), st.Batches, "OnBatch at most once per batch")
+	assert.LessOrEqual(t, int64(c.tokens), st.Sent+st.Failed)
+	assert.Zero(t, st.Pending)
+	assert.Equal(t, st.Added, st.Sent+st.Failed+st.Duplicates+st.Held)
+}
+
 // barrierServer answers the first n token requests 429 with a Retry-After of
 // one second, only once all n have arrived, so that they are all in flight
 // together; later requests are stored by a yespotest server behind it.
@@ -118,36 +130,14 @@ func TestBatcherLongRetryAfterPausesOnce(t *testing.T) {
 	assertStored(t, fake, 20)
 }
 
-// During an outage whose Retry-After the client honours by itself, a batch
-// fails once the client's retries are spent: no retry loop on top, no
-// pause, and Close(context.Background()) returns.
-func TestBatcherOutageFailsWithinRetryPolicy(t *testing.T) {
-	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
-	var reports onBatchCounter
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
-		yespo.WithRetry(2, time.Millisecond, 2*time.Second))
-	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Body: "maintenance"})
-	for i := range 10 {
-		require.NoError(t, b.Add(ctx, tok(i)))
-	}
-	err := b.Close(context.Background())
-	require.ErrorContains(t, err, "10 of 10 tokens failed")
-	var ae *yespo.APIError
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, http.StatusServiceUnavailable, ae.StatusCode)
-	st := b.Stats()
-	assert.Equal(t, int64(6), st.Attempts, "2 batches × (1 + 2 retries)")
-	assert.Zero(t, st.Pauses, "a Retry-After the client waits out pauses nothing")
-	reports.assertReportedOnce(t, st)
-}
-
 // During an outage whose Retry-After is longer than the client waits, each
-// batch pauses the Batcher once, is sent again, and then fails with the
-// *APIError: Close(context.Background()) returns after one pause.
+// batch pauses the account's budget once, is sent again, is held through
+// the outage for MaxOutage, and then fails with the *APIError:
+// Close(context.Background()) returns.
 func TestOutagePausesOncePerBatchThenFails(t *testing.T) {
 	t.Parallel() // waits on timers, not the CPU: overlaps the other waiting tests
 	var reports onBatchCounter
-	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record},
+	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{MaxBatch: 5, FlushInterval: time.Hour, OnBatch: reports.record, MaxOutage: time.Second},
 		yespo.WithRetry(3, time.Millisecond, 10*time.Millisecond))
 	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second, Body: "slow down"})
 	for i := range 9 {
@@ -162,8 +152,8 @@ func TestOutagePausesOncePerBatchThenFails(t *testing.T) {
 	require.ErrorContains(t, err, "10 of 10 tokens failed")
 	st := b.Stats()
 	assert.Equal(t, int64(2), st.Pauses, "one pause per batch")
-	assert.Equal(t, int64(4), st.Attempts, "each batch sent twice: before and after its pause")
-	assert.Equal(t, int64(4), st.RateLimited)
+	assert.GreaterOrEqual(t, st.Attempts, int64(4), "each batch sent at least twice: before and after its pause")
+	assert.Equal(t, st.Attempts, st.RateLimited)
 	reports.assertReportedOnce(t, st)
 }
 
@@ -205,7 +195,7 @@ func TestBatcherCloseCutsPauseShort(t *testing.T) {
 	st := b.Stats()
 	assert.Equal(t, int64(12), st.Failed)
 	assert.Positive(t, st.Pauses)
-	reports.assertReportedOnce(t, st)
+	reports.assertGaveUp(t, st)
 	assert.Equal(t, err, b.Close(ctx), "Close again returns the same")
 }
 
@@ -236,7 +226,7 @@ func TestBatcherSecondCloseHonoursItsOwnContext(t *testing.T) {
 			t.Fatalf("the %s Close did not return", name)
 		}
 	}
-	reports.assertReportedOnce(t, b.Stats())
+	reports.assertGaveUp(t, b.Stats())
 }
 
 // jsonBody decodes a request's JSON body into v.

@@ -1,9 +1,10 @@
 package yespo
 
 import (
-	"context"
 	"errors"
+	"math/bits"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,28 +20,22 @@ func (b *Batcher) work() {
 	}
 }
 
-// next waits for a ready batch that the pace and any pause let go, and
-// takes it; nil means stop. Once a Close has given up, nothing holds a
-// batch back: it goes out and fails fast, its context cancelled.
+// next waits for a ready batch and takes it; nil means stop. The batch
+// then waits for its turn at the Client's pace, which every Batcher of the
+// Client and its direct calls share.
 func (b *Batcher) next() *batch {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
 		switch {
 		case len(b.ready) > 0:
-			now := time.Now()
-			hold := b.pace.hold(now)
-			if hold <= 0 || b.abandoned {
-				bt := b.ready[0]
-				b.ready[0] = nil
-				b.ready = b.ready[1:]
-				bt.paced = b.pace.take(now)
-				if len(b.ready) > 0 {
-					b.wake.Signal() // the next batch may be due too
-				}
-				return bt
+			bt := b.ready[0]
+			b.ready[0] = nil
+			b.ready = b.ready[1:]
+			if len(b.ready) > 0 {
+				b.wake.Signal() // another worker may take the next one
 			}
-			b.pace.arm(hold)
+			return bt
 		case b.quit:
 			return nil
 		}
@@ -48,123 +43,265 @@ func (b *Batcher) next() *batch {
 	}
 }
 
-// signal wakes one worker, for the pace timer; taking the lock means no
-// worker can be between its check and its Wait, where a wake-up would be
-// lost.
-func (b *Batcher) signal() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.pace.timerAt = time.Time{}
-	b.wake.Signal()
-}
-
-// send makes one AddAppTokens call for bt, watching its every attempt, and
-// settles bt with the outcome. When a Close gave up meanwhile, the error
-// says so rather than "context canceled".
+// send makes one AddAppTokens call for bt as the Batcher's own caller —
+// its turns at the pace, its counters, its outage hold — and settles bt
+// with the outcome. When a Close gave up meanwhile, the error says so
+// rather than "context canceled".
 func (b *Batcher) send(bt *batch) {
-	call := &attemptCall{b: b, bt: bt, began: time.Now()}
-	err := b.c.sendTokens(withAttemptHook(b.ctx, call), b.app, bt.tokens)
+	by := &caller{
+		party:       &b.party,
+		attempted:   b.observe,
+		sending:     func() { bt.attempted.Store(true) },
+		holdsOutage: true,
+	}
+	err := b.c.sendTokens(b.ctx, b.app, bt.tokens, by)
 	if err != nil && b.ctx.Err() != nil {
-		err = context.Cause(b.ctx)
+		err = b.gaveUpError(bt)
 	}
 	b.settle(bt, err)
 }
 
-// attemptCall is one send, as its attempts are paced and observed.
-type attemptCall struct {
-	b        *Batcher
-	bt       *batch
-	began    time.Time // of the current attempt, or a little before
-	attempts int       // begun so far
-}
-
-// pace lets the call's first attempt go at once — next dispatched it at
-// the pace — and makes each retry wait for a turn at the pace.
-func (a *attemptCall) pace(ctx context.Context) error {
-	a.attempts++
-	if a.attempts == 1 {
-		return nil
-	}
-	b := a.b
+// observe counts one attempt of a send.
+func (b *Batcher) observe(status int) {
 	b.mu.Lock()
-	at := b.pace.book(time.Now())
-	b.mu.Unlock()
-	if d := time.Until(at); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// observe counts one attempt's outcome and feeds it to the pace. A 429
-// cuts the pace only if its attempt began after the last cut: the others
-// were sent at the old rate and say nothing new.
-func (a *attemptCall) observe(resp *http.Response, _ error) {
-	now := time.Now()
-	b := a.b
-	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.stats.Attempts++
-	if resp != nil {
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			b.stats.RateLimited++
-			b.pace.limited(a.began, now)
-		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-			b.pace.succeeded(a.bt.paced, now)
-		}
+	if status == http.StatusTooManyRequests {
+		b.stats.RateLimited++
 	}
-	b.mu.Unlock()
-	a.began = now
 }
 
-// settle pauses the Batcher for bt when the server asked for a wait longer
-// than the client makes by itself — once per batch — and puts bt back at
-// the front of the line; otherwise bt is finished with err.
+// settle decides what becomes of bt after a send: sent; paused and sent
+// again, when the server asked for a wait longer than the client makes by
+// itself (once per batch); held and sent again during an outage; split,
+// when Yespo refused several tokens with a 400, to find the one it
+// refuses; or failed.
 func (b *Batcher) settle(bt *batch, err error) {
-	if d, ok := b.pauseFor(err); ok {
-		b.mu.Lock()
-		if !bt.paused && !b.abandoned {
-			bt.paused = true
-			b.stats.Pauses++
-			b.pace.pause(time.Now(), d)
-			b.ready = append([]*batch{bt}, b.ready...)
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
+	if err == nil {
+		b.finish(bt, nil)
+		return
 	}
+	b.mu.Lock()
+	switch {
+	case b.abandoned:
+	case !bt.paused && b.pauseFor(err):
+		bt.paused = true
+		b.stats.Pauses++
+		b.requeueLocked(bt)
+		b.mu.Unlock()
+		return
+	case b.holdLocked(bt, err):
+		b.requeueLocked(bt)
+		b.mu.Unlock()
+		return
+	case b.splitLocked(bt, err):
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
 	b.finish(bt, err)
 }
 
-// pauseFor returns the pause err asks for: only an *APIError of a
-// retryable status whose Retry-After is longer than the client's own
-// longest wait (so the client gave up rather than wait) and at most
-// MaxPause. A longer one is not honoured: the batch fails with it.
-func (b *Batcher) pauseFor(err error) (time.Duration, bool) {
+// requeueLocked puts bt back at the front of the line.
+func (b *Batcher) requeueLocked(bt *batch) {
+	b.ready = append([]*batch{bt}, b.ready...)
+	b.wake.Signal()
+}
+
+// pauseFor pauses the Client's account budget, and reports true, when err
+// asks for a pause: only an *APIError of a retryable status whose
+// Retry-After is longer than the client's own longest wait (so the client
+// gave up rather than wait) and at most MaxPause. A longer one is not
+// honoured: the batch fails with it.
+func (b *Batcher) pauseFor(err error) bool {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || !retryableStatus(apiErr.StatusCode) {
-		return 0, false
+		return false
 	}
 	d := apiErr.RetryAfter
-	return d, d > b.c.retry.MaxWait && d <= b.opts.MaxPause
+	if d <= b.c.retry.MaxWait || d > b.opts.MaxPause {
+		return false
+	}
+	b.c.account.pause(d)
+	return true
+}
+
+// holdLocked reports whether bt is to be held rather than failed: its
+// send failed for a reason that time cures (a 5xx, a 429, a transport
+// error) while the Client holds an outage, and bt has been held for less
+// than MaxOutage. With a journal the journal's hook in finish holds it
+// instead, for any time (batcher_journal.go).
+func (b *Batcher) holdLocked(bt *batch, err error) bool {
+	if !transient(err) || b.keepsTransientFailures() {
+		return false
+	}
+	if !b.c.account.down() {
+		return false
+	}
+	now := time.Now()
+	if bt.heldSince.IsZero() {
+		bt.heldSince = now
+	}
+	return now.Sub(bt.heldSince) < b.opts.MaxOutage
+}
+
+// keepsTransientFailures reports whether a transient failure leaves the
+// tokens kept (in the journal) rather than failed, whatever its length.
+func (b *Batcher) keepsTransientFailures() bool { return b.opts.Journal != nil }
+
+// transient reports whether err is one that time may cure: an *APIError
+// of a retryable status, or a transport error that is not permanent.
+func transient(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return retryableStatus(apiErr.StatusCode)
+	}
+	var te *transportError
+	return errors.As(err, &te) && !permanentError(te.cause)
+}
+
+// splitLocked splits bt in two halves, both queued, when Yespo refused
+// bt's several tokens with a 400: the halves that Yespo accepts are sent,
+// and the search narrows down to the tokens it refuses. A 400 that is not
+// about one token (every half refused) ends the search after about twice
+// log2 of the batch's size in refused requests: the rest fails with it.
+func (b *Batcher) splitLocked(bt *batch, err error) bool {
+	var apiErr *APIError
+	if len(bt.tokens) < 2 || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	root := bt.rootOf()
+	if root.split == nil {
+		root.split = &splitState{left: 2 * bits.Len(uint(len(root.tokens))), errs: map[Token]error{}}
+	}
+	if root.split.left < 2 {
+		return false
+	}
+	root.split.left -= 2
+	half := len(bt.tokens) / 2
+	for _, part := range [][]Token{bt.tokens[half:], bt.tokens[:half]} {
+		piece := &batch{tokens: part, root: root, heldSince: bt.heldSince, done: make(chan struct{})}
+		piece.attempted.Store(bt.attempted.Load())
+		b.unfinished[piece] = struct{}{}
+		b.requeueLocked(piece)
+	}
+	delete(b.unfinished, bt)
+	if bt != root {
+		root.split.pieces--
+	}
+	root.split.pieces += 2
+	return true
+}
+
+// batch is one request's worth of tokens, or a piece of one that Yespo
+// refused with a 400 (see splitLocked).
+type batch struct {
+	tokens    []Token
+	paused    bool      // a long Retry-After has paused the Batcher for it once
+	heldSince time.Time // first held in an outage; zero if never
+	attempted atomic.Bool
+	settled   bool // its outcome is filed (guarded by the Batcher's mutex)
+	err       error
+	done      chan struct{} // closed once settled; a split root's once every piece is
+	root      *batch        // the batch Add put its tokens in; nil for that one itself
+	split     *splitState   // of a root that was split; nil otherwise
+}
+
+// splitState is a split batch's progress.
+type splitState struct {
+	left   int             // pieces the search may still make
+	pieces int             // pieces not yet settled
+	errs   map[Token]error // the failed pieces' tokens and errors
+}
+
+// rootOf returns the batch Add put bt's tokens in.
+func (bt *batch) rootOf() *batch {
+	if bt.root != nil {
+		return bt.root
+	}
+	return bt
+}
+
+// errOf returns t's outcome once the batch that carried it is done.
+func (bt *batch) errOf(t Token) error {
+	if bt.split != nil {
+		return bt.split.errs[t]
+	}
+	return bt.err
+}
+
+// failedCount is how many of the batch's tokens failed, once done.
+func (bt *batch) failedCount() int {
+	switch {
+	case bt.split != nil:
+		return len(bt.split.errs)
+	case bt.err != nil:
+		return len(bt.tokens)
+	}
+	return 0
+}
+
+// firstErr is the batch's failure, once done: of one of its pieces if
+// it was split.
+func (bt *batch) firstErr() error {
+	if bt.split != nil {
+		for _, err := range bt.split.errs {
+			return err
+		}
+	}
+	return bt.err
 }
 
 // finish files bt's outcome, makes room for blocked Adds, tells OnBatch
-// and then the waiters on bt.
+// and then the waiters on bt. A batch that a Close gave up on is filed
+// already: its late outcome changes nothing.
 func (b *Batcher) finish(bt *batch, err error) {
-	if b.jr != nil && b.journalFinish(bt, err) { // journal hook: held, not finished
+	b.mu.Lock()
+	settled := bt.settled
+	b.mu.Unlock()
+	if settled {
 		return
 	}
-	bt.err = err
+	if b.jr != nil && b.journalFinish(bt, err) { // journal hook: held, not finished
+		b.mu.Lock()
+		b.changedLocked()
+		b.mu.Unlock()
+		return
+	}
 	b.mu.Lock()
+	if bt.settled {
+		b.mu.Unlock()
+		return
+	}
+	b.fileLocked(bt, err)
+	b.settling++
+	me := goid()
+	b.inCallback[me]++
+	b.mu.Unlock()
+	if b.opts.OnBatch != nil {
+		b.opts.OnBatch(BatchResult{Tokens: bt.tokens, Err: err, Attempted: bt.attempted.Load()})
+	}
+	b.mu.Lock()
+	b.doneLocked(bt)
+	if b.inCallback[me]--; b.inCallback[me] == 0 {
+		delete(b.inCallback, me)
+	}
+	b.settling--
+	b.changedLocked()
+	b.mu.Unlock()
+}
+
+// fileLocked counts bt's outcome and makes its tokens new again.
+func (b *Batcher) fileLocked(bt *batch, err error) {
+	bt.settled = true
+	bt.err = err
 	delete(b.unfinished, bt)
+	root := bt.rootOf()
 	for _, t := range bt.tokens { // no longer pending: an equal token is new again
-		delete(b.pending, t) // a batch holds no duplicates: t maps to bt
+		delete(b.pending, t) // a batch holds no duplicates: t maps to its root
+		if err != nil && root.split != nil {
+			root.split.errs[t] = err
+		}
 	}
 	n := int64(len(bt.tokens))
 	if err == nil {
@@ -174,16 +311,26 @@ func (b *Batcher) finish(bt *batch, err error) {
 		b.firstErr = cmpOr(b.firstErr, err)
 	}
 	b.stats.Batches++
-	b.settling++
+	b.changedLocked()
+}
+
+// doneLocked tells the waiters on bt's root once every piece is settled.
+func (b *Batcher) doneLocked(bt *batch) {
+	root := bt.rootOf()
+	if bt != root {
+		close(bt.done)
+	}
+	if root.split != nil {
+		if root.split.pieces--; root.split.pieces > 0 {
+			return
+		}
+	}
+	close(root.done)
+}
+
+// changedLocked wakes whoever waits for tokens to settle: blocked Adds,
+// Close.
+func (b *Batcher) changedLocked() {
 	close(b.room)
 	b.room = make(chan struct{})
-	b.mu.Unlock()
-	if b.opts.OnBatch != nil {
-		b.opts.OnBatch(BatchResult{Tokens: bt.tokens, Err: err})
-	}
-	close(bt.done)
-	b.mu.Lock()
-	b.settling--
-	b.checkDrainedLocked()
-	b.mu.Unlock()
 }

@@ -66,8 +66,9 @@ func TestBatcherAddAndWaitReturnsWhenContextEnds(t *testing.T) {
 	assert.Equal(t, int64(1), b.Stats().Sent, "sent all the same")
 }
 
-// When a Close gives up on the batch, AddAndWait returns the error it got:
-// it wraps that Close's context error.
+// When a Close gives up on the batch in flight, AddAndWait returns the
+// error it got: it wraps that Close's context error and says the batch may
+// have reached Yespo (it left: not ErrNotSent).
 func TestBatcherAddAndWaitWhenCloseGivesUp(t *testing.T) {
 	s, _, b := heldBatcher(t, yespo.BatcherOptions{})
 	errc := make(chan error, 1)
@@ -78,7 +79,8 @@ func TestBatcherAddAndWaitWhenCloseGivesUp(t *testing.T) {
 	require.ErrorIs(t, b.Close(short), context.DeadlineExceeded)
 	err := <-errc
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorContains(t, err, "batcher closed before the batch was sent")
+	assert.ErrorContains(t, err, "batcher closed while the batch was in flight")
+	assert.NotErrorIs(t, err, yespo.ErrNotSent)
 	assert.ErrorIs(t, b.AddAndWait(ctx, tok(2)), yespo.ErrBatcherClosed)
 }
 

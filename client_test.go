@@ -2,6 +2,8 @@ package yespo_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -396,4 +398,41 @@ func TestManyInvalidTokensCapped(t *testing.T) {
 	want := "and " + strconv.Itoa(total-100) + " more problems, not listed"
 	assert.Equal(t, want, more.Reason)
 	assert.True(t, strings.HasSuffix(text, "\nyespo: invalid tokens: "+want), text[len(text)-200:])
+}
+
+// A call that fails on a transport error leaves the idle connections of
+// the user's http.Client alone: another request's pooled connection to
+// another server is reused, not dialled again.
+func TestTransportErrorKeepsSharedIdleConnections(t *testing.T) {
+	var dials atomic.Int32
+	good := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	good.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	good.Start()
+	t.Cleanup(good.Close)
+	s := newServer(t)
+	s.mux.HandleFunc("POST /v1/apps/{uuid}/tokens", reset)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(transport.CloseIdleConnections)
+	shared := &http.Client{Transport: transport}
+	get := func() {
+		resp, err := shared.Get(good.URL)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, resp.Body.Close())
+	}
+	get() // the user's own request leaves an idle connection in the pool
+
+	c := s.client(t, yespo.WithHTTPClient(shared), yespo.WithRetry(1, time.Millisecond, time.Millisecond))
+	err := c.AddAppTokens(context.Background(), appUUID, oneToken)
+	require.Error(t, err)
+	require.False(t, errors.As(err, new(*yespo.APIError)), "a transport error: %v", err)
+
+	get()
+	assert.Equal(t, int32(1), dials.Load(), "the idle connection survived the failed call and was reused")
 }

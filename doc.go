@@ -100,15 +100,19 @@ A redirect is followed only to the same host, and only when it keeps the
 method: a 301, 302 or 303 would turn the POST into a bodiless GET, so its 3xx
 answer is returned as an *APIError instead.
 
-Yespo allows 200 requests per second per account. To stay under it, pass a
-limiter, which is waited on before every attempt, a little under the limit
-(requests paced at exactly 200/s reach the server with jitter, and a few
-meet a 429):
+Yespo allows 200 requests per second per account for the apps methods, and
+150 per second for ContactIDByToken. The Client paces every attempt,
+retries included, on the budget it draws from: it starts at half the
+documented rate, doubles while nothing is refused, settles near the rate
+Yespo accepted and learns from every 429 — another integration of the
+account may take part of the budget. A Client needs no limiter. To cap it
+lower, pass one; the pace still backs off under it:
 
-	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(190, 1)))
+	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(100, 1)))
 
-Several processes on one account share one budget through Redis with the
-separate module github.com/yespo-go/yespo/yesporedis.
+Two Clients pace separately, even with the same key: use one Client per
+process. Several processes on one account share one budget through Redis
+with the separate module github.com/yespo-go/yespo/yesporedis.
 
 Many tokens are better sent in one AddAppTokens call than in many.
 
@@ -142,20 +146,23 @@ has it — after at most FlushInterval plus the request; use it where the
 bot's answer depends on the registration. Add returns at once; failures
 reach OnBatch, Flush and Close.
 
-Full batches go out as fast as the budget allows, up to Concurrency (128)
-requests in flight. With WithRateLimiter the limiter paces every attempt.
-Without one the Batcher paces itself: it starts at 100 requests per
-second, climbs while sends succeed, and cuts its rate by 30 % on every
-round of 429 answers, also those the client's retries absorbed — the
-server's own limit is found, whatever the round trip.
+Full batches go out as fast as the Client's pace allows, up to Concurrency
+(128) requests in flight. All Batchers of a Client share its pace and take
+turns with each other and with its direct calls.
 
 Failure is bounded: a batch fails once the client's retry policy is spent.
-A Retry-After longer than the client waits by itself pauses the whole
-Batcher, at most once per batch and at most MaxPause (1 minute); a longer
+A Retry-After longer than the client waits by itself pauses the account's
+budget, at most once per batch and at most MaxPause (1 minute); a longer
 one fails the batch at once with the *APIError, whose RetryAfter says how
-long the server asked for. Close therefore returns during a total outage
-within the retry policy's time plus one pause, and every Close honours its
-own context.
+long the server asked for. When Yespo is down — nothing but errors for three
+attempts over a second — batches are held instead of burning their retries:
+the Client probes with one request at a time, every 250 ms to 2 s, and
+sends the backlog once Yespo answers again; a held batch fails after
+MaxOutage (10 minutes), never with a Journal. A batch of several tokens
+refused with a 400 is split until the token Yespo refuses fails alone.
+Every Close honours its own context and returns when it ends, whatever
+OnBatch does; a batch it gave up on before it left fails with an error
+matching ErrNotSent.
 
 # Testing your bot
 

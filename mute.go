@@ -20,8 +20,10 @@ const (
 // v1/apps/{appUUID}/token/mute with {"token":…,"duration":seconds}, the
 // duration left out when d is 0. Transactional messages still reach it. d
 // must be whole seconds from 5 s to 365 days, or 0 to mute until
-// UnmuteAppToken. Bad input is a *ValidationError (field "appUUID", "token"
-// or "duration") before any call; a non-2xx answer is an *APIError.
+// UnmuteAppToken. It draws from the account's budget of 200 requests per
+// second, at the Client's pace (see Client). Bad input is a
+// *ValidationError (field "appUUID", "token" or "duration") before any
+// call; a non-2xx answer is an *APIError.
 func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time.Duration) error {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
@@ -45,7 +47,7 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/mute"}, raw)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/mute"}, raw, nil)
 }
 
 type muteBody struct {
@@ -54,8 +56,10 @@ type muteBody struct {
 }
 
 // UnmuteAppToken lets newsletters reach token again: POST
-// v1/apps/{appUUID}/token/unmute with {"token":…}. Bad input is a *ValidationError before
-// any call; a non-2xx answer is an *APIError.
+// v1/apps/{appUUID}/token/unmute with {"token":…}. It draws from the
+// account's budget of 200 requests per second, at the Client's pace (see
+// Client). Bad input is a *ValidationError before any call; a non-2xx
+// answer is an *APIError.
 func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) error {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
@@ -69,5 +73,5 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if err != nil {
 		return fmt.Errorf("yespo: encoding unmute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw, nil)
 }

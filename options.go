@@ -13,9 +13,11 @@ import (
 // makes NewClient fail with a *ValidationError naming the option's input.
 type Option func(*options) error
 
-// Limiter paces requests on the client side. Wait is called before every
-// attempt, retries included, and must return early with an error when ctx is
-// done. *rate.Limiter from golang.org/x/time/rate fits.
+// Limiter caps the rate of requests on the account's budget (see Client).
+// Wait is called before every attempt of AddAppTokens, MuteAppToken,
+// UnmuteAppToken and every Batcher of the Client, retries included, and
+// must return early with an error when ctx is done. *rate.Limiter from
+// golang.org/x/time/rate fits.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }
@@ -149,11 +151,13 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRateLimiter makes every attempt, retries included, wait on l first.
-// For Yespo's documented 200 requests per second per account, use
-// rate.NewLimiter(190, 1) from golang.org/x/time/rate: a little under the
-// limit, since requests reach the server with jitter; when several
-// processes share the account, a limiter shared through Redis
+// WithRateLimiter makes every attempt on the account's budget, retries
+// included, wait on l first: l is a ceiling, under which the Client's pace
+// still backs off on every 429 (another integration may take part of the
+// account). ContactIDByToken, on a budget of its own, does not wait on l.
+// A Client needs no limiter to stay within Yespo's 200 requests per
+// second; use one to cap a Client lower, or, when several processes share
+// the account, a limiter shared through Redis
 // (github.com/yespo-go/yespo/yesporedis). It fails on nil.
 func WithRateLimiter(l Limiter) Option {
 	return func(o *options) error {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -17,34 +16,63 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
+// caller is who makes a call: whose turn it takes at the budget's pace,
+// and who hears of each attempt. Direct calls (AddAppTokens, mute, unmute,
+// ContactIDByToken) pass nil and take the Client's own turns; a Batcher
+// passes its own, built for each send. It reaches the attempt loop as an
+// argument, never through the context.
+type caller struct {
+	party *party // whose turn; nil: the Client's direct calls
+	// attempted, if set, hears of each attempt once it is answered:
+	// status is 0 for a transport error.
+	attempted func(status int)
+	// sending, if set, hears that an attempt leaves for the server.
+	sending func()
+	// holdsOutage: the caller keeps its work through an outage by itself
+	// (a Batcher), so its calls stop retrying while the budget holds one.
+	holdsOutage bool
+}
+
 // attemptLoop is the state of one call's attempt loop. go-retryablehttp's hooks
 // are per client, not per request, so each call gets a small client whose
 // hooks close over this.
 type attemptLoop struct {
 	c        *Client
 	ep       endpoint
+	by       caller
+	budget   *budget
 	policy   retryPolicy
 	attempts int
+	began    time.Time     // when the current attempt's turn was granted
 	wait     time.Duration // decided by checkRetry, handed to backoff
 }
 
-// send runs the attempt loop for req. It returns the last response, whatever
-// its status, or the error that ended the loop; st.attempts says how many
-// attempts were made.
-func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, *attemptLoop, error) {
-	st := &attemptLoop{c: c, ep: ep, policy: c.retry}
-	if err := c.pace(req.Context()); err != nil {
+// send runs the attempt loop for req: each attempt waits for its turn at
+// the endpoint's budget, is sent, and its answer is fed back to the pace
+// and to the caller. It returns the last response, whatever its status,
+// or the error that ended the loop; st.attempts says how many attempts
+// were made.
+func (c *Client) send(req *retryablehttp.Request, ep endpoint, by *caller) (*http.Response, *attemptLoop, error) {
+	st := &attemptLoop{c: c, ep: ep, budget: c.budgetOf(ep), policy: c.retry}
+	if by != nil {
+		st.by = *by
+	}
+	if st.by.party == nil {
+		st.by.party = &st.budget.direct
+	}
+	if err := st.pace(req.Context()); err != nil {
 		return nil, st, err
 	}
 	rc := &retryablehttp.Client{
-		HTTPClient:   c.httpClient,
+		HTTPClient:   c.attemptClient,
 		Logger:       nil, // no stderr logger: we log through slog, if at all
 		RetryWaitMin: c.retry.MinWait,
 		RetryWaitMax: c.retry.MaxWait,
 		RetryMax:     c.retry.MaxRetries,
-		// Set, though empty, like every hook: logging happens in checkRetry,
-		// where the attempt's outcome and wait are both known.
-		RequestLogHook:  func(retryablehttp.Logger, *http.Request, int) {},
+		// Logging happens in checkRetry, where the attempt's outcome and
+		// wait are both known; RequestLogHook runs just before each attempt
+		// leaves.
+		RequestLogHook:  st.leaving,
 		ResponseLogHook: func(retryablehttp.Logger, *http.Response) {},
 		CheckRetry:      st.checkRetry,
 		Backoff:         st.backoff,
@@ -55,24 +83,34 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint) (*http.Response, 
 	return resp, st, err
 }
 
-// pace waits on the rate limiter, if any. x/time/rate refuses up front a
-// wait that would outlast ctx's deadline, with an error of its own; that
-// error is made to match context.DeadlineExceeded like every other expiry.
-func (c *Client) pace(ctx context.Context) error {
-	if err := paceAttempt(ctx); err != nil { // the Batcher's own pace: batcher_observe.go
+// pace waits for the attempt's turn at its budget.
+func (a *attemptLoop) pace(ctx context.Context) error {
+	if err := a.budget.wait(ctx, a.by.party); err != nil {
 		return err
 	}
-	if c.limiter == nil {
-		return nil
+	a.began = time.Now()
+	return nil
+}
+
+// leaving tells the caller an attempt is about to be sent.
+func (a *attemptLoop) leaving(retryablehttp.Logger, *http.Request, int) {
+	if a.by.sending != nil {
+		a.by.sending()
 	}
-	err := c.limiter.Wait(ctx)
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+}
+
+// observe feeds one finished attempt to the pace and to the caller, and
+// makes the whole budget wait when the server asked for a wait the client
+// honours by itself.
+func (a *attemptLoop) observe(resp *http.Response, err error) {
+	status := 0
+	if err == nil {
+		status = resp.StatusCode
 	}
-	if _, ok := ctx.Deadline(); ok && strings.Contains(err.Error(), "deadline") {
-		return fmt.Errorf("rate limiter: %w (%w)", err, context.DeadlineExceeded)
+	a.budget.answered(a.began, status)
+	if a.by.attempted != nil {
+		a.by.attempted(status)
 	}
-	return fmt.Errorf("rate limiter: %w", err)
 }
 
 // checkRetry decides after each attempt, and also decides the wait, so that
@@ -81,7 +119,7 @@ func (c *Client) pace(ctx context.Context) error {
 func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	a.attempts++
 	a.wait = 0
-	observeAttempt(ctx, resp, err) // the Batcher's pace and counters: batcher_observe.go
+	a.observe(resp, err)
 	// A final answer stands even if ctx ended meanwhile: a 2xx means Yespo
 	// has the tokens, and reporting it as cancelled would be wrong.
 	final := err == nil && !retryableStatus(resp.StatusCode)
@@ -91,6 +129,10 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 		return false, ctx.Err()
 	case final || !shouldRetry(ctx, resp, err):
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
+		return false, nil
+	case a.by.holdsOutage && a.budget.down():
+		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
+		a.log(ctx, slog.LevelWarn, "yespo: giving up: Yespo is down; the batch is held", resp, err)
 		return false, nil
 	case a.attempts > a.policy.MaxRetries:
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
@@ -108,6 +150,7 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 				return false, nil
 			}
 			a.wait = after
+			a.budget.pause(after) // the account was asked to wait, not only this call
 		}
 	}
 	if a.wait == 0 {
@@ -124,7 +167,7 @@ func (a *attemptLoop) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 
 // prepareRetry paces every retry like the first attempt.
 func (a *attemptLoop) prepareRetry(req *http.Request) error {
-	return a.c.pace(req.Context())
+	return a.pace(req.Context())
 }
 
 // errorHandler runs when an error ends the loop: a transport error, a done

@@ -119,6 +119,9 @@ func tokensProblems(tokens []Token) error {
 // its identifiers; see Token.PrimaryIdentifier for what Yespo does in each
 // case.
 //
+// It draws from the account's budget of 200 requests per second, at the
+// Client's pace (see Client), each retry too.
+//
 // Every token is validated first: on bad input nothing is sent and the error
 // joins one *ValidationError per problem, with the token's Index, all
 // matching ErrInvalidInput — the first 100 problems, then one (Field
@@ -136,23 +139,23 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 	if err := tokensProblems(tokens); err != nil {
 		return err
 	}
-	return c.sendTokens(ctx, appUUID, tokens)
+	return c.sendTokens(ctx, appUUID, tokens, nil)
 }
 
 // sendTokens is AddAppTokens after validation; the Batcher, which validates
-// in Add, calls it directly.
-func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token) error {
+// in Add, calls it directly with itself as the caller.
+func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token, by *caller) error {
 	body, err := tokensBody(tokens)
 	if err != nil {
 		return err
 	}
-	return c.doDiscard(ctx, endpoint{http.MethodPost, "v1/apps/" + segment(appUUID) + "/tokens"}, body)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/tokens"}, body, by)
 }
 
 // doDiscard calls ep and ignores a 2xx body: Yespo documents it only as "a
 // JSON string".
-func (c *Client) doDiscard(ctx context.Context, ep endpoint, body []byte) error {
-	resp, err := c.do(ctx, ep, body)
+func (c *Client) doDiscard(ctx context.Context, ep endpoint, body []byte, by *caller) error {
+	resp, err := c.do(ctx, ep, body, by)
 	if err != nil {
 		return err
 	}

@@ -34,20 +34,35 @@ const (
 )
 
 // Client calls the Yespo apps API. Create it with NewClient; it is safe for
-// concurrent use by many goroutines, and meant to be shared.
+// concurrent use by many goroutines, and meant to be shared: one Client per
+// account and process.
+//
+// A Client paces its requests per Yespo budget, as Yespo counts them per
+// account. AddAppTokens, MuteAppToken, UnmuteAppToken and every Batcher of
+// the Client draw from the account's 200 requests per second; each
+// attempt, retries included, waits for a turn, and the Client's Batchers
+// and its direct calls take turns, so that an import's backlog does not
+// starve a bot's registrations. ContactIDByToken draws from its own 150
+// per second. The pace starts at half the documented rate, finds the
+// budget within about a second, learns from every 429 (also under a
+// WithRateLimiter limiter, which caps it) and holds an outage with one
+// probe at a time (see Batcher). Two Clients with the same key pace
+// separately; several processes on one account share a limiter through
+// Redis (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter.
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
 	userAgent string
-	// httpClient is used as is. go-retryablehttp closes its idle
-	// connections when a call ends in a transport error or a done context
-	// (never on an HTTP answer: checkRetry hands every answer back through
-	// its success path). Wrapping the transport to stop that would push
-	// net/http onto its slower path for unknown RoundTrippers on every call.
-	httpClient *http.Client
-	retry      retryPolicy
-	logger     *slog.Logger // nil: no logging
-	limiter    Limiter      // nil: no pacing
+	// attemptClient is what go-retryablehttp sends through: the user's
+	// http.Client, or the default one, behind a shield (see keepIdle).
+	attemptClient *http.Client
+	retry         retryPolicy
+	logger        *slog.Logger // nil: no logging
+	// account paces the apps methods on the account's 200 requests per
+	// second, under the user's Limiter if any; lookup paces
+	// ContactIDByToken on its own 150 per second.
+	account *budget
+	lookup  *budget
 }
 
 // credentials are reached through a func so that no printer — fmt on a
@@ -85,13 +100,14 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		hc = defaultHTTPClient(o.transport, creds.scrub)
 	}
 	return &Client{
-		baseURL:    o.baseURL,
-		creds:      func() *credentials { return creds },
-		userAgent:  o.userAgent,
-		httpClient: hc,
-		retry:      o.retry,
-		logger:     o.logger,
-		limiter:    o.limiter,
+		baseURL:       o.baseURL,
+		creds:         func() *credentials { return creds },
+		userAgent:     o.userAgent,
+		attemptClient: shielded(hc),
+		retry:         o.retry,
+		logger:        o.logger,
+		account:       newBudget(accountRate, o.limiter),
+		lookup:        newBudget(lookupRate, nil),
 	}, nil
 }
 
@@ -164,10 +180,19 @@ func (c Client) LogValue() slog.Value {
 }
 
 // endpoint is one API call: method and path relative to the base URL, with
-// every variable segment already escaped.
+// every variable segment already escaped, and the budget it draws from.
 type endpoint struct {
 	method string
 	path   string
+	lookup bool // ContactIDByToken's own 150/s budget, not the account's 200/s
+}
+
+// budgetOf returns the budget ep draws from.
+func (c *Client) budgetOf(ep endpoint) *budget {
+	if ep.lookup {
+		return c.lookup
+	}
+	return c.account
 }
 
 // newRequest builds the request. The body is marshalled once by the caller
@@ -191,9 +216,10 @@ func (c *Client) newRequest(ctx context.Context, ep endpoint, body []byte) (*ret
 }
 
 // do is the one request path every endpoint takes: build, send with retries
-// and pacing, and turn a non-2xx answer into an *APIError. On success the
-// caller owns resp.Body and must close it.
-func (c *Client) do(ctx context.Context, ep endpoint, body []byte) (*http.Response, error) {
+// and pacing, and turn a non-2xx answer into an *APIError. by is the
+// caller (nil for a direct call): see caller. On success the caller owns
+// resp.Body and must close it.
+func (c *Client) do(ctx context.Context, ep endpoint, body []byte, by *caller) (*http.Response, error) {
 	if ctx == nil {
 		return nil, invalid("ctx", "must not be nil")
 	}
@@ -201,7 +227,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte) (*http.Respon
 	if err != nil {
 		return nil, err
 	}
-	resp, st, err := c.send(req, ep)
+	resp, st, err := c.send(req, ep, by)
 	if err != nil {
 		return nil, c.creds().scrub.transportError(ep, st.attempts, err)
 	}
@@ -245,4 +271,24 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 func discard(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
 	_ = body.Close()
+}
+
+// keepIdle hides the user's transport from go-retryablehttp's calls to
+// CloseIdleConnections, which it makes whenever a call ends in a transport
+// error or a done context: an http.Client the user shares with other code
+// keeps its pooled connections whatever one of our calls meets.
+type keepIdle struct{ rt http.RoundTripper }
+
+func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
+
+// shielded returns a copy of hc — same Timeout, CheckRedirect and Jar —
+// whose transport is hc's behind keepIdle.
+func shielded(hc *http.Client) *http.Client {
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c := *hc
+	c.Transport = keepIdle{rt}
+	return &c
 }

@@ -1,5 +1,6 @@
-// Package yesporedis paces Yespo API calls against a rate limit shared, through
-// Redis, by every process that calls with the same account.
+// Package yesporedis shares through Redis what replicas of a bot must share:
+// the account's rate limit (Limiter), and the journal of tokens accepted and
+// not yet in Yespo (Journal).
 //
 // Yespo allows 200 requests per second per account, not per process: bot
 // replicas, an import and a shop backend all draw from the same 200. A
@@ -16,11 +17,19 @@
 //
 // # Pacing
 //
-// Each Wait is one round trip to Redis running redis_rate's GCRA script
-// (github.com/go-redis/redis_rate), which uses Redis's clock, so the
-// processes' clocks do not matter. A refused Wait sleeps for the RetryAfter
-// Redis gives and asks again. The state is one Redis key, "rate:"+key, which
-// expires within a second or so of the last call.
+// The Waits of one process queue, in arrival order, for each key; the
+// first in line asks Redis for a reservation — one round trip running a GCRA
+// script on Redis's clock, so the processes' clocks do not matter — and
+// sleeps until its slot, then the next asks. So a grant costs Redis one
+// script call however many goroutines wait (measured: 1.00 script and 4
+// commands per request at 3 processes × 128 waiters, Redis at 4 % of a
+// core; every waiter polling cost 84 scripts per grant). A Wait
+// whose ctx ends while queued leaves at once and costs Redis nothing; one
+// that ends before its slot leaves the slot to the next in line. The state
+// is one Redis key, "rate:"+key, in the format of
+// github.com/go-redis/redis_rate, which older versions of this package poll:
+// both kinds share the budget during a rolling deploy. It expires within a
+// second or so of the last call.
 //
 // Every Wait is bounded by WithRedisTimeout whatever the client's own
 // timeouts. go-redis applies ctx deadlines to socket reads only with
@@ -58,6 +67,12 @@
 // Redis that comes back empty (restarted without persistence) simply starts
 // a fresh budget.
 //
+// go-redis logs by itself too, a line per failed dial, to stderr. Its
+// logger is one for the whole process, so this package leaves it alone;
+// call RouteRedisLogs(logger) at start-up to turn those lines into Debug
+// records of your logger (an outage then shows as the Limiter's two
+// records), or QuietRedisLogs to drop them.
+//
 // # Bulk work and live users
 //
 // An import at full speed would take the whole account and leave the live
@@ -75,12 +90,70 @@
 //
 // A bulk Wait draws from the ceiling first, then from the account. The
 // ceiling is the tighter budget, so waiting there first keeps bulk callers
-// from asking the account for tokens they could not use. A ceiling token,
-// once taken, is kept while the Wait waits for the account (it asks only the
-// account again), and GCRA consumes nothing on a refusal, so nothing leaks
-// in normal operation. The only waste: a Wait whose ctx ends between the two
-// draws loses its ceiling token, one slot of bulk per such Wait; bulk gets
-// that much slower, the account and the live bot lose nothing.
+// from asking the account for tokens they could not use. A reservation
+// whose Wait ends before its slot goes to the next Wait of the process, so
+// nothing leaks in normal operation. The only waste: a Wait whose ctx ends
+// after its ceiling slot and before the account's loses its ceiling token,
+// one slot of bulk per such Wait; bulk gets that much slower, the account
+// and the live bot lose nothing.
+//
+// # A journal shared by replicas
+//
+// A Journal (NewJournal) keeps the tokens a yespo.Batcher accepted until
+// Yespo took them, for replicas of a bot that share one Redis: give each
+// replica's Batcher the same JournalOptions.Key (one per app) in
+// yespo.BatcherOptions.Journal.
+//
+//	j, err := yesporedis.NewJournal(rdb, yesporedis.JournalOptions{Key: "yespo:journal:bot"})
+//	b, err := client.NewBatcher(app, yespo.BatcherOptions{Journal: j})
+//	...
+//	b.Close(ctx)
+//	j.Close()
+//
+// The journal is a Redis stream, "{Key}", read by one consumer group in
+// which every process is a consumer of its own. Add returns once the
+// token's entry is in the stream and in the adding process's pending list
+// (one script: XADD, then XREADGROUP for that consumer, so no entry is
+// ever unowned); concurrent Adds share one script call. A process refreshes
+// the entries it holds every ClaimIdle/3; entries that go ClaimIdle (30 s
+// by default) without a refresh were left by a dead process, and the
+// others take them (XAUTOCLAIM) and send them. A token Yespo accepted, or
+// refused for good, is acknowledged and deleted (XACK, XDEL), so the stream
+// holds only what is not settled. Delivery is at least once: a replica cut
+// off from Redis for longer than ClaimIdle may see its tokens sent by
+// another as well, and Yespo keeps a token once.
+//
+// The journal records its target — app UUID and base URL — in
+// "{Key}:target", and a Batcher for another app or API root refuses to open
+// it (yespo.ErrJournalTarget, naming both). Entries carry a format version:
+// a replica leaves entries of a format it does not know to those that do,
+// so replicas of mixed versions share a stream during a rolling deploy.
+//
+// "Kept" means Redis acknowledged the XADD. That is only as durable as
+// Redis is set up to be:
+//
+//   - appendonly yes, and appendfsync always for nothing to be lost when
+//     Redis itself crashes (everysec, Redis's default with appendonly, may
+//     lose the last second); without appendonly a restart of Redis loses
+//     everything the journal held;
+//   - maxmemory-policy noeviction, so that a full Redis refuses writes (Add
+//     returns the error) instead of evicting the journal;
+//   - replicas of Redis, if any, with the same settings; a failover to a
+//     replica that had not received the last writes loses them (WAIT is not
+//     used).
+//
+// Open reads appendonly and maxmemory-policy with CONFIG GET and logs a Warn
+// record if they put tokens at risk, or if CONFIG is not allowed (managed
+// Redis: check them there). If the journal's keys vanish while it runs (a
+// Redis restarted without persistence), the next Add says so in a Warn
+// record and starts afresh.
+//
+// While Redis cannot be reached, Add returns an error wrapping Redis's
+// (within JournalOptions.Timeout, 5 s by default): the journal never accepts
+// a token it cannot keep, and there is no local fallback — a bot that must
+// accept tokens through a Redis outage can catch the error and answer its
+// user later. Tokens already held are sent on meanwhile; Remove failing
+// leaves them to be sent again, never lost.
 //
 // # Other budgets
 //

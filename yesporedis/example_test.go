@@ -63,3 +63,40 @@ func ExampleLimiter_Wait_withoutRedis() {
 	// level=WARN msg="yesporedis: Redis unreachable, pacing with the local fallback limiter" key=yespo:acct-42
 	// 3 calls let through
 }
+
+// At start-up, before anything uses Redis: go-redis's own lines (one per
+// failed dial) become Debug records of the bot's logger, so that an outage
+// of Redis shows at Info as the Limiter's two records, down and back.
+func ExampleRouteRedisLogs() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	yesporedis.RouteRedisLogs(logger)
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	lim := yesporedis.NewLimiter(rdb, "yespo:acct-42", 200, yesporedis.WithLogger(logger))
+	_ = lim
+}
+
+// Every replica of the bot opens the same journal: a token Add accepted is
+// in Redis, and if the replica dies before Yespo has it, another one sends
+// it.
+func ExampleNewJournal() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	j, err := yesporedis.NewJournal(rdb, yesporedis.JournalOptions{Key: "yespo:journal:bot"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer j.Close() // after the Batcher's Close
+	client, err := yespo.NewClient(os.Getenv("YESPO_API_KEY"), yespo.WithRateLimiter(yesporedis.NewLimiter(rdb, "yespo:acct-42", 200)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := client.NewBatcher("0b9c7e0e-4c1a-4e8f-a1d2-3f4e5a6b7c8d", yespo.BatcherOptions{Journal: j})
+	if err != nil {
+		log.Fatal(err) // Redis unreachable, or the journal is another app's
+	}
+	defer b.Close(context.Background())
+	if err := b.Add(context.Background(), yespo.Token{Token: "123456789", Email: "user@example.com"}); err != nil {
+		log.Print(err) // not kept: tell the user to try again
+	}
+}

@@ -17,8 +17,9 @@ import (
 // requests per second" — when it is answered 429. yespotest's own limit is
 // a fixed window (being changed elsewhere), hence this one.
 type slidingYespo struct {
-	URL   string
-	limit int
+	URL     string
+	limit   int
+	latency time.Duration // how long each answer takes, counted from arrival
 
 	mu       sync.Mutex
 	accepted []time.Time // within the last second, oldest first
@@ -36,7 +37,13 @@ type answer struct {
 const testAppUUID = "0b9c7e0e-4c1a-4e8f-a1d2-3f4e5a6b7c8d"
 
 func newSlidingYespo(t testing.TB, limit int) *slidingYespo {
-	y := &slidingYespo{limit: limit}
+	return newSlowYespo(t, limit, 0)
+}
+
+// newSlowYespo is a slidingYespo that takes latency to answer, as Yespo far
+// away does: requests are admitted on arrival.
+func newSlowYespo(t testing.TB, limit int, latency time.Duration) *slidingYespo {
+	y := &slidingYespo{limit: limit, latency: latency}
 	srv := httptest.NewServer(http.HandlerFunc(y.serve))
 	t.Cleanup(srv.Close)
 	y.URL = srv.URL + "/api/"
@@ -46,6 +53,13 @@ func newSlidingYespo(t testing.TB, limit int) *slidingYespo {
 func (y *slidingYespo) serve(w http.ResponseWriter, r *http.Request) {
 	who, _, _ := strings.Cut(r.UserAgent(), " ")
 	status := y.admit(who, time.Now())
+	if y.latency > 0 {
+		select {
+		case <-time.After(y.latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "Too many requests", status)

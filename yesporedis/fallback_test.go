@@ -57,9 +57,11 @@ func TestRedisCrashAndReturn(t *testing.T) {
 
 	assert.Equal(t, 1, logs.count(logDown), "outage records:\n%s", logs.String())
 	assert.Equal(t, 1, logs.count(logBack), "return records:\n%s", logs.String())
-	// Refused connections fail fast and only one Wait per probe interval
-	// tries Redis, so no Wait comes near a second.
-	assert.Less(t, lim.quantile(1), time.Second, "the longest Wait")
+	// Refused connections fail fast and only the probe tries Redis in an
+	// outage, so a Wait takes a few fallback slots. The bound is ten times
+	// the Redis timeout: only a Wait stuck on go-redis's own timeouts
+	// (5 s to dial) passes it.
+	assert.Less(t, lim.quantile(1), 10*250*time.Millisecond, "the longest Wait")
 }
 
 // TestRedisNeverThere: a limiter whose Redis has never been up still lets
@@ -80,9 +82,9 @@ func TestRedisNeverThere(t *testing.T) {
 }
 
 // TestRedisBlackHole: a Redis that takes the connection but never answers
-// costs one Wait the Redis timeout, and the next Waits nothing until the
-// probe interval is over, whatever go-redis's own (3 s) read timeout: with
-// ContextTimeoutEnabled and without (the two ways allow calls Redis).
+// costs one Wait the Redis timeout, and the next Waits do not try it until
+// the probe interval is over, whatever go-redis's own (3 s) read timeout:
+// with ContextTimeoutEnabled and without (the two ways Wait calls Redis).
 func TestRedisBlackHole(t *testing.T) {
 	for _, ctxTimeouts := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ContextTimeoutEnabled=%v", ctxTimeouts), func(t *testing.T) {
@@ -96,6 +98,7 @@ func testBlackHole(t *testing.T, ctxTimeouts bool) {
 	require.NoError(t, err)
 	var conns sync.WaitGroup
 	defer func() { ln.Close(); conns.Wait() }()
+	accepted := make(chan struct{}, 100) // one per connection taken
 	conns.Add(1)
 	go func() { // accept and hold, never answer
 		defer conns.Done()
@@ -111,6 +114,7 @@ func testBlackHole(t *testing.T, ctxTimeouts bool) {
 				return
 			}
 			held = append(held, c)
+			accepted <- struct{}{}
 		}
 	}()
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: ctxTimeouts})
@@ -122,13 +126,17 @@ func testBlackHole(t *testing.T, ctxTimeouts bool) {
 	require.NoError(t, lim.Wait(context.Background()))
 	first := time.Since(start)
 	assert.GreaterOrEqual(t, first, 50*time.Millisecond, "the first Wait waits for Redis")
-	assert.Less(t, first, time.Second, "the first Wait gives up on Redis after its timeout")
+	assert.Less(t, first, 10*50*time.Millisecond, "the first Wait gives up on Redis after its timeout")
+	<-accepted // the first Wait's connection
 
-	start = time.Now()
 	for range 10 {
 		require.NoError(t, lim.Wait(context.Background()))
 	}
-	assert.Less(t, time.Since(start), 200*time.Millisecond, "10 Waits at the fallback's ~333/s, Redis untried")
+	// A Wait that tried Redis again would need a connection: the first is
+	// stuck (held by go-redis until its read timeout, or closed).
+	ln.Close()
+	conns.Wait()
+	assert.Empty(t, accepted, "connections taken after the first Wait: the next Waits tried Redis")
 }
 
 // keyCount tells whether key exists on the Redis at addr (1) or not (0).

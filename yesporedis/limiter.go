@@ -2,12 +2,10 @@ package yesporedis
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
@@ -20,26 +18,41 @@ var _ yespo.Limiter = (*Limiter)(nil)
 // process that uses the same key. Create it with NewLimiter; it is safe for
 // concurrent use.
 type Limiter struct {
-	rl      *redis_rate.Limiter
-	budgets []budget // ceilings first, the account last
+	rdb     redis.UniversalClient
+	budgets []*budget // ceilings first, the account last
 	timeout time.Duration
 	direct  bool // rdb honours ctx deadlines on reads: no goroutine needed
 	health  *health
 }
 
 // budget is one key drawn from by every Wait, with the local limiter that
-// stands in for it while Redis is down.
+// stands in for it while Redis is down, and the queue of this process's
+// Waits for it.
 type budget struct {
-	key   string
-	limit redis_rate.Limit
-	local *rate.Limiter
+	key    string // in Redis: "rate:"+key, redis_rate's prefix
+	rate   int    // tokens per period
+	period time.Duration
+	burst  int
+	local  *rate.Limiter
+
+	// turn is held by the one Wait of this process that deals with the
+	// budget: it asks Redis for a reservation and sleeps until its slot.
+	// The others wait to send on it, which Go serves in arrival order, and
+	// leave at once when their ctx ends, having cost Redis nothing.
+	turn chan struct{}
+	// spare is a reservation whose Wait ended before its slot: the next
+	// holder of the turn uses it instead of asking Redis. Only the holder
+	// of the turn touches it.
+	spare    time.Time
+	hasSpare bool
 }
 
 // NewLimiter returns a Limiter that lets through perSecond requests per
 // second, minus the headroom (WithHeadroom), across all processes using key
-// on the Redis behind rdb. The Redis key is "rate:"+key (redis_rate's
-// prefix). It panics if rdb is nil, key is empty, perSecond <= 0 or an
-// option got a bad value, as these are programming errors.
+// on the Redis behind rdb. The Redis key is "rate:"+key, in the format of
+// github.com/go-redis/redis_rate. It panics if rdb is nil, key is empty,
+// perSecond <= 0 or an option got a bad value, as these are programming
+// errors.
 func NewLimiter(rdb redis.UniversalClient, key string, perSecond int, opts ...Option) *Limiter {
 	cfg := defaults()
 	for _, o := range opts {
@@ -66,7 +79,7 @@ func NewLimiter(rdb redis.UniversalClient, key string, perSecond int, opts ...Op
 		panic("yesporedis: NewLimiter: " + strings.Join(cfg.errs, "; "))
 	}
 
-	l := &Limiter{rl: redis_rate.NewLimiter(rdb), timeout: cfg.redisTimeout, direct: honoursDeadlines(rdb)}
+	l := &Limiter{rdb: rdb, timeout: cfg.redisTimeout, direct: honoursDeadlines(rdb)}
 	for _, c := range cfg.ceilings {
 		l.budgets = append(l.budgets, newBudget(c.key, c.perSecond, 0, cfg))
 	}
@@ -76,7 +89,7 @@ func NewLimiter(rdb redis.UniversalClient, key string, perSecond int, opts ...Op
 		key: key, log: cfg.logger, probeEvery: cfg.probeEvery, timeout: cfg.redisTimeout,
 		// A cost of 0 runs the very script Wait runs and takes nothing.
 		probe: func(ctx context.Context) error {
-			_, err := l.rl.AllowN(ctx, account.key, account.limit, 0)
+			_, err := l.runReserve(ctx, account, 0)
 			return err
 		},
 	}
@@ -92,95 +105,86 @@ func defaultBurst(perSecond int, headroom float64) int {
 	return max(1, int(math.Round(float64(perSecond)*headroom/2)))
 }
 
-// newBudget paces at perSecond × (1 − headroom): redis_rate's Rate is an
-// integer, so the headroom stretches the Period instead.
-func newBudget(key string, perSecond int, headroom float64, cfg config) budget {
-	period := time.Duration(float64(time.Second) / (1 - headroom))
+// newBudget paces at perSecond × (1 − headroom): the rate is an integer,
+// so the headroom stretches the period instead.
+func newBudget(key string, perSecond int, headroom float64, cfg config) *budget {
 	paced := float64(perSecond) * (1 - headroom)
-	return budget{
-		key:   key,
-		limit: redis_rate.Limit{Rate: perSecond, Burst: cfg.burst, Period: period},
-		local: rate.NewLimiter(rate.Limit(paced*cfg.fallbackShare), cfg.burst),
+	return &budget{
+		key:    "rate:" + key,
+		rate:   perSecond,
+		period: time.Duration(float64(time.Second) / (1 - headroom)),
+		burst:  cfg.burst,
+		local:  rate.NewLimiter(rate.Limit(paced*cfg.fallbackShare), cfg.burst),
+		turn:   make(chan struct{}, 1),
 	}
 }
 
+// interval is the time between two tokens of b.
+func (b *budget) interval() time.Duration { return b.period / time.Duration(b.rate) }
+
 // Wait blocks until one request may be sent: it takes a token from every
 // ceiling, then from the account. It returns nil then, and ctx.Err() as soon
-// as ctx is done, whether it was waiting for Redis or sleeping. A Redis that
-// cannot be reached is not an error: Wait falls back to a local limiter.
+// as ctx is done, whether it was queued, waiting for Redis or sleeping. A
+// Redis that cannot be reached is not an error: Wait falls back to a local
+// limiter.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for i := range l.budgets {
-		if err := l.take(ctx, &l.budgets[i]); err != nil {
+	for _, b := range l.budgets {
+		if err := l.take(ctx, b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// take waits for one token from b: from Redis while it answers, else from
-// b's local limiter.
+// take waits for one token from b. The Waits of this process queue for b's
+// turn; the one holding it asks Redis for a reservation (one script call per
+// grant, where polling cost one per waiter per slot) and sleeps until its
+// slot. A Wait whose ctx ends before its slot leaves the reservation to the
+// next in line. While Redis is down, the turn's holder takes its token from
+// b's local limiter instead.
 func (l *Limiter) take(ctx context.Context, b *budget) error {
-	for {
+	select {
+	case b.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-b.turn }()
+
+	at, ok := b.takeSpare(time.Now())
+	if !ok {
 		if !l.health.useRedis(time.Now()) {
 			return waitLocal(ctx, b.local)
 		}
-		res, err := l.allow(ctx, b)
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
+		delay, err := l.reserve(ctx, b, 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			l.health.failed(err)
 			return waitLocal(ctx, b.local)
 		}
-		if res.Allowed > 0 {
-			return nil
-		}
-		if err := sleep(ctx, res.RetryAfter); err != nil {
-			return err
-		}
+		at = time.Now().Add(delay) // kept as the spare below if ctx is done now
 	}
+	if err := sleep(ctx, time.Until(at)); err != nil {
+		b.spare, b.hasSpare = at, true
+		return err
+	}
+	return nil
 }
 
-// allow asks Redis for one token of b, giving up after l.timeout whatever
-// rdb's own timeouts are: go-redis ignores ctx deadlines on reads unless
-// ContextTimeoutEnabled, and a bot must not hang on a black-holed Redis.
-// Without that option the call runs in a goroutine that allow can abandon,
-// to end on rdb's own timeouts; that costs a second wake-up per call, about
-// as much again as the round trip on loopback, hence the direct path.
-func (l *Limiter) allow(ctx context.Context, b *budget) (*redis_rate.Result, error) {
-	cctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	if l.direct {
-		res, err := l.rl.Allow(cctx, b.key, b.limit)
-		switch {
-		case err == nil:
-			return res, nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case cctx.Err() != nil:
-			return nil, fmt.Errorf("no answer from Redis within %v: %w", l.timeout, err)
-		}
-		return nil, err
+// takeSpare returns the spare reservation, if there is one still good at
+// now: up to one interval after its slot, so that a reservation used late
+// cannot pile onto the slots after it.
+func (b *budget) takeSpare(now time.Time) (time.Time, bool) {
+	if !b.hasSpare {
+		return time.Time{}, false
 	}
-	type answer struct {
-		res *redis_rate.Result
-		err error
+	b.hasSpare = false
+	if now.After(b.spare.Add(b.interval())) {
+		return time.Time{}, false
 	}
-	ch := make(chan answer, 1)
-	go func() {
-		res, err := l.rl.Allow(cctx, b.key, b.limit)
-		ch <- answer{res, err}
-	}()
-	select {
-	case a := <-ch:
-		return a.res, a.err
-	case <-cctx.Done():
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("no answer from Redis within %v", l.timeout)
-	}
+	return b.spare, true
 }

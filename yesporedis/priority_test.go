@@ -58,7 +58,10 @@ func TestImportDoesNotStarveTheBot(t *testing.T) {
 
 	assert.Zero(t, bot429, "429s the bot saw")
 	assert.Greater(t, botOK, 30, "bot calls answered in %v", run)
-	assert.Less(t, bot.quantile(0.99), 100*time.Millisecond, "the bot's Wait at p99")
+	// A starved bot waits seconds; a served one a few milliseconds (3–25 ms
+	// at p99 measured, 110 ms on a machine at load 10). The bound is ten
+	// times the worst of those.
+	assert.Less(t, bot.quantile(0.99), time.Second, "the bot's Wait at p99")
 	// The ceiling's rate plus its burst: the import never takes the bot's share.
 	assert.Less(t, impRate, 130.0, "the import's pace")
 	if !raceEnabled {

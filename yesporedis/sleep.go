@@ -7,13 +7,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// minSleep keeps a refused Allow whose RetryAfter rounds to zero from
-// spinning on Redis.
-const minSleep = 50 * time.Microsecond
-
 // sleep waits d, or until ctx is done, and then returns ctx.Err().
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(max(d, minSleep))
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -1,5 +1,5 @@
 // Package redistest runs a real redis-server for tests: on a free loopback
-// port, without persistence, stopped when the test ends. It is how
+// port, without persistence unless Durable, stopped when the test ends. It is how
 // yesporedis and the examples test against Redis without mocking it, and
 // how a bot that uses yesporedis can test its own code.
 //
@@ -10,7 +10,7 @@
 package redistest
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -24,21 +24,32 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Server is a real redis-server of the test's own, on 127.0.0.1 with no
-// persistence, so that SIGKILL and a restart on the same port give an empty
-// Redis at the same address, as a crashed Redis does.
+// Server is a real redis-server of the test's own, on 127.0.0.1, by default
+// with no persistence, so that SIGKILL and a restart on the same port give
+// an empty Redis at the same address, as a crashed Redis does (Durable for
+// one that keeps what it acknowledged).
 type Server struct {
-	t    testing.TB
-	Addr string // host:port, on 127.0.0.1
-	port int
-	dir  string
-	cmd  *exec.Cmd
+	t       testing.TB
+	Addr    string // host:port, on 127.0.0.1
+	port    int
+	dir     string
+	cmd     *exec.Cmd
+	durable bool
 }
+
+// Option configures a Server in Start.
+type Option func(*Server)
+
+// Durable runs redis-server with an append-only file synced on every write
+// (appendonly yes, appendfsync always), in the test's temporary directory:
+// after Kill, Restart brings back everything Redis acknowledged, as a
+// journal needs.
+func Durable() Option { return func(s *Server) { s.durable = true } }
 
 // Start starts redis-server and returns once it answers PING. Without
 // redis-server in PATH it skips the test, or fails it when CI is set: in CI a
 // skipped limiter test would be a silently untested limiter.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		msg := "redis-server not in PATH: install it (Debian: apt-get install redis-server) to run the yesporedis tests"
@@ -48,6 +59,9 @@ func Start(t testing.TB) *Server {
 		t.Skip(msg)
 	}
 	s := &Server{t: t, dir: t.TempDir()}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	// A free port can be taken between closing the probe listener and
 	// redis-server binding it; try a few.
@@ -78,9 +92,12 @@ func freePort() (int, error) {
 
 // start runs redis-server on s.port and waits, up to 10 s, until it answers.
 func (s *Server) start() error {
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	persist := []string{"--appendonly", "no"}
+	if s.durable {
+		persist = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	cmd := exec.Command("redis-server", append([]string{
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--dir", s.dir}, persist...)...)
 	// redis-server logs to stdout; a test shows it only when it fails.
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
@@ -108,12 +125,26 @@ func (s *Server) start() error {
 	}
 }
 
+// ping sends PING over a plain connection: a go-redis client would log its
+// failed dials to the process's stderr while redis-server starts or dies.
 func ping(addr string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return err
+	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	return c.Ping(ctx).Err()
+	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", line) // -LOADING while it reads its append-only file
+	}
+	return nil
 }
 
 // Kill sends SIGKILL, as a crash would, and waits until the port is free of
@@ -133,7 +164,8 @@ func (s *Server) Kill() {
 	s.cmd = nil
 }
 
-// Restart starts a fresh, empty redis-server on the same port.
+// Restart starts redis-server again on the same port: empty, or, Durable,
+// with what the killed one acknowledged.
 func (s *Server) Restart() {
 	s.t.Helper()
 	if err := s.start(); err != nil {

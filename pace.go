@@ -1,0 +1,236 @@
+package yespo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Yespo counts requests per account: 200 a second shared by every method
+// not listed otherwise (AddAppTokens, MuteAppToken and UnmuteAppToken among
+// them), and 150 a second of its own for ContactIDByToken. A Client paces
+// each of the two budgets on its own: every attempt of every call, retries
+// included, waits for a turn at its budget's pace, and every answer teaches
+// the pace (see rate.go). Two Clients with the same key pace separately;
+// processes sharing an account share a limiter through Redis instead
+// (github.com/yespo-go/yespo/yesporedis, set with WithRateLimiter).
+
+// The documented budgets, in requests per second.
+const (
+	accountRate = 200.0
+	lookupRate  = 150.0
+)
+
+// paceSlack is how much unused time at the pace a sender may catch up
+// after an idle spell, so that timer latency does not slow the pace down.
+const paceSlack = 20 * time.Millisecond
+
+// budget paces the attempts that draw from one of Yespo's rate budgets. The
+// parties that wait on it — each Batcher of the Client, and the Client's
+// direct calls as one — take turns, so that a Batcher with a long backlog
+// cannot starve another's few sends.
+type budget struct {
+	limiter Limiter // the user's fixed limiter: a ceiling under which the pace still adapts; nil for none
+
+	mu          sync.Mutex
+	rate        rateControl
+	next        time.Time // earliest start of the next turn
+	pausedUntil time.Time // a Retry-After holds every turn until then
+	parties     []*party  // those with a waiter, in turn order
+	turn        int       // index in parties of the next to be served
+	timer       *time.Timer
+	timerAt     time.Time // when timer fires; zero when not armed
+	direct      party     // the Client's own calls: AddAppTokens, mute, unmute, lookups
+}
+
+// party is one queue of waiters at a budget: a Batcher's, or the direct
+// calls'. Its fields are guarded by the budget's mutex.
+type party struct {
+	waiting []chan struct{} // closed when granted, oldest first
+	queued  bool            // in budget.parties
+}
+
+func newBudget(documented float64, limiter Limiter) *budget {
+	b := &budget{limiter: limiter, rate: newRateControl(documented)}
+	b.timer = time.AfterFunc(time.Hour, b.fire)
+	b.timer.Stop()
+	return b
+}
+
+// wait blocks on the user's limiter, if any, then until p's turn at the
+// pace. The pace comes last so that a cut takes effect at once: turns the
+// pace granted are sent without further delay. It returns ctx's error if
+// ctx ends first; a turn granted meanwhile is given up.
+func (b *budget) wait(ctx context.Context, p *party) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.limit(ctx); err != nil {
+		return err
+	}
+	ch := make(chan struct{})
+	b.mu.Lock()
+	p.waiting = append(p.waiting, ch)
+	if !p.queued {
+		p.queued = true
+		b.parties = append(b.parties, p)
+	}
+	b.dispatchLocked(time.Now())
+	b.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		b.mu.Lock()
+		if !b.withdrawLocked(p, ch) {
+			b.rate.released() // granted meanwhile: the turn goes unused
+		}
+		b.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// limit waits on the user's limiter, if any. x/time/rate refuses up front
+// a wait that would outlast ctx's deadline, with an error of its own; that
+// error is made to match context.DeadlineExceeded like every other expiry.
+func (b *budget) limit(ctx context.Context) error {
+	if b.limiter == nil {
+		return nil
+	}
+	err := b.limiter.Wait(ctx)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if _, ok := ctx.Deadline(); ok && strings.Contains(err.Error(), "deadline") {
+		return fmt.Errorf("rate limiter: %w (%w)", err, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("rate limiter: %w", err)
+}
+
+// answered feeds one attempt's outcome to the pace: status is the HTTP
+// status, 0 for a transport error; began is when its turn was granted.
+func (b *budget) answered(began time.Time, status int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if b.rate.answered(began, now, status) {
+		b.next = now // the outage is over: the ramp starts now
+	}
+	b.dispatchLocked(now) // an outage's probe may be due now
+}
+
+// pause holds every turn until d from now, or later if already paused: the
+// server asked the account to wait.
+func (b *budget) pause(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if until := time.Now().Add(d); until.After(b.pausedUntil) {
+		b.pausedUntil = until
+	}
+}
+
+// down reports whether the budget is holding an outage: no answer but
+// errors for a while, probed one attempt at a time.
+func (b *budget) down() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rate.down()
+}
+
+// current returns the pace in requests per second.
+func (b *budget) current() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rate.rate
+}
+
+// fire is the timer's: a turn may be due.
+func (b *budget) fire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.timerAt = time.Time{}
+	b.dispatchLocked(time.Now())
+}
+
+// dispatchLocked grants every turn due by now, one party after the other,
+// and arms the timer for the next one.
+func (b *budget) dispatchLocked(now time.Time) {
+	for len(b.parties) > 0 {
+		at := b.dueLocked(now)
+		if at.After(now) {
+			b.armLocked(at, now)
+			return
+		}
+		b.turn %= len(b.parties)
+		p := b.parties[b.turn]
+		ch := p.waiting[0]
+		p.waiting[0] = nil
+		p.waiting = p.waiting[1:]
+		if len(p.waiting) == 0 {
+			b.dropLocked(b.turn) // the next party moves into its place
+		} else {
+			b.turn++
+		}
+		paced := !b.next.Before(now.Add(-paceSlack)) // the sender was not idle: the pace held it
+		b.next = maxTime(b.next, now.Add(-paceSlack)).Add(b.rate.interval())
+		b.rate.took(now, paced)
+		close(ch)
+	}
+}
+
+// dueLocked returns when the next turn may be granted.
+func (b *budget) dueLocked(now time.Time) time.Time {
+	at := maxTime(b.next, b.pausedUntil)
+	if probe, ok := b.rate.probeAt(now); ok {
+		at = maxTime(at, probe)
+	}
+	return at
+}
+
+// armLocked makes sure the timer fires by at.
+func (b *budget) armLocked(at, now time.Time) {
+	if !b.timerAt.IsZero() && !b.timerAt.After(at) {
+		return
+	}
+	b.timerAt = at
+	b.timer.Reset(at.Sub(now))
+}
+
+// withdrawLocked takes ch out of p's queue; false if it was granted already.
+func (b *budget) withdrawLocked(p *party, ch chan struct{}) bool {
+	for i, w := range p.waiting {
+		if w != ch {
+			continue
+		}
+		p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
+		if len(p.waiting) == 0 {
+			for j, q := range b.parties {
+				if q == p {
+					b.dropLocked(j)
+					break
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// dropLocked removes the party at i, which has no waiter left.
+func (b *budget) dropLocked(i int) {
+	b.parties[i].queued = false
+	b.parties = append(b.parties[:i], b.parties[i+1:]...)
+	if b.turn > i {
+		b.turn--
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
