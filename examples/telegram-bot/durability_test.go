@@ -29,6 +29,7 @@ type burst struct {
 	payloads []string
 	mu       sync.Mutex
 	sentAt   []time.Time
+	lastID   int64 // the update_id of the last /start sent
 }
 
 const firstUser = 100000
@@ -53,7 +54,10 @@ func (b *burst) send(window time.Duration) {
 		b.mu.Lock()
 		b.sentAt[i] = time.Now()
 		b.mu.Unlock()
-		u.Send("/start " + b.payloads[i])
+		id := u.Send("/start " + b.payloads[i])
+		b.mu.Lock()
+		b.lastID = max(b.lastID, id)
+		b.mu.Unlock()
 	}
 }
 

@@ -33,7 +33,7 @@ var (
 // openJournal opens the journal cfg names: the Redis one when
 // YESPO_REDIS_URL is set (YESPO_JOURNAL is then ignored), else the file.
 func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, error) {
-	if cfg.redisURL != "" && openRedisJournal != nil {
+	if cfg.redisURL != "" {
 		j, closer, err := openRedisJournal(ctx, cfg, log)
 		if err != nil {
 			return nil, err

@@ -103,6 +103,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return printLink(ctx, cfg, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.redisURL != "" {
+		yesporedis.RouteRedisLogs(log) // go-redis's own lines, once per outage, in the bot's log
+	}
 	if cfg.linkSecret == "" {
 		log.Warn("deep links are refused: TELEGRAM_LINK_SECRET is not set (the phone number still works)")
 	}
