@@ -11,23 +11,31 @@
 //     duration); /unmute resumes them.
 //
 // Only private chats are served. Registrations go to Yespo through one
-// shared yespo.Batcher, so that a campaign's burst of /start costs a few
-// requests; each user is answered once Yespo has their token. A user who
-// blocked the bot is logged and skipped. SIGINT or SIGTERM stops the bot
-// after the updates in hand.
+// shared yespo.Batcher on a journal (-journal, YESPO_JOURNAL; with
+// YESPO_REDIS_URL one in Redis that the replicas share), so that a
+// campaign's burst of /start costs a few requests and nothing is lost to a
+// crash, a deploy or an outage: each user is told "subscribed" once the
+// journal holds their token. An update is confirmed to Telegram only once
+// its effect is kept (poll.go, webhook.go); replies queue behind Telegram's
+// send limit (outbox.go). A user who blocked the bot is logged and skipped.
+// SIGINT or SIGTERM stops the bot after the updates in hand.
 //
 // Configuration comes from the environment, or from flags that override it:
 // TELEGRAM_BOT_TOKEN, YESPO_API_KEY, YESPO_APP_UUID, TELEGRAM_LINK_SECRET
 // (environment only: at least 32 bytes, e.g. `openssl rand -hex 32`; without
 // it deep links are refused), and optionally TELEGRAM_API_URL (default the
-// public Bot API) and YESPO_BASE_URL (default yespo.DefaultBaseURL). It
-// long-polls unless -webhook ADDR and -webhook-url URL are given.
+// public Bot API), YESPO_BASE_URL (default yespo.DefaultBaseURL),
+// YESPO_JOURNAL, YESPO_REDIS_URL and TELEGRAM_WEBHOOK_SECRET (environment
+// only; default derived from the bot token). It long-polls unless -webhook
+// ADDR and -webhook-url URL are given; -admin ADDR serves /healthz, /readyz
+// and /metrics.
 //
 //	telegram-bot -link crm-42   # prints the signed deep link for customer crm-42
 //	telegram-bot -demo          # a scripted conversation against in-process fakes
 //
 // The files: bot.go is what the bot does, main.go how it is configured and
-// run, demo.go the optional -demo (leave it out and -demo goes away).
+// run, demo.go the optional -demo (leave it out and -demo goes away); the
+// others are named after what they do (README.md lists them).
 package main
 
 import (
