@@ -46,6 +46,7 @@ func TestRunServesTheWebhookWithTheFlag(t *testing.T) {
 		contractEnv(t, tg, ys, cfg.appUUID))
 	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: webhook" bot=@YespoDemoBot listen=127\.0\.0\.1:\d+ url=https://bot\.example/tg`))
 	assert.Equal(t, "https://bot.example/tg", tg.Webhook().URL)
+	assert.Equal(t, defaultMaxConns, tg.Webhook().MaxConnections, "setWebhook max_connections matches the listener's cap")
 	require.NoError(t, stop())
 }
 
