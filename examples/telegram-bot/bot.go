@@ -221,6 +221,8 @@ func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 		a.reply(ctx, chat, textMuteUsage, nil)
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, muteWait)
+	defer cancel()
 	a.settleTokens(ctx)
 	err = a.yespo.MuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat), d)
 	if a.tokenFailed(ctx, chat, "mute", err) {
@@ -244,12 +246,20 @@ func (a *app) settleTokens(ctx context.Context) {
 	_ = a.batch.Flush(ctx)
 }
 
-// settleWait bounds settleTokens.
-const settleWait = 5 * time.Second
+// settleWait bounds settleTokens; muteWait a /mute or /unmute in all. The
+// update is confirmed to Telegram only once the answer is decided, and
+// long polling takes at most 100 updates past an unconfirmed one: a short
+// bound keeps a slow Yespo from holding up the updates behind it.
+const (
+	settleWait = 5 * time.Second
+	muteWait   = 10 * time.Second
+)
 
 // onUnmute lets newsletters through again.
 func (a *app) onUnmute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	chat := u.Message.Chat.ID
+	ctx, cancel := context.WithTimeout(ctx, muteWait)
+	defer cancel()
 	a.settleTokens(ctx)
 	err := a.yespo.UnmuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat))
 	if a.tokenFailed(ctx, chat, "unmute", err) {
