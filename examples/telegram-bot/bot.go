@@ -46,7 +46,7 @@ type app struct {
 // journal for the next run.
 const (
 	closeWait        = 10 * time.Second
-	batcherCloseWait = time.Second
+	batcherCloseWait = 500 * time.Millisecond
 )
 
 // newApp opens the journal, sets up the Yespo client and its Batcher, probes
