@@ -2,6 +2,7 @@ package yespo_test
 
 import (
 	"context"
+	"flag"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/yespotest"
 )
+
+// long runs the long scenarios at full size: go test -run TestChaos . -long
+var long = flag.Bool("long", false, "run the long scenarios (TestChaos) at full size")
 
 // TestChaos sends 20,000 tokens (100,000 with -long) through a Batcher into
 // a fake that fails a fifth of all requests: 429 with Retry-After, 503, a
