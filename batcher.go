@@ -33,8 +33,10 @@ type BatcherOptions struct {
 	// flight; see Batcher.
 	Concurrency int
 	// MaxPause is the longest Retry-After the Batcher honours by pausing
-	// all its sends: default 1 minute, at most 1 hour. A batch refused with
-	// a longer one fails at once with the *APIError.
+	// the Client's account budget — every Batcher and direct call of the
+	// Client — when the client's own retries would not wait that long:
+	// default 1 minute, at most 1 hour. A batch refused with a longer one
+	// fails at once with the *APIError.
 	MaxPause time.Duration
 	// MaxOutage is how long a batch is held through an outage — Yespo
 	// answering nothing but 5xx, 429 or transport errors — before its

@@ -19,12 +19,14 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 
 // AddAndWait queues t like Add, then waits for the batch that carries t —
 // or its pending twin — and returns that batch's outcome: nil once Yespo has
-// accepted t, else the batch's error: an *APIError, a transport error, or,
-// when a Close gave up before t was sent, an error wrapping that Close's
-// context error. It returns ctx's error if ctx ends first; t may still be
-// sent then. Unless a backlog or a pause holds the batch back, it returns
-// within FlushInterval plus one round trip (and its retries, if any); a
-// burst of callers shares few requests.
+// accepted t, else the error of the batch (or, for a batch split after a
+// 400, of the piece) that carried t: an *APIError, a transport error, or,
+// when a Close gave up on it, an error wrapping that Close's context error
+// (matching ErrNotSent if it never left). It returns ctx's error if ctx
+// ends first; t may still be sent then. Unless a backlog, a pause or an
+// outage holds the batch back, it returns within FlushInterval plus one
+// round trip (and its retries, if any); a burst of callers shares few
+// requests.
 func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
 	bt, err := b.add(ctx, t)
 	if err != nil {
@@ -115,7 +117,8 @@ func (b *Batcher) cutLocked() {
 }
 
 // Flush cuts the batch being filled and waits until it and every batch
-// already cut are settled, through any pause and at the pace in force. It
+// already cut are settled, through any pause or outage (at most MaxOutage)
+// and at the pace in force. It
 // returns ctx's error if ctx ends first (nil ctx: an error matching
 // ErrInvalidInput), or an error counting the tokens that failed among them
 // and wrapping the first failure.

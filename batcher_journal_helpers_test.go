@@ -25,6 +25,8 @@ type memStore struct {
 	removed  int           // entries removed
 	maxAsked int           // the largest max a Reclaim asked for
 	failWith error         // Append and Remove fail with it while set
+	removing chan struct{} // if set, Remove waits for it to close, or for its ctx
+	waiting  chan struct{} // if set, closed when a Remove starts waiting on removing
 }
 
 func newMemStore() *memStore {
@@ -136,6 +138,20 @@ func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.
 
 func (j *memJournal) Remove(ctx context.Context, ids []string) error {
 	s := j.s
+	s.mu.Lock()
+	gate, waiting := s.removing, s.waiting
+	s.waiting = nil
+	s.mu.Unlock()
+	if waiting != nil {
+		close(waiting)
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++

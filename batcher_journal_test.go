@@ -266,3 +266,32 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestJournalCloseDoesNotWaitOutASlowJournal(t *testing.T) {
+	srv, app, store := journaled(t)
+	store.removing = make(chan struct{}) // never opens: the journal hangs in Remove
+	waiting := make(chan struct{})
+	store.waiting = waiting
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run()})
+	require.NoError(t, err)
+	require.NoError(t, b.Add(ctx, tok(1)))
+	select {
+	case <-waiting: // Yespo accepted the batch; the journal hangs forgetting it
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch was not accepted")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.Close(cctx) }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second): // 100x Close's ctx
+		t.Fatal("Close waits for a journal that hangs")
+	}
+	require.ErrorIs(t, err, yespo.ErrHeld, "the token is left in the journal")
+	calls := store.callCount()
+	assert.EqualValues(t, 1, b.Stats().Held)
+	assert.Equal(t, calls, store.callCount(), "no journal call after Close returned")
+	assert.Equal(t, 1, store.depth(), "the entry stays: the next Batcher sends it again (at least once)")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -185,5 +186,76 @@ func TestSimNotSent(t *testing.T) {
 		werr := <-waited
 		assert.True(t, errors.Is(werr, yespo.ErrNotSent) || errors.Is(werr, yespo.ErrServer) || errors.Is(werr, context.Canceled), "%v", werr)
 		assert.Equal(t, int64(10), b.Stats().Failed)
+	})
+}
+
+// A bot's /start burst: 2,000 users in one second, each handler waiting
+// for its user's token, on an account limited to 200 requests per second.
+// With the default options every user is stored within 5 s, in at most 100
+// requests, none answered 429.
+func TestSimAddAndWaitBurstOfStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := newSim(200, 150*time.Millisecond)
+		b, err := sim.client(t).NewBatcher(appUUID, yespo.BatcherOptions{})
+		require.NoError(t, err)
+		const users = 2000
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var slowest time.Duration
+		var added []string
+		for i := range users {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Second / users)
+				tk := yespo.Token{Token: fmt.Sprint("start", i), ExternalCustomerID: "c"}
+				began := time.Now()
+				assert.NoError(t, b.AddAndWait(context.Background(), tk))
+				mu.Lock()
+				slowest = max(slowest, time.Since(began))
+				added = append(added, tk.Token)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		took := time.Since(sim.start)
+		require.NoError(t, b.Close(context.Background()))
+		all := sim.span(0, time.Hour)
+		t.Logf("%d /start in 1 s: all stored after %v, slowest AddAndWait %v, %d requests, %d answered 429", users, took, slowest, all.total, all.limited)
+		assert.Zero(t, sim.lost(added))
+		assert.Less(t, took, 5*time.Second)
+		assert.LessOrEqual(t, slowest, 500*time.Millisecond, "FlushInterval + a round trip")
+		assert.LessOrEqual(t, all.total, 100)
+		assert.Zero(t, all.limited)
+	})
+}
+
+// A burst of 5,000 /start within a second from 100 goroutines, fire and
+// forget: batching keeps it to a handful of requests and no 429.
+func TestSimBurstStaysUnderRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := newSim(200, 150*time.Millisecond)
+		b, err := sim.client(t).NewBatcher(appUUID, yespo.BatcherOptions{})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var added []string
+		for g := range 100 {
+			wg.Go(func() {
+				for i := range 50 {
+					time.Sleep(20 * time.Millisecond)
+					tk := yespo.Token{Token: fmt.Sprint("burst", g, "-", i), ExternalCustomerID: "c"}
+					assert.NoError(t, b.Add(context.Background(), tk))
+					mu.Lock()
+					added = append(added, tk.Token)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.NoError(t, b.Close(context.Background()))
+		all := sim.span(0, time.Hour)
+		t.Logf("burst: 5000 Adds from 100 goroutines in 1 s: %d requests, %d answered 429", all.total, all.limited)
+		assert.Zero(t, sim.lost(added))
+		assert.Zero(t, all.limited)
+		assert.LessOrEqual(t, all.total, 20)
 	})
 }

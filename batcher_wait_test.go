@@ -2,7 +2,6 @@ package yespo_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespotest"
 )
 
 // heldBatcher is a Batcher on a server that answers token requests only
@@ -82,49 +80,4 @@ func TestBatcherAddAndWaitWhenCloseGivesUp(t *testing.T) {
 	assert.ErrorContains(t, err, "batcher closed while the batch was in flight")
 	assert.NotErrorIs(t, err, yespo.ErrNotSent)
 	assert.ErrorIs(t, b.AddAndWait(ctx, tok(2)), yespo.ErrBatcherClosed)
-}
-
-// A bot's /start burst: 2,000 users in one second, each handler waiting
-// for its user's token, against an account limited to 200 requests per
-// second. With the default options every user is stored within 5 s, in at
-// most 100 requests, none answered 429.
-func TestBatcherAddAndWaitBurstOfStarts(t *testing.T) {
-	t.Parallel() // spread over a second of wall time: overlaps the other waiting tests
-	srv := yespotest.NewServer(yespotest.WithRateLimit(200))
-	defer srv.Close()
-	app := srv.NewApp()
-	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{})
-	require.NoError(t, err)
-	const users = 2000
-	start := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var slowest time.Duration
-	for i := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / users)))
-			began := time.Now()
-			assert.NoError(t, b.AddAndWait(ctx, tok(i)))
-			mu.Lock()
-			slowest = max(slowest, time.Since(began))
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	require.NoError(t, b.Close(ctx))
-	limited := 0
-	for _, r := range srv.Requests() {
-		if r.Status == http.StatusTooManyRequests {
-			limited++
-		}
-	}
-	t.Logf("%d /start in 1 s: all stored after %v, slowest AddAndWait %v, %d requests, %d answered 429",
-		users, took.Round(time.Millisecond), slowest.Round(time.Millisecond), len(srv.Requests()), limited)
-	assertStored(t, srv, users)
-	assert.Less(t, took, 5*time.Second)
-	assert.LessOrEqual(t, len(srv.Requests()), 100)
-	assert.Zero(t, limited)
 }

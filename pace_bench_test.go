@@ -35,7 +35,7 @@ func BenchmarkWallOtherConsumer(b *testing.B) {
 		b.Run(fmt.Sprintf("limiter190=%v", limiter), func(b *testing.B) {
 			for range b.N {
 				sim := newSim(200, 150*time.Millisecond)
-				const third = 5 * time.Second
+				const third = 10 * time.Second
 				go sim.consume(100, third, 2*third)
 				var opts []yespo.Option
 				if limiter {

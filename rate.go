@@ -44,6 +44,7 @@ const (
 	outageSpan       = time.Second
 	probeGapMin      = 500 * time.Millisecond
 	probeGapMax      = 2 * time.Second
+	probeConfirm     = 2 * time.Second
 	outageProbeFirst = 250 * time.Millisecond
 	outageProbeMax   = 2 * time.Second
 )
@@ -52,9 +53,10 @@ const (
 // budget's mutex.
 type rateControl struct {
 	documented float64
-	rate       float64 // requests per second now
-	best       float64 // the rate known to work: ramps go up to settleShare of it
-	from       float64 // the rate this ramp started at
+	rate       float64       // requests per second now
+	rtt        time.Duration // round trip of accepted attempts, smoothed
+	best       float64       // the rate known to work: ramps go up to settleShare of it
+	from       float64       // the rate this ramp started at
 	busy       time.Duration
 	reach      time.Duration // busy time when the ramp reached its top; 0 while ramping
 	last       time.Time     // of the last turn taken
@@ -69,6 +71,7 @@ type rateControl struct {
 	failSince  time.Time // turn of the first failed attempt since the last 2xx
 	fails      int       // failed attempts since the last 2xx
 	isDown     bool
+	reached    bool    // an attempt got an HTTP answer, whatever its status
 	bestBefore float64 // best when the failures began
 	probing    bool    // a probe is in flight
 	probeWait  time.Duration
@@ -78,10 +81,12 @@ type rateControl struct {
 	// documented one (other integrations take part of the account) before
 	// it ramps up again to see whether they left.
 	probeGap time.Duration
+	before   float64       // best before a probe reached the full budget; 0 when none is on trial
+	freedAt  time.Duration // busy time when it reached it
 }
 
 func newRateControl(documented float64) rateControl {
-	r := rateControl{documented: documented, best: documented, probeGap: probeGapMin}
+	r := rateControl{documented: documented, best: documented, probeGap: probeGapMin, rtt: 200 * time.Millisecond}
 	r.restart(documented / 2)
 	return r
 }
@@ -139,11 +144,17 @@ func (r *rateControl) grow() {
 		}
 		r.rate = top * pow2((settled-r.probeGap).Seconds()/rampPeriod.Seconds())
 		if r.rate >= full {
+			// Free again, it seems: the next cut tells, within
+			// probeConfirm, whether the rate holds.
+			r.before = r.best
 			r.best, r.rate = r.documented, full
-			r.reach = r.busy
-			r.probeGap = probeGapMin
+			r.reach, r.freedAt = r.busy, r.busy
 		}
 		return
+	}
+	if r.before > 0 && r.busy-r.freedAt >= probeConfirm {
+		r.before = 0 // the full budget held: the other integrations left
+		r.probeGap = probeGapMin
 	}
 	t := settled.Seconds() / probePeriod.Seconds()
 	r.rate = max(r.rate, top*(1+probeStep*(pow2(t)-1)))
@@ -154,9 +165,13 @@ func (r *rateControl) grow() {
 // whether an outage just ended.
 func (r *rateControl) answered(began, now time.Time, status int) (up bool) {
 	r.probing = false
+	if status != 0 {
+		r.reached = true
+	}
 	switch {
 	case status >= 200 && status <= 299:
 		r.accepted.add(now)
+		r.rtt += (now.Sub(began) - r.rtt) / 8
 		if began.After(r.cutAt) {
 			r.confirmed = true
 		}
@@ -166,6 +181,10 @@ func (r *rateControl) answered(began, now time.Time, status int) (up bool) {
 			r.restart(r.best / 16)
 			return true
 		}
+	case status == 0 && !r.reached:
+		// Nothing ever answered: a wrong base URL or a network that
+		// lets nothing out, not an outage to wait out; the retry policy
+		// decides.
 	case status == http.StatusTooManyRequests || status == 0 || status >= 500:
 		if status == http.StatusTooManyRequests && !r.isDown {
 			r.limited(began, now)
@@ -177,14 +196,21 @@ func (r *rateControl) answered(began, now time.Time, status int) (up bool) {
 
 // limited cuts the rate after a 429 of an attempt begun after the last cut.
 func (r *rateControl) limited(began, now time.Time) {
-	if !began.After(r.cutAt) {
+	// Only an attempt sent at the new rate says it is still too high; and
+	// until one of those is accepted, the server's window may still be
+	// full of what went before: give it two round trips.
+	if !began.After(r.cutAt) || !r.confirmed && now.Sub(r.cutAt) < 2*r.rtt {
 		return
 	}
 	sent := r.rate
 	if s, ok := r.sent.rate(now); ok {
 		sent = min(sent, s)
 	}
-	old := r.best
+	old, probing := r.best, r.reach > 0 && r.busy-r.reach >= r.probeGap
+	if r.before > 0 { // the probe reached the full budget, which did not hold
+		old, probing = r.before, true
+		r.before = 0
+	}
 	switch a, ok := r.accepted.rate(now); {
 	case r.reach == 0:
 		// Refused on the way up: the best rate is below what was sent.
@@ -194,7 +220,7 @@ func (r *rateControl) limited(began, now time.Time) {
 	default:
 		r.best = max(min(r.best, sent*cutFactor), minRate)
 	}
-	if r.reach > 0 && r.busy-r.reach >= r.probeGap && r.best < 1.05*old {
+	if probing && r.best < 1.05*old {
 		r.probeGap = min(2*r.probeGap, probeGapMax) // a probe that found nothing more
 	}
 	r.restart(sent * cutFactor)

@@ -1,7 +1,6 @@
 package yespo_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -274,6 +273,3 @@ func feed(t testing.TB, b *yespo.Batcher, prefix string, stop time.Time) []strin
 // simBatch keeps 200 requests a second in few tokens: the simulator's
 // figures are per request, and small batches keep a run cheap.
 const simBatch = 10
-
-// bytesOf is a helper for the transport-level tests.
-func bytesOf(s string) io.ReadCloser { return io.NopCloser(bytes.NewReader([]byte(s))) }

@@ -119,16 +119,39 @@ func (s *Server) LimitNextSends(n int, retryAfter time.Duration) {
 	s.limitSends, s.retryAfter = n, max(1, int((retryAfter+time.Second-1)/time.Second))
 }
 
-// limited reports whether this sendMessage is one LimitNextSends refuses,
-// and counts it.
+// WithSendLimit makes sendMessage behave like Telegram's limit on a bot's
+// messages: at most perSecond calls in any one second, across all chats
+// (Telegram allows about 30). Beyond it a call fails with 429 "Too Many
+// Requests: retry after N" and parameters.retry_after N, in whole seconds
+// until a call would pass again, and sends nothing. 0, the default, is no
+// limit.
+func WithSendLimit(perSecond int) Option { return func(s *Server) { s.sendLimit = max(perSecond, 0) } }
+
+// limited reports whether this sendMessage is refused with 429, by
+// LimitNextSends or by WithSendLimit, and with which retry_after; a call
+// that passes counts towards the limit.
 func (s *Server) limited() (bool, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.limitSends == 0 {
+	if s.limitSends > 0 {
+		s.limitSends--
+		return true, s.retryAfter
+	}
+	if s.sendLimit == 0 {
 		return false, 0
 	}
-	s.limitSends--
-	return true, s.retryAfter
+	now := s.now()
+	i := 0
+	for i < len(s.sendTimes) && now.Sub(s.sendTimes[i]) >= time.Second {
+		i++
+	}
+	s.sendTimes = s.sendTimes[i:]
+	if len(s.sendTimes) >= s.sendLimit {
+		free := s.sendTimes[len(s.sendTimes)-s.sendLimit].Add(time.Second).Sub(now)
+		return true, max(1, int((free+time.Second-1)/time.Second))
+	}
+	s.sendTimes = append(s.sendTimes, now)
+	return false, 0
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, p params) {

@@ -23,9 +23,21 @@
 // message, answers 400 "Bad Request: chat not found" for a chat that never
 // wrote to the bot and 403 "Forbidden: bot was blocked by the user" for a
 // chat blocked with User.Block; and setWebhook, deleteWebhook and
-// getWebhookInfo. While a webhook is set, getUpdates answers 409 and each new
-// update is POSTed to the webhook instead, with its secret token in the
-// X-Telegram-Bot-Api-Secret-Token header.
+// getWebhookInfo.
+//
+// Like Telegram, the fake holds every update until it is confirmed: by the
+// offset of a later getUpdates (so a bot that took updates and crashed gets
+// them again), or by a 2xx from the webhook. While a webhook is set,
+// getUpdates answers 409 and the pending updates are POSTed to the webhook
+// instead, with its secret token in the X-Telegram-Bot-Api-Secret-Token
+// header: at most max_connections at once (setWebhook's, 40 by default), one
+// chat's updates one at a time and in order. A delivery that gets no 2xx,
+// or no answer within WithWebhookTimeout, is re-sent after a growing delay,
+// a few times (WithWebhookRetry) before the update is dropped; Deliveries
+// and Dropped tell a test what happened, WaitConfirmed waits for it.
+//
+// WithSendLimit plays Telegram's limit on sendMessage (about 30 a second
+// across chats): 429 with retry_after beyond it.
 //
 // Every message the bot sends is kept with the time the fake got it
 // (Message.Time), so that a test can measure how long users waited for an
@@ -35,10 +47,9 @@
 //
 // # What it does not model
 //
-// Other methods, media, edits, retries of failed webhook deliveries (the last
-// failure is in Webhook().LastError), Telegram's rate limits (LimitNextSends
-// plays their 429 on demand), and the order of updates between two users
-// scripted concurrently.
+// Other methods, media, edits, Telegram's limit of one message a second per
+// chat (LimitNextSends plays a 429 on demand), and the order of updates
+// between two users scripted concurrently.
 package telegramtest
 
 import (
@@ -64,20 +75,31 @@ type Server struct {
 
 	hs       *httptest.Server
 	pollCap  time.Duration
-	delivery sync.Mutex // keeps webhook deliveries in update order
 	hookHTTP *http.Client
+
+	// The webhook's deliveries: see dispatch.
+	hookCtx      context.Context
+	hookStop     context.CancelFunc
+	hookWG       sync.WaitGroup
+	hookAttempts int
+	hookDelay    time.Duration
 
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced on every change, to wake waiters
 	lastUpdate int64
-	queue      []update
-	polling    int // getUpdates calls waiting now
+	queue      []*pending // unconfirmed updates, in order
+	polling    int        // getUpdates calls waiting now
 	chats      map[int64]*chat
-	sent       int // messages recorded, in all chats
-	limitSends int // sendMessage calls still to refuse with 429
-	retryAfter int // their retry_after, in seconds
+	sent       int              // messages recorded, in all chats
+	limitSends int              // sendMessage calls still to refuse with 429
+	retryAfter int              // their retry_after, in seconds
+	sendLimit  int              // sendMessage calls allowed per second across chats; 0: no limit
+	sendTimes  []time.Time      // the sends of the last second, when sendLimit is set
+	now        func() time.Time // the send limit's clock, a fake one in its test
 	requests   []Request
 	webhook    WebhookInfo
+	deliveries []Delivery
+	dropped    []int64
 }
 
 // Request is one Bot API call as the fake saw it.
@@ -109,21 +131,33 @@ func NewServer(opts ...Option) *Server {
 		Token:    DefaultToken,
 		Username: "YespoDemoBot",
 		pollCap:  time.Second,
-		hookHTTP: &http.Client{Timeout: 10 * time.Second},
+		hookHTTP: &http.Client{Timeout: time.Minute},
 		changed:  make(chan struct{}),
 		chats:    map[int64]*chat{},
+		now:      time.Now,
+
+		hookAttempts: 8,
+		hookDelay:    100 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.hookCtx, s.hookStop = context.WithCancel(context.Background())
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.hs.URL
+	s.hookWG.Add(1)
+	go s.dispatch()
 	return s
 }
 
-// Close shuts the server down; it waits for requests in flight, which a
-// long poll ends as soon as its client goes away.
-func (s *Server) Close() { s.hs.Close() }
+// Close shuts the server down: it stops delivering to the webhook, cutting
+// deliveries in flight short, and waits for requests in flight, which a long
+// poll ends as soon as its client goes away.
+func (s *Server) Close() {
+	s.hookStop()
+	s.hookWG.Wait()
+	s.hs.Close()
+}
 
 // Requests returns every call the server answered, in the order answered.
 func (s *Server) Requests() []Request {

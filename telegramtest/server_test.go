@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,7 +273,7 @@ type hookRequest struct {
 }
 
 func TestWebhook(t *testing.T) {
-	s := NewServer()
+	s := NewServer(WithWebhookRetry(2, time.Millisecond))
 	defer s.Close()
 	got := make(chan hookRequest, 1)
 	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -281,27 +285,181 @@ func TestWebhook(t *testing.T) {
 
 	_, env := get(t, s, "setWebhook?url="+url.QueryEscape(bot.URL+"/tg")+"&secret_token=s3cret")
 	require.True(t, env.OK)
+	assert.Equal(t, 40, s.Webhook().MaxConnections, "Telegram's default")
 	status, env := get(t, s, "getUpdates")
 	assert.Equal(t, http.StatusConflict, status)
 	assert.Contains(t, env.Description, "webhook is active")
 
-	s.NewUser(7, "Ann").Send("/start")
+	id := s.NewUser(7, "Ann").Send("/start")
 	h := <-got
 	assert.Equal(t, "/tg", h.path)
 	assert.Equal(t, "s3cret", h.secret)
 	assert.Equal(t, 1.0, h.update["update_id"])
 	assert.Equal(t, "/start", h.update["message"].(map[string]any)["text"])
+	require.NoError(t, s.WaitConfirmed(timeout(t), id))
 	assert.Empty(t, s.Webhook().LastError)
+	assert.Zero(t, s.PendingUpdates())
 
 	bot.Close()
-	s.NewUser(7, "Ann").Send("again")
+	id = s.NewUser(7, "Ann").Send("again")
+	require.NoError(t, s.WaitConfirmed(timeout(t), id))
 	assert.Contains(t, s.Webhook().LastError, "connect", "a failed delivery is reported")
+	assert.Equal(t, []int64{id}, s.Dropped(), "dropped after its two attempts")
 
+	arrived, release := make(chan struct{}), make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(arrived)
+		<-release
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer hang.Close()
+	_, env = get(t, s, "setWebhook?url="+url.QueryEscape(hang.URL))
+	require.True(t, env.OK)
+	id = s.NewUser(7, "Ann").Send("kept")
+	<-arrived
 	_, env = get(t, s, "deleteWebhook")
 	require.True(t, env.OK)
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, s.WaitConfirmed(ctx, id), context.DeadlineExceeded)
 	status, env = get(t, s, "getUpdates")
 	assert.Equal(t, http.StatusOK, status, "polling works again")
-	assert.Equal(t, []int64{}, updateIDs(t, env), "webhook updates are not queued")
+	assert.Equal(t, []int64{id}, updateIDs(t, env), "an undelivered update waits for getUpdates")
+}
+
+// An update stays in getUpdates until a later call's offset confirms it: a
+// bot that took it and crashed gets it again.
+func TestGetUpdatesKeepsAnUpdateUntilConfirmed(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	first := s.NewUser(7, "Ann").Send("one")
+	second := s.NewUser(7, "Ann").Send("two")
+	for range 2 {
+		_, env := get(t, s, "getUpdates")
+		assert.Equal(t, []int64{first, second}, updateIDs(t, env))
+	}
+	assert.Equal(t, 2, s.PendingUpdates())
+	_, env := get(t, s, "getUpdates?offset="+strconv.FormatInt(second, 10))
+	assert.Equal(t, []int64{second}, updateIDs(t, env))
+	require.NoError(t, s.WaitConfirmed(timeout(t), first))
+	assert.Equal(t, 1, s.PendingUpdates())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, s.WaitConfirmed(ctx, second), context.DeadlineExceeded)
+}
+
+// A delivery that gets no 2xx is re-sent until one does; one that gets no
+// answer within the timeout too.
+func TestWebhookResendsUntil2xx(t *testing.T) {
+	for name, fail := range map[string]func(w http.ResponseWriter, r *http.Request){
+		"5xx": func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+		"timeout": func(_ http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // the server notices the client leave only after the body
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := NewServer(WithWebhookRetry(8, time.Millisecond), WithWebhookTimeout(100*time.Millisecond))
+			defer s.Close()
+			var mu sync.Mutex
+			calls := 0
+			bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				calls++
+				n := calls
+				mu.Unlock()
+				if n <= 2 {
+					fail(w, r)
+				}
+			}))
+			defer bot.Close()
+			_, env := get(t, s, "setWebhook?url="+url.QueryEscape(bot.URL))
+			require.True(t, env.OK)
+			id := s.NewUser(7, "Ann").Send("/start")
+			require.NoError(t, s.WaitConfirmed(timeout(t), id))
+			ds := s.Deliveries()
+			require.Len(t, ds, 3)
+			for i, d := range ds {
+				assert.Equal(t, id, d.UpdateID)
+				assert.Equal(t, i+1, d.Attempt)
+			}
+			assert.NotEmpty(t, ds[0].Err)
+			assert.Equal(t, http.StatusOK, ds[2].Status)
+			assert.Empty(t, ds[2].Err)
+			assert.Empty(t, s.Dropped())
+		})
+	}
+}
+
+// Deliveries run at most max_connections at once, and one chat's one at a
+// time and in order, re-sends included.
+func TestWebhookConcurrencyAndChatOrder(t *testing.T) {
+	const chats, perChat, maxConns = 12, 4, 3
+	s := NewServer(WithWebhookRetry(3, time.Millisecond))
+	defer s.Close()
+	var mu sync.Mutex
+	inFlight, most, arrived := 0, 0, 0
+	chatBusy := map[float64]bool{}
+	seen := map[float64][]float64{} // chat -> update ids, in arrival order
+	attempts := map[float64]int{}
+	var overlap []string
+	gate := make(chan struct{})
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u struct {
+			UpdateID float64 `json:"update_id"`
+			Message  struct{ Chat struct{ ID float64 } }
+		}
+		_ = json.NewDecoder(r.Body).Decode(&u)
+		chat := u.Message.Chat.ID
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		if chatBusy[chat] {
+			overlap = append(overlap, fmt.Sprint(chat))
+		}
+		chatBusy[chat] = true
+		seen[chat] = append(seen[chat], u.UpdateID)
+		attempts[u.UpdateID]++
+		first := attempts[u.UpdateID] == 1
+		if arrived++; arrived == maxConns {
+			close(gate)
+		}
+		mu.Unlock()
+		select { // the first ones wait for each other: deliveries do run side by side
+		case <-gate:
+		case <-time.After(5 * time.Second):
+		}
+		mu.Lock()
+		inFlight--
+		chatBusy[chat] = false
+		mu.Unlock()
+		if first && int(u.UpdateID)%2 == 0 {
+			w.WriteHeader(http.StatusInternalServerError) // re-sent, in order still
+		}
+	}))
+	defer bot.Close()
+	_, env := get(t, s, "setWebhook?max_connections=3&url="+url.QueryEscape(bot.URL))
+	require.True(t, env.OK)
+	var last int64
+	for range perChat {
+		for c := range chats {
+			last = s.NewUser(int64(100+c), "U").Send("hi")
+		}
+	}
+	require.NoError(t, s.WaitConfirmed(timeout(t), last))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, maxConns, most)
+	assert.Empty(t, overlap, "two deliveries of one chat at once")
+	assert.Empty(t, s.Dropped())
+	for chat, ids := range seen {
+		assert.True(t, slices.IsSorted(ids), "chat %v got %v", chat, ids)
+		assert.Len(t, slices.Compact(slices.Clone(ids)), perChat, "chat %v", chat)
+	}
 }
 
 // WaitSent counts the messages to every chat, blocked attempts included.
@@ -340,4 +498,38 @@ func TestLimitNextSends(t *testing.T) {
 	status, _ := get(t, s, "sendMessage?chat_id=7&text=two")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Len(t, s.Messages(7), 1)
+}
+
+// WithSendLimit refuses sends beyond the limit within any one second, with
+// the retry_after that lets the next one through, and counts only those
+// that passed.
+func TestSendLimit(t *testing.T) {
+	s := NewServer(WithSendLimit(3))
+	defer s.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.mu.Lock()
+	s.now = func() time.Time { return now }
+	s.mu.Unlock()
+	s.NewUser(7, "Ann").Send("hi")
+	s.NewUser(8, "Bob").Send("hi")
+	send := func(chat string) int {
+		status, env := get(t, s, "sendMessage?text=x&chat_id="+chat)
+		if status == http.StatusTooManyRequests {
+			assert.Equal(t, "Too Many Requests: retry after 1", env.Description)
+			assert.Equal(t, "1", jsonField(t, env.Parameters, "retry_after"))
+		}
+		return status
+	}
+	assert.Equal(t, http.StatusOK, send("7"))
+	now = now.Add(500 * time.Millisecond)
+	assert.Equal(t, http.StatusOK, send("8"))
+	assert.Equal(t, http.StatusOK, send("7"))
+	assert.Equal(t, http.StatusTooManyRequests, send("8"), "across chats")
+	now = now.Add(499 * time.Millisecond)
+	assert.Equal(t, http.StatusTooManyRequests, send("8"))
+	now = now.Add(time.Millisecond)
+	assert.Equal(t, http.StatusOK, send("8"), "the first send left the window")
+	assert.Equal(t, http.StatusTooManyRequests, send("7"))
+	assert.Len(t, s.Messages(7), 2)
+	assert.Len(t, s.Messages(8), 2)
 }

@@ -1,11 +1,9 @@
 package telegramtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -53,9 +51,10 @@ type (
 
 // WebhookInfo is the webhook the bot set, as getWebhookInfo reports it.
 type WebhookInfo struct {
-	URL         string // empty when no webhook is set
-	SecretToken string // what the fake sends in X-Telegram-Bot-Api-Secret-Token
-	LastError   string // the last failed delivery, if any; failures are not retried
+	URL            string // empty when no webhook is set
+	SecretToken    string // what the fake sends in X-Telegram-Bot-Api-Secret-Token
+	MaxConnections int    // deliveries in flight at most: setWebhook's max_connections, 40 by default
+	LastError      string // the last failed delivery, if any
 }
 
 // Webhook returns the webhook currently set, if any.
@@ -76,48 +75,47 @@ func (s *Server) WaitWebhook(ctx context.Context) (WebhookInfo, error) {
 	return hook, err
 }
 
-// push numbers a new update and queues it for getUpdates, or POSTs it to the
-// webhook when one is set. It returns the update_id.
+// pending is an update Telegram still holds: not yet confirmed by a
+// getUpdates offset or a webhook's 2xx.
+type pending struct {
+	update
+	chat     int64     // the chat it happened in, for the per-chat order of deliveries
+	inFlight bool      // a webhook delivery is under way
+	attempts int       // webhook deliveries that failed
+	retryAt  time.Time // no new delivery before
+}
+
+// push numbers a new update and queues it until it is confirmed: by a later
+// getUpdates offset, or by a webhook's 2xx. It returns the update_id.
 func (s *Server) push(u update) int64 {
-	s.delivery.Lock()
-	defer s.delivery.Unlock()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.lastUpdate++
 	u.UpdateID = s.lastUpdate
-	hook := s.webhook
-	if hook.URL == "" {
-		s.queue = append(s.queue, u)
-		s.notify()
+	p := &pending{update: u}
+	for _, m := range []*apiMessage{u.Message, u.ChannelPost} {
+		if m != nil {
+			p.chat = m.Chat.ID
+		}
 	}
-	s.mu.Unlock()
-	if hook.URL != "" {
-		s.deliver(hook, u)
-	}
+	s.queue = append(s.queue, p)
+	s.notify()
 	return u.UpdateID
 }
 
-// deliver POSTs u to the webhook like Telegram: JSON, with the secret token.
-func (s *Server) deliver(hook WebhookInfo, u update) {
-	body, _ := json.Marshal(u) // plain structs: cannot fail
-	req, err := http.NewRequest(http.MethodPost, hook.URL, bytes.NewReader(body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		if hook.SecretToken != "" {
-			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", hook.SecretToken)
-		}
-		var resp *http.Response
-		if resp, err = s.hookHTTP.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 != 2 {
-				err = fmt.Errorf("wrong response from the webhook: %s", resp.Status)
-			}
-		}
-	}
-	if err != nil {
-		s.mu.Lock()
-		s.webhook.LastError = err.Error()
-		s.mu.Unlock()
-	}
+// PendingUpdates returns how many updates the fake holds that nobody has
+// confirmed yet, as getWebhookInfo's pending_update_count.
+func (s *Server) PendingUpdates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// WaitConfirmed waits until every update up to updateID has been confirmed
+// (a later getUpdates offset, or a webhook's 2xx) or dropped after its last
+// failed delivery, and fails with ctx's error if ctx ends first.
+func (s *Server) WaitConfirmed(ctx context.Context, updateID int64) error {
+	return s.waitUntil(ctx, func() bool { return len(s.queue) == 0 || s.queue[0].UpdateID > updateID })
 }
 
 // getUpdates answers the updates from offset on, waiting for one up to the
@@ -171,17 +169,33 @@ func (s *Server) countPoller(delta int) {
 func (s *Server) takeUpdates(offset int64, limit int) ([]update, bool, chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.queue) > 0 && s.queue[0].UpdateID < offset {
-		s.queue = s.queue[1:]
+	if s.webhook.URL != "" {
+		return nil, true, s.changed
 	}
-	batch := append([]update{}, s.queue[:min(limit, len(s.queue))]...)
-	return batch, s.webhook.URL != "", s.changed
+	confirmed := 0
+	for confirmed < len(s.queue) && s.queue[confirmed].UpdateID < offset {
+		confirmed++
+	}
+	if confirmed > 0 {
+		s.queue = slices.Delete(s.queue, 0, confirmed)
+		s.notify()
+	}
+	batch := []update{}
+	for _, p := range s.queue[:min(limit, len(s.queue))] {
+		batch = append(batch, p.update)
+	}
+	return batch, false, s.changed
 }
 
 func (s *Server) setWebhook(w http.ResponseWriter, p params) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.webhook = WebhookInfo{URL: p["url"], SecretToken: p["secret_token"]}
+	maxConns, err := p.int64("max_connections", 40)
+	if err != nil || maxConns < 1 || maxConns > 100 {
+		fail(w, http.StatusBadRequest, "Bad Request: max_connections must be from 1 to 100")
+		return
+	}
+	s.webhook = WebhookInfo{URL: p["url"], SecretToken: p["secret_token"], MaxConnections: int(maxConns)}
 	if p.bool("drop_pending_updates") {
 		s.queue = nil
 	}
@@ -208,6 +222,7 @@ func (s *Server) getWebhookInfo(w http.ResponseWriter) {
 		"has_custom_certificate": false,
 		"pending_update_count":   len(s.queue),
 		"last_error_message":     s.webhook.LastError,
+		"max_connections":        s.webhook.MaxConnections,
 	})
 }
 

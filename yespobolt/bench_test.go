@@ -148,3 +148,22 @@ func BenchmarkJournalSpreadBurstP99(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJournalCommit: one Append of one token at a time, no Batcher:
+// what one commit costs on this disk (two fdatasync calls and the pages).
+func BenchmarkJournalCommit(b *testing.B) {
+	j, err := yespobolt.Open(filepath.Join(b.TempDir(), "journal.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Open(ctx, target); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := j.Append(ctx, []yespo.Token{tok(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -63,9 +63,8 @@ type Journal struct {
 
 	mu         sync.Mutex
 	target     *yespo.JournalTarget
-	queue      []*op         // waiting for the next commit
-	arrived    chan struct{} // a token per arrival in queue, for linger
-	committing bool          // a commit loop runs
+	queue      []*op // waiting for the next commit
+	committing bool  // a commit loop runs
 	loop       sync.WaitGroup
 	closed     bool
 	depth      int
@@ -97,7 +96,7 @@ func Open(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("yespobolt: %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, arrived: make(chan struct{}, 1)}
+	j := &Journal{db: db, path: path}
 	if err := j.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -239,10 +238,6 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 		return errors.New("yespobolt: journal used before Open bound it to a target")
 	}
 	j.queue = append(j.queue, o)
-	select {
-	case j.arrived <- struct{}{}:
-	default: // the loop has a wake-up pending already
-	}
 	if !j.committing {
 		j.committing = true
 		j.loop.Add(1)
@@ -269,18 +264,12 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 
 // commitLoop commits whatever is queued, one transaction at a time, until
 // the queue is empty: the calls that arrive during a commit go together
-// into the next one.
-//
-// Callers woken by a commit come back one by one: taking the queue at once
-// would split them into two groups that take turns, each call waiting for
-// two commits. So when fewer are queued than the last commit carried, the
-// loop lingers for the rest — at most lingerMax, a fraction of a commit's
-// two syncs.
+// into the next one. (Lingering for more callers before a commit was
+// measured: it filled commits but did not raise throughput; see
+// BENCHMARKS.md.)
 func (j *Journal) commitLoop() {
 	defer j.loop.Done()
-	last := 0
 	for {
-		j.linger(last)
 		j.mu.Lock()
 		ops := j.queue
 		j.queue = nil
@@ -291,34 +280,6 @@ func (j *Journal) commitLoop() {
 		}
 		j.mu.Unlock()
 		j.commit(ops)
-		last = len(ops)
-	}
-}
-
-// lingerMax bounds how long a commit waits for the callers of the last one.
-const lingerMax = 300 * time.Microsecond
-
-// linger waits until want ops are queued, or none is, or lingerMax passed.
-func (j *Journal) linger(want int) {
-	var timer *time.Timer
-	for {
-		j.mu.Lock()
-		n := len(j.queue)
-		j.mu.Unlock()
-		if n == 0 || n >= want {
-			break
-		}
-		if timer == nil {
-			timer = time.NewTimer(lingerMax)
-		}
-		select {
-		case <-j.arrived:
-		case <-timer.C:
-			return
-		}
-	}
-	if timer != nil {
-		timer.Stop()
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 package yespobolt_test
 
 import (
@@ -228,4 +230,49 @@ func TestSecondProcessGetsAClearError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, stderr, "in use by another process")
 	assert.Empty(t, c.added)
+}
+
+// TestFullDiskIsAnErrorFromAdd runs the child with a file-size limit, as on
+// a full disk: once the journal cannot grow, Add fails with the store's own
+// error and the child stops; every token whose Add returned nil reaches
+// Yespo after a run without the limit, and the file was never damaged.
+func TestFullDiskIsAnErrorFromAdd(t *testing.T) {
+	srv := yespotest.NewServer()
+	t.Cleanup(srv.Close)
+	app := srv.NewApp()
+	srv.FailRandomly(1, yespotest.Fault{Status: 503}) // nothing leaves the journal while it fills
+	journal := filepath.Join(t.TempDir(), "journal.db")
+	began := time.Now()
+	c := startChild(t, srv, app, journal, "-fsize", fmt.Sprint(256<<10), "-workers", "64")
+	stderr, err := c.wait()
+	t.Logf("filled in %v; %s", time.Since(began), firstLine(stderr, "closed in"))
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr)
+	require.Equal(t, 3, exit.ExitCode(), "the child stops at the first failed Add:\n%s", stderr)
+	assert.Contains(t, stderr, "add: yespo: batcher: journal: token not accepted")
+	assert.Contains(t, stderr, "file too large", "the store's own words")
+	require.NotEmpty(t, c.added)
+	t.Logf("%d tokens accepted before the journal could not grow; the first refusal: %s", len(c.added), firstLine(stderr, "add: "))
+
+	srv.FailRandomly(0)
+	d := startChild(t, srv, app, journal, "-drain")
+	stderr, err = d.wait()
+	require.NoError(t, err, stderr)
+	missing := 0
+	for _, tk := range c.added {
+		if _, ok := srv.ContactByToken(app, tk); !ok {
+			missing++
+		}
+	}
+	assert.Zero(t, missing, "of %d tokens whose Add returned nil before the disk was full", len(c.added))
+}
+
+// firstLine returns the first line of text that starts with prefix.
+func firstLine(text, prefix string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
 }

@@ -33,6 +33,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(measureEnv); spec != "" {
+		launch(spec)
+	}
 	code := m.Run()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)

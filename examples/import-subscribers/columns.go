@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -83,9 +84,16 @@ func (c columns) index(header []string) (map[string]int, error) {
 		index[f] = i
 	}
 	for f, name := range c.from {
-		if _, ok := index[f]; !ok {
-			return nil, fmt.Errorf("-columns maps %q to %s, but the CSV header has no column %q", name, f, name)
+		if _, ok := index[f]; ok {
+			continue
 		}
+		// The file already names the field as Yespo does — a failed.csv
+		// of an import run with -columns — so the mapping is not needed.
+		i := slices.IndexFunc(header, func(h string) bool { return canonicalField(strings.TrimPrefix(h, "\ufeff")) == f })
+		if i < 0 {
+			return nil, fmt.Errorf("-columns maps %q to %s, but the CSV header has no column %q (nor %q)", name, f, name, f)
+		}
+		index[f] = i
 	}
 	return index, nil
 }

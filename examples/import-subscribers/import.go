@@ -68,7 +68,7 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 		im.start.prefix = span{Start: rows.offset(), End: rows.offset()}
 	}
 
-	im.tr = newTracker(im.start, func(r *row, err error) { im.failed.write(failedRecord(r, err)) })
+	im.tr = newTracker(im.start, func(tok yespo.Token, line int64, err error) { im.failed.write(failedRecord(tok, line, err)) })
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	im.stopRun = stopRun
@@ -153,7 +153,12 @@ func (im *importer) newBatcher(c *yespo.Client, app, budget string, stderr io.Wr
 		MaxBatch:    cfg.batch,
 		Concurrency: cfg.concurrency,
 		MaxPending:  max(10_000, cfg.batch*(cfg.concurrency+1)), // enough to keep every request slot busy
-		OnBatch:     im.onBatch,
+		// An operator watches an import: a server that cannot be reached
+		// stops it, and a batch that outlived the client's retries on 5xx
+		// goes to the failed file, rather than wait out an outage of up to
+		// 10 minutes in silence. The shortest hold the Batcher allows.
+		MaxOutage: time.Second,
+		OnBatch:   im.onBatch,
 	})
 	if err != nil {
 		return nil, err
@@ -255,19 +260,18 @@ func (im *importer) feed(ctx context.Context, rows rowReader, b *yespo.Batcher) 
 		if stopping { // a stop after the last row is no interruption: this was not the last
 			return false, lastEnd, nil
 		}
-		rw := &r
-		if reason := check(rw, im.cfg.normalize); reason != "" {
-			im.rejects.write([]string{strconv.FormatInt(rw.line, 10), reason, rw.raw})
-			im.tr.rejectedRow(rw)
+		if reason := check(&r, im.cfg.normalize); reason != "" {
+			im.rejects.write([]string{strconv.FormatInt(r.line, 10), reason, r.raw})
+			im.tr.rejectedRow(r.place)
 			continue
 		}
-		im.tr.expect(rw)
+		w := im.tr.expect(&r)
 		if b == nil { // a dry run: valid is as far as it goes
-			im.tr.settle([]yespo.Token{rw.token}, nil)
+			im.tr.settle([]yespo.Token{r.token}, nil)
 			continue
 		}
-		if err := b.Add(ctx, rw.token); err != nil {
-			im.tr.forget(rw)
+		if err := b.Add(ctx, r.token); err != nil {
+			im.tr.forget(r.token, w)
 			if ctx.Err() != nil {
 				return false, lastEnd, nil
 			}
@@ -315,13 +319,12 @@ func reason(err error) string {
 	return goHint.ReplaceAllLiteralString(hints.Replace(err.Error()), "(try -normalize)")
 }
 
-func failedRecord(r *row, err error) []string {
-	t := r.token
+func failedRecord(t yespo.Token, line int64, err error) []string {
 	id := ""
 	if t.ContactID != 0 {
 		id = strconv.FormatInt(t.ContactID, 10)
 	}
-	return []string{strconv.FormatInt(r.line, 10), err.Error(), t.Token, id, t.ExternalCustomerID, t.Phone, t.Email}
+	return []string{strconv.FormatInt(line, 10), err.Error(), t.Token, id, t.ExternalCustomerID, t.Phone, t.Email}
 }
 
 // every runs f every d until the returned stop is called.

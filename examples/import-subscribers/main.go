@@ -87,6 +87,10 @@ const (
 	// tokens held in memory, -batch × concurrency): 200 requests/s, the
 	// account's limit, × assumedLatency.
 	maxAutoConcurrency = 100
+	// fakeConcurrency bounds it with -fake: the in-process fake answers at
+	// once, so that a few requests in flight keep it busy, and the rows
+	// read ahead for more (-batch × -concurrency) would only cost memory.
+	fakeConcurrency = 8
 	// interruptGrace is how long the requests in flight may take after
 	// Ctrl-C (or a blocking error) before they are cancelled.
 	interruptGrace = 1500 * time.Millisecond
@@ -144,7 +148,8 @@ and the rows done; run the same command again to resume, -restart to start
 over).
 
 Exit codes: 0 all rows sent; 2 some rows rejected; 3 some rows failed to
-send; 1 could not run, or stopped by an error no retry fixes (wrong key,
+send; 1 could not run (a checkpoint for another app, base URL or version
+of the file included), or stopped by an error no retry fixes (wrong key,
 key rights, unknown app, unreachable server); 130 interrupted.
 
 Flags:
@@ -173,7 +178,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
 	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) through which this import shares the account's 200 requests/s with the bot; prefer env YESPO_REDIS_URL when it has a password")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
-	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms); a kill re-sends at most concurrency × batch rows")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "requests in flight at most (default: rps × 0.5 s, at most 100: the full rate for answers up to 500 ms; with -fake at most 8); a kill re-sends at most concurrency × batch rows")
 	fs.DurationVar(&cfg.progressEvery, "progress-every", 5*time.Second, "how often to log progress when stderr is not a terminal")
 	files, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -276,6 +281,9 @@ func checkConfig(cfg *config, sep string) error {
 	}
 	if cfg.concurrency == 0 {
 		cfg.concurrency = min(maxAutoConcurrency, int(math.Ceil(cfg.rps*assumedLatency.Seconds())))
+		if cfg.fake {
+			cfg.concurrency = min(cfg.concurrency, fakeConcurrency)
+		}
 	}
 	return nil
 }
@@ -350,6 +358,7 @@ func newLimiter(cfg config, log *slog.Logger) (yespo.Limiter, string) {
 	}
 	ro, _ := redis.ParseURL(cfg.redisURL) // checked in parseFlags
 	ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
+	yesporedis.RouteRedisLogs(log)        // go-redis's own dial errors as Debug: the limiter says down and back
 	budget := fmt.Sprintf("at most %s, within the account's %d requests/s shared through Redis at key %s on %s db %d (%s)",
 		rps, accountRPS, accountBudgetKey, ro.Addr, ro.DB, cfg.redisFrom)
 	return yesporedis.NewLimiter(redis.NewClient(ro), accountBudgetKey, accountRPS,

@@ -19,11 +19,16 @@ import (
 // the one before ended (blank lines belong to the row after them), so that
 // rows done form byte ranges a checkpoint can hold.
 type row struct {
+	place
+	token yespo.Token
+	err   error  // why the row is not a token, if it is not
+	raw   string // the record as text, for the rejects file
+}
+
+// place is where a row is in the file.
+type place struct {
 	line       int64 // the file's line where the record starts (a CSV header is line 1)
 	start, end int64 // byte offsets: the row is the file's [start, end)
-	token      yespo.Token
-	err        error  // why the row is not a token, if it is not
-	raw        string // the record as text, for the rejects file
 }
 
 // rowReader streams rows from a CSV file with a header, or from JSON lines.
@@ -121,7 +126,7 @@ func (c *csvRows) next() (row, error) {
 	if err == io.EOF {
 		return row{}, io.EOF
 	}
-	rw := row{start: c.at, end: c.base + c.r.InputOffset()}
+	rw := row{place: place{start: c.at, end: c.base + c.r.InputOffset()}}
 	c.at = rw.end
 	if err != nil {
 		var pe *csv.ParseError
@@ -210,7 +215,7 @@ func (j *jsonRows) next() (row, error) {
 			}
 			continue
 		}
-		rw := row{line: j.line - 1, start: j.at, end: j.lineAt, raw: string(text)}
+		rw := row{place: place{line: j.line - 1, start: j.at, end: j.lineAt}, raw: string(text)}
 		j.at = j.lineAt
 		rw.token, rw.err = j.decode(text)
 		return rw, nil

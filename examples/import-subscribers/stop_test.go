@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,8 +54,9 @@ func TestJudge(t *testing.T) {
 // failed file and the import goes on.
 func TestBatchErrorsGoToFailedFile(t *testing.T) {
 	srv, _, env := fakeEnv(t)
+	srv.FailNext(1, yespotest.Fault{Delay: time.Millisecond}) // the first batch goes through
 	srv.FailNext(1, yespotest.Fault{Status: 413, Body: "Too large"})
-	srv.FailNext(4, yespotest.Fault{Status: 503, Body: "Down for a moment"}) // the first try and 3 retries
+	srv.FailRandomly(1, yespotest.Fault{Status: 503, Body: "Down"}) // every later request: past the retries and the outage hold
 	path := writeFile(t, "subs.csv", crmRows(30))
 	code, out := runTool(t, env, "-batch", "10", "-concurrency", "1", path)
 	assert.Equal(t, exitFailures, code, out)

@@ -67,7 +67,7 @@ func (s *progressState) bytesDone() int64 {
 }
 
 // cover adds a done row, merging it with the spans it touches.
-func (s *progressState) cover(r *row) {
+func (s *progressState) cover(r place) {
 	if r.start == s.prefix.End {
 		if s.prefix.FirstLine == 0 {
 			s.prefix.FirstLine = r.line
@@ -117,15 +117,23 @@ func compare(a, b int64) int {
 // are not done yet; a kill means they are read and rejected again.
 type tracker struct {
 	mu        sync.Mutex
-	waiting   map[yespo.Token][]*row // rows in the Batcher, by token (twins share)
-	held      map[int64]*row         // rejected rows waiting for the row before them, by start
+	waiting   map[yespo.Token]*waiter // rows in the Batcher, by token
+	held      map[int64]place         // rejected rows waiting for the row before them, by start
 	st        progressState
-	onFailure func(r *row, err error)
+	onFailure func(t yespo.Token, line int64, err error)
 }
 
-func newTracker(start progressState, onFailure func(*row, error)) *tracker {
+// waiter is a row in the Batcher: what its outcome needs, no more (its
+// text and the token's copy stay out of memory: up to -batch ×
+// -concurrency rows wait). Twins — rows of one token, sent once — chain.
+type waiter struct {
+	place
+	twin *waiter
+}
+
+func newTracker(start progressState, onFailure func(yespo.Token, int64, error)) *tracker {
 	start.spans = slices.Clone(start.spans)
-	return &tracker{waiting: map[yespo.Token][]*row{}, held: map[int64]*row{}, st: start, onFailure: onFailure}
+	return &tracker{waiting: map[yespo.Token]*waiter{}, held: map[int64]place{}, st: start, onFailure: onFailure}
 }
 
 // covered reports whether the row starting at offset was done in an
@@ -136,28 +144,38 @@ func (t *tracker) covered(offset int64) bool {
 	return t.st.covered(offset)
 }
 
-// expect registers r before it goes to the Batcher.
-func (t *tracker) expect(r *row) {
+// expect registers r before it goes to the Batcher; forget takes back what
+// it returns if the Batcher does not accept r.
+func (t *tracker) expect(r *row) *waiter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.waiting[r.token] = append(t.waiting[r.token], r)
+	w := &waiter{place: r.place, twin: t.waiting[r.token]}
+	t.waiting[r.token] = w
+	return w
 }
 
-// forget takes back a row the Batcher did not accept.
-func (t *tracker) forget(r *row) {
+// forget takes back a row the Batcher did not accept (unless its twin's
+// batch settled it meanwhile).
+func (t *tracker) forget(tok yespo.Token, w *waiter) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	rows := slices.DeleteFunc(t.waiting[r.token], func(w *row) bool { return w == r })
-	if len(rows) == 0 {
-		delete(t.waiting, r.token)
+	head := t.waiting[tok]
+	for p := &head; *p != nil; p = &(*p).twin {
+		if *p == w {
+			*p = w.twin
+			break
+		}
+	}
+	if head == nil {
+		delete(t.waiting, tok)
 	} else {
-		t.waiting[r.token] = rows
+		t.waiting[tok] = head
 	}
 }
 
 // rejectedRow marks a row that never reaches the Batcher: done at once if
 // the row before it is, else when that one is.
-func (t *tracker) rejectedRow(r *row) {
+func (t *tracker) rejectedRow(r place) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r.start == t.st.prefix.End || t.st.covered(r.start-1) {
@@ -174,12 +192,12 @@ func (t *tracker) settle(tokens []yespo.Token, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tok := range tokens {
-		for _, r := range t.waiting[tok] {
+		for w := t.waiting[tok]; w != nil; w = w.twin {
 			if err != nil {
-				t.onFailure(r, err)
-				t.finishLocked(r, failed)
+				t.onFailure(tok, w.line, err)
+				t.finishLocked(w.place, failed)
 			} else {
-				t.finishLocked(r, sent)
+				t.finishLocked(w.place, sent)
 			}
 		}
 		delete(t.waiting, tok)
@@ -196,7 +214,7 @@ func (t *tracker) release(tokens []yespo.Token) {
 	}
 }
 
-func (t *tracker) finishLocked(r *row, how outcome) {
+func (t *tracker) finishLocked(r place, how outcome) {
 	for {
 		t.st.run.add(how)
 		t.st.done.add(how)

@@ -18,7 +18,7 @@ func rowsOf(n int, origin int64) []row {
 	at := origin
 	for i := range out {
 		size := int64(5 + i%7)
-		out[i] = row{line: int64(i + 2), start: at, end: at + size}
+		out[i] = row{place: place{line: int64(i + 2), start: at, end: at + size}}
 		at += size
 	}
 	return out
@@ -33,7 +33,7 @@ func TestSpansCoverExactlyTheRowsDone(t *testing.T) {
 		st := progressState{prefix: span{Start: 17, End: 17}}
 		done := map[int]bool{}
 		for _, i := range rng.Perm(len(rows)) {
-			st.cover(&rows[i])
+			st.cover(rows[i].place)
 			done[i] = true
 			if rng.IntN(10) == 0 || len(done) == len(rows) {
 				checkSpans(t, st, rows, done)
@@ -72,7 +72,7 @@ func TestTrackerResumesFromState(t *testing.T) {
 	rows := rowsOf(10, 0)
 	st := progressState{prefix: span{Start: 0, End: 0}}
 	for _, i := range []int{0, 1, 4, 5, 8} {
-		st.cover(&rows[i])
+		st.cover(rows[i].place)
 	}
 	tr := newTracker(st, nil)
 	var covered []int
@@ -83,8 +83,8 @@ func TestTrackerResumesFromState(t *testing.T) {
 	}
 	assert.Equal(t, []int{0, 1, 4, 5, 8}, covered)
 	assert.Equal(t, []span{{rows[4].start, rows[5].end, 6, 7}, {rows[8].start, rows[8].end, 10, 10}}, tr.state().spans)
-	tr.rejectedRow(&rows[2])
-	tr.rejectedRow(&rows[3])
+	tr.rejectedRow(rows[2].place)
+	tr.rejectedRow(rows[3].place)
 	got := tr.state()
 	assert.Equal(t, rows[5].end, got.prefix.End)
 	assert.Equal(t, counts{Rejected: 2}, got.run)
@@ -98,7 +98,7 @@ func TestRejectedRowsWaitForTheRowBefore(t *testing.T) {
 	tr := newTracker(progressState{}, nil)
 	for i := range rows {
 		if i%2 == 1 {
-			tr.rejectedRow(&rows[i])
+			tr.rejectedRow(rows[i].place)
 		} else {
 			rows[i].token.Token = fmt.Sprint(i)
 			tr.expect(&rows[i])

@@ -18,61 +18,71 @@ import (
 )
 
 // app is the bot: a Telegram client, a Yespo client with the Batcher that
-// registers subscribers, and the handlers between them.
+// registers subscribers on its journal, and the handlers between them.
 type app struct {
 	cfg        config
 	tg         *bot.Bot
 	yespo      *yespo.Client
 	batch      *yespo.Batcher
+	journal    *journal
 	log        *slog.Logger
 	work       *tracker
+	dispatch   *dispatcher
+	out        *outbox
+	health     *health
 	username   string // the bot's, from getMe
-	hookSecret string // webhook secret token, new on every start
+	hookSecret string // webhook secret token: TELEGRAM_WEBHOOK_SECRET, or derived from the bot token
 	linkSecret []byte // verifies deep links; nil: deep links are refused
+	stopProbe  context.CancelFunc
+	probed     chan struct{} // closed once the first probe of Yespo ended
 
-	// How long a user waits for Yespo, and the last flush at shutdown: the
-	// constants below, shorter in the tests.
-	subscribeWait, closeWait time.Duration
+	// How long the last flush at shutdown may take: closeWait, shorter in
+	// the tests.
+	closeWait time.Duration
 }
 
+// closeWait bounds the replies still queued at shutdown; batcherCloseWait
+// the Batcher's last flush: what Yespo has not taken by then stays in the
+// journal for the next run.
 const (
-	// subscribeWait bounds a user's wait for their token's batch. The
-	// Batcher holds a batch back while Yespo asks it to (a 429 with a long
-	// Retry-After); the user hears "busy" then, and the token still goes
-	// out later, so that a second /start finds it there or adds it again.
-	subscribeWait = 10 * time.Second
-	// closeWait bounds the Batcher's last flush at shutdown.
-	closeWait = 10 * time.Second
+	closeWait        = 10 * time.Second
+	batcherCloseWait = 500 * time.Millisecond
 )
 
-// newApp sets up the Yespo client and its Batcher and connects to Telegram
-// (getMe, which checks the token); yespoOpts come after yespoOptions'.
-// Poll or serveWebhook close it.
+// newApp opens the journal, sets up the Yespo client and its Batcher, probes
+// Yespo's key and app, and connects to Telegram (getMe, which checks the
+// token); yespoOpts come after yespoOptions'. Poll or serveWebhook close it.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yespo.Option) (*app, error) {
-	a := &app{cfg: cfg, log: log, work: newTracker(), hookSecret: newSecret(),
-		subscribeWait: subscribeWait, closeWait: closeWait}
+	a := &app{cfg: cfg, log: log, work: newTracker(), hookSecret: webhookSecret(cfg),
+		closeWait: closeWait}
 	if cfg.linkSecret != "" {
 		a.linkSecret = []byte(cfg.linkSecret)
 	}
+	a.health = newHealth()
+	a.dispatch = newDispatcher(a.handleUpdate)
 	var err error
 	if a.yespo, err = yespo.NewClient(cfg.yespoKey, append(yespoOptions(cfg, log), yespoOpts...)...); err != nil {
 		return nil, err
 	}
-	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{}); err != nil {
+	if a.journal, err = openJournal(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch}); err != nil {
+		a.journal.close(log)
 		return nil, err
 	}
 	a.tg, err = bot.New(cfg.telegramToken,
 		bot.WithServerURL(cfg.telegramURL),
 		bot.WithHTTPClient(pollTimeout, telegramClient()),
 		bot.WithSkipGetMe(), // called below, with a clearer error
-		// Handlers run each in its own goroutine (the library's default), so
-		// that thousands can wait for their batch side by side.
+		// The dispatcher runs the handlers, one chat's in order, and needs
+		// to know when each is done: ProcessUpdate runs them in its goroutine.
+		bot.WithNotAsyncHandlers(),
 		bot.WithMiddlewares(a.work.middleware, a.privateOnly),
 		bot.WithDefaultHandler(a.onOther),
 		bot.WithMessageTextHandler("start", bot.MatchTypeCommandStartOnly, a.onStart),
 		bot.WithMessageTextHandler("mute", bot.MatchTypeCommandStartOnly, a.onMute),
 		bot.WithMessageTextHandler("unmute", bot.MatchTypeCommandStartOnly, a.onUnmute),
-		bot.WithWebhookSecretToken(a.hookSecret),
 		bot.WithErrorsHandler(func(err error) { log.Error("telegram", "err", err) }),
 	)
 	if err == nil {
@@ -81,20 +91,42 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 	}
 	if err != nil {
 		_ = a.batch.Close(ctx) // empty: nothing to send
+		a.journal.close(log)
 		return nil, err
 	}
+	a.health.telegramOK(time.Now())
+	a.out = newOutbox(a.tg, log, cfg.sendRate)
+	a.startProbe(ctx)
 	return a, nil
 }
 
-// close waits for the handlers in flight, then sends what the Batcher still
-// holds, within closeWait.
+// handleUpdate runs u's handlers and returns nil once u's effect is
+// durable, which is when Telegram may be told to forget it.
+func (a *app) handleUpdate(ctx context.Context, u *models.Update) error {
+	ctx, o := withOutcome(ctx)
+	a.tg.ProcessUpdate(ctx, u) // in this goroutine: WithNotAsyncHandlers
+	err := o.result()
+	a.health.handled(err == nil)
+	return err
+}
+
+// close waits for the handlers in flight, sends the replies still queued
+// and what the Batcher holds, within closeWait each, and closes the journal.
 func (a *app) close() {
-	a.work.stop()
+	a.stopProbe()
+	a.dispatch.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), a.closeWait)
 	defer cancel()
+	a.out.close(ctx)
+	a.work.stop()
+	// The journal keeps what Yespo has not taken: a short last flush makes a
+	// restart quick (users wait for it) and loses nothing.
+	ctx, cancel = context.WithTimeout(context.Background(), min(a.closeWait, batcherCloseWait))
+	defer cancel()
 	if err := a.batch.Close(ctx); err != nil {
-		a.log.Warn("yespo: registrations failed during this run; each user was told", "err", err)
+		a.log.Warn("yespo: tokens not delivered yet stay in the journal for the next run", "journal", a.journal.where, "err", err)
 	}
+	a.journal.close(a.log)
 	a.log.Info("bot stopped")
 }
 
@@ -154,22 +186,29 @@ func (a *app) onContact(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	a.subscribe(ctx, m.Chat.ID, yespo.Token{Token: yespo.TelegramToken(m.Chat.ID), Phone: phone}, removeKeyboard)
 }
 
-// subscribe registers tok through the shared Batcher and confirms with
-// markup once Yespo has accepted it; a burst of users shares the requests.
+// subscribe registers tok through the shared Batcher, so that a burst of
+// users shares the requests. The user is told "subscribed" once the journal
+// holds the token — on its way to Yespo, whenever Yespo can take it, across
+// restarts and outages — unless Yespo refuses the bot's key or app: then
+// "unavailable", and the token waits in the journal for a configuration
+// Yespo accepts.
 func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, markup models.ReplyMarkup) {
-	wait, cancel := context.WithTimeout(ctx, a.subscribeWait)
-	defer cancel()
-	err := a.batch.AddAndWait(wait, tok)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		a.log.Warn("yespo add token: no answer in time, the token may still go out", "chat", chat, "waited", a.subscribeWait)
-		a.reply(ctx, chat, textBusy(0), nil)
+	if err := a.batch.Add(ctx, tok); err != nil {
+		// Not kept: the update stays unconfirmed and comes again. No reply
+		// now, so that the user hears one answer once the journal works.
+		a.log.Error("journal: token not kept; the update will be handled again", "chat", chat, "err", err)
+		a.health.journalFailed(err)
+		notDurable(ctx, err)
 		return
 	}
-	if err != nil {
-		a.yespoFailed(ctx, chat, "add token", err)
-		return
-	}
+	a.health.journalOK()
 	by, _ := tok.PrimaryIdentifier()
+	if err := a.health.yespoConfigErr(); err != nil {
+		a.log.Error("kept in the journal; Yespo refuses the bot's configuration, so the user was told the service is unavailable",
+			"chat", chat, "by", by.Kind.String(), "err", err)
+		a.reply(ctx, chat, textUnavailable, nil)
+		return
+	}
 	a.log.Info("subscribed", "chat", chat, "by", by.Kind.String()) // not the value: it may be a phone number
 	a.reply(ctx, chat, textSubscribed, markup)
 }
@@ -182,6 +221,9 @@ func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 		a.reply(ctx, chat, textMuteUsage, nil)
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, muteWait)
+	defer cancel()
+	a.settleTokens(ctx)
 	err = a.yespo.MuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat), d)
 	if a.tokenFailed(ctx, chat, "mute", err) {
 		return
@@ -194,9 +236,31 @@ func (a *app) onMute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	a.reply(ctx, chat, textMuted(d), nil)
 }
 
+// settleTokens gives the tokens in hand, such as the user's own from a
+// /start a moment ago, a short while to reach Yespo, so that a /mute right
+// after it finds the token there. Yespo being down or slow only shortens
+// the wait: the mute then fails on its own terms.
+func (a *app) settleTokens(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	_ = a.batch.Flush(ctx)
+}
+
+// settleWait bounds settleTokens; muteWait a /mute or /unmute in all. The
+// update is confirmed to Telegram only once the answer is decided, and
+// long polling takes at most 100 updates past an unconfirmed one: a short
+// bound keeps a slow Yespo from holding up the updates behind it.
+const (
+	settleWait = 5 * time.Second
+	muteWait   = 10 * time.Second
+)
+
 // onUnmute lets newsletters through again.
 func (a *app) onUnmute(ctx context.Context, _ *bot.Bot, u *models.Update) {
 	chat := u.Message.Chat.ID
+	ctx, cancel := context.WithTimeout(ctx, muteWait)
+	defer cancel()
+	a.settleTokens(ctx)
 	err := a.yespo.UnmuteAppToken(ctx, a.cfg.appUUID, yespo.TelegramToken(chat))
 	if a.tokenFailed(ctx, chat, "unmute", err) {
 		return
@@ -288,24 +352,13 @@ func commandArg(m *models.Message) string {
 	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(m.Text), fields[0]))
 }
 
-// reply sends text to chat. When Telegram says the bot sends too fast (it
-// allows about 30 messages a second to different chats, which a campaign's
-// burst goes past), it waits as long as Telegram asks and tries again,
-// while ctx lasts. Other failures are logged, never fatal: in particular a
-// user who blocked the bot (403) is skipped.
+// reply queues text for chat in the outbox, which sends it behind
+// Telegram's limit on a bot's messages (about 30 a second to different
+// chats, which a campaign's burst goes past) without holding up the
+// confirmation of the update. Failures are logged, never fatal: in
+// particular a user who blocked the bot (403) is skipped.
 func (a *app) reply(ctx context.Context, chat int64, text string, markup models.ReplyMarkup) {
-	params := &bot.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup}
-	_, err := a.tg.SendMessage(ctx, params)
-	var tooFast *bot.TooManyRequestsError
-	for errors.As(err, &tooFast) && sleep(ctx, time.Duration(max(tooFast.RetryAfter, 1))*time.Second) {
-		_, err = a.tg.SendMessage(ctx, params)
-	}
-	switch {
-	case errors.Is(err, bot.ErrorForbidden):
-		a.log.Warn("reply not delivered: the user blocked the bot", "chat", chat)
-	case err != nil:
-		a.log.Error("reply not delivered", "chat", chat, "err", err)
-	}
+	a.out.send(&bot.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup}, replyStarted(ctx))
 }
 
 // sleep waits d unless ctx ends first, and reports whether it waited.
@@ -430,22 +483,45 @@ type tracker struct {
 func newTracker() *tracker { return &tracker{changed: make(chan struct{})} }
 
 // middleware runs next under the tracker, on a context that the bot's stop
-// does not cancel (handlerTimeout bounds it instead). Updates that arrive
-// once the stop has begun are dropped: Telegram sends unconfirmed ones again.
+// does not cancel (handlerTimeout bounds it instead); the update counts as
+// handled once the replies it queued are settled too. Updates that arrive
+// once the stop has begun are left unconfirmed: Telegram sends them again.
 func (t *tracker) middleware(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(ctx context.Context, b *bot.Bot, u *models.Update) {
 		t.mu.Lock()
 		if t.stopping {
 			t.mu.Unlock()
+			notDurable(ctx, errStopping)
 			return
 		}
 		t.inFlight.Add(1) // under mu, so never concurrent with stop's Wait
 		t.mu.Unlock()
-		defer t.done()
+		replies := &sync.WaitGroup{}
+		ctx = context.WithValue(ctx, repliesKey{}, replies)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
 		defer cancel()
 		next(ctx, b, u)
+		go func() {
+			replies.Wait()
+			t.done()
+		}()
 	}
+}
+
+// errStopping leaves an update that came during the stop unconfirmed.
+var errStopping = errors.New("the bot is stopping")
+
+type repliesKey struct{}
+
+// replyStarted counts a reply of the update handled in ctx and returns what
+// to call once the reply is settled.
+func replyStarted(ctx context.Context) func() {
+	wg, ok := ctx.Value(repliesKey{}).(*sync.WaitGroup)
+	if !ok {
+		return func() {}
+	}
+	wg.Add(1)
+	return wg.Done
 }
 
 func (t *tracker) done() {

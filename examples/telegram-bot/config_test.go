@@ -26,6 +26,7 @@ func TestConfigFromTheEnvironmentWithDefaults(t *testing.T) {
 	assert.Equal(t, config{
 		telegramToken: "1:tok", telegramURL: "https://api.telegram.org",
 		yespoKey: "key", appUUID: testApp, yespoURL: yespo.DefaultBaseURL, linkSecret: testSecret,
+		journalPath: defaultJournal, maxConns: defaultMaxConns, sendRate: defaultSendRate,
 	}, cfg, "values are trimmed, as pasted ones often end in a newline")
 }
 
@@ -43,6 +44,7 @@ func TestFlagsWinOverTheEnvironment(t *testing.T) {
 	assert.Equal(t, config{
 		telegramToken: "1:flag", telegramURL: "http://flag.example", yespoKey: "flag", appUUID: testApp,
 		yespoURL: "http://flag.example/api/", webhookAddr: ":8443", webhookURL: "https://bot.example/tg",
+		journalPath: defaultJournal, maxConns: defaultMaxConns, sendRate: defaultSendRate,
 	}, cfg)
 }
 

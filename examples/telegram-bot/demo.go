@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -33,8 +35,13 @@ func playDemo(ctx context.Context, out io.Writer) error {
 	defer tg.Close()
 	ys := yespotest.NewServer()
 	defer ys.Close()
+	dir, err := os.MkdirTemp("", "telegram-bot-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL,
-		appUUID: ys.NewApp(), linkSecret: newSecret()}
+		appUUID: ys.NewApp(), linkSecret: newSecret(), journalPath: filepath.Join(dir, "demo.journal")}
 	logs := &lineBuffer{}
 	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{ReplaceAttr: dropTime})))
 	if err != nil {

@@ -20,7 +20,7 @@ func TestPlainStartAsksForThePhone(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, textAskPhone, got[0].Text)
 	assert.Equal(t, phoneKeyboardButtons, got[0].Keyboard)
-	assert.Empty(t, h.ys.Requests())
+	assert.Empty(t, yespoCalls(h.ys))
 }
 
 func TestOwnContactRegistersThePhone(t *testing.T) {
@@ -55,7 +55,7 @@ func TestSomeoneElsesContactIsRefused(t *testing.T) {
 		assert.Equal(t, want, got[0].Text, name)
 		assert.Equal(t, phoneKeyboardButtons, got[0].Keyboard, "%s: the button stays", name)
 	}
-	assert.Empty(t, h.ys.Requests(), "nothing was sent to Yespo")
+	assert.Empty(t, yespoCalls(h.ys), "nothing was sent to Yespo")
 	assert.Contains(t, h.log(), "refused a contact that is not the sender's")
 }
 
@@ -98,7 +98,7 @@ func TestMuteWithABadDurationExplainsTheFormat(t *testing.T) {
 	for _, arg := range []string{"soon", "2s", "366d", "10.5s", "-1h", "2 h"} {
 		assert.Equal(t, []string{textMuteUsage}, texts(h.say(ann, "/mute "+arg)), arg)
 	}
-	assert.Empty(t, h.ys.Requests(), "nothing was sent to Yespo")
+	assert.Empty(t, yespoCalls(h.ys), "nothing was sent to Yespo")
 }
 
 func TestMuteBeforeStartSaysToStart(t *testing.T) {
@@ -116,7 +116,7 @@ func TestGroupAndChannelUpdatesAreIgnored(t *testing.T) {
 	h.step(ann, func() { h.tg.PostToChannel(-200, "/start crm-43") })
 	assert.Empty(t, h.tg.Messages(-100))
 	assert.Empty(t, h.tg.Messages(-200))
-	assert.Empty(t, h.ys.Requests())
+	assert.Empty(t, yespoCalls(h.ys))
 	log := h.log()
 	assert.Contains(t, log, `msg="ignored update from a non-private chat" chat=-100 type=group`)
 	assert.Contains(t, log, `msg="ignored update from a non-private chat" chat=-200 type=channel`)

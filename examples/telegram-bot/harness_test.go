@@ -54,7 +54,8 @@ func fakes(t *testing.T, opts ...yespotest.Option) (*telegramtest.Server, *yespo
 	ys := yespotest.NewServer(opts...)
 	t.Cleanup(ys.Close)
 	cfg := config{telegramToken: tg.Token, telegramURL: tg.URL, yespoKey: ys.APIKey, yespoURL: ys.URL,
-		appUUID: ys.NewApp(), linkSecret: testSecret}
+		appUUID: ys.NewApp(), linkSecret: testSecret, journalPath: filepath.Join(t.TempDir(), "bot.journal"),
+		maxConns: defaultMaxConns}
 	return tg, ys, cfg
 }
 
@@ -85,6 +86,11 @@ func startBotOn(t *testing.T, tg *telegramtest.Server, ys *yespotest.Server, cfg
 	require.NoError(t, err)
 	if tune != nil {
 		tune(h.bot)
+	}
+	select { // the probe of Yespo first, so that a test's scripted faults meet the bot's own requests
+	case <-h.bot.probed:
+	case <-time.After(waitLimit):
+		t.Fatal("the bot did not probe Yespo")
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	polled := make(chan error, 1)
@@ -133,17 +139,36 @@ func (h *harness) log() string {
 	return strings.Join(h.logs.take(), "\n")
 }
 
-// contactOf returns the contact holding u's token in Yespo.
+// contactOf returns the contact holding u's token in Yespo, once the tokens
+// the Batcher holds are settled: the bot answers "subscribed" once a token
+// is in its journal, a moment before Yespo has it.
 func (h *harness) contactOf(u *telegramtest.User) (yespotest.Contact, bool) {
+	h.t.Helper()
+	settled(h.t, h.bot)
 	return h.ys.ContactByToken(h.app, yespo.TelegramToken(u.ID))
+}
+
+// settled waits until the bot's journal is empty: every token it took is in
+// Yespo (or refused by it for good). A batch Yespo failed is held and sent
+// again by the Batcher within a few hundred milliseconds; the wait checks
+// every 10 ms and fails the test after waitLimit.
+func settled(t *testing.T, a *app) {
+	t.Helper()
+	ctx := bounded(t)
+	for a.batch.Flush(ctx) != nil || a.batch.Stats().JournalDepth > 0 {
+		require.NoError(t, ctx.Err(), "the journal still holds %d tokens", a.batch.Stats().JournalDepth)
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // phoneKeyboardButtons is the request_contact keyboard as the fake sees it.
 var phoneKeyboardButtons = [][]telegramtest.Button{{{Text: "Share my phone number", RequestContact: true}}}
 
-// contractEnv is the environment a deployment sets, pointing at the fakes.
-func contractEnv(tg *telegramtest.Server, ys *yespotest.Server, app string) map[string]string {
+// contractEnv is the environment a deployment sets, pointing at the fakes,
+// with a journal of the test's own.
+func contractEnv(t *testing.T, tg *telegramtest.Server, ys *yespotest.Server, app string) map[string]string {
 	return map[string]string{
+		"YESPO_JOURNAL":        filepath.Join(t.TempDir(), "bot.journal"),
 		"TELEGRAM_BOT_TOKEN":   tg.Token,
 		"TELEGRAM_API_URL":     tg.URL,
 		"TELEGRAM_LINK_SECRET": testSecret,
@@ -268,4 +293,16 @@ func envList(vars map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// yespoCalls returns the requests Yespo got, less the bot's probe of its key
+// and app.
+func yespoCalls(ys *yespotest.Server) []yespotest.Request {
+	var calls []yespotest.Request
+	for _, r := range ys.Requests() {
+		if !strings.Contains(r.Path, probeToken) {
+			calls = append(calls, r)
+		}
+	}
+	return calls
 }

@@ -47,7 +47,7 @@ func TestUnsignedOrChangedLinkSubscribesNobody(t *testing.T) {
 	for _, payload := range refused {
 		assert.Equal(t, []string{textBadLink}, texts(h.say(eve, "/start "+payload)), payload)
 	}
-	assert.Empty(t, h.ys.Requests(), "nothing was sent to Yespo")
+	assert.Empty(t, yespoCalls(h.ys), "nothing was sent to Yespo")
 	log := h.log()
 	assert.Equal(t, len(refused), strings.Count(log, `level=WARN msg="deep link refused" chat=1003 err="deeplink: invalid payload`), log)
 	for _, payload := range refused[1:4] {
@@ -61,7 +61,7 @@ func TestExpiredLinkAsksForANewOne(t *testing.T) {
 	signedAt := func() time.Time { return time.Now().Add(-2 * time.Hour) }
 	old := signed(t, "crm-42", deeplink.ValidFor(time.Hour), deeplink.Now(signedAt))
 	assert.Equal(t, []string{textOldLink}, texts(h.say(h.tg.NewUser(1001, "Ann"), "/start "+old)))
-	assert.Empty(t, h.ys.Requests())
+	assert.Empty(t, yespoCalls(h.ys))
 	assert.Contains(t, h.log(), `msg="deep link refused" chat=1001 err="deeplink: payload expired`)
 }
 

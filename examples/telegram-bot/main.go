@@ -11,23 +11,31 @@
 //     duration); /unmute resumes them.
 //
 // Only private chats are served. Registrations go to Yespo through one
-// shared yespo.Batcher, so that a campaign's burst of /start costs a few
-// requests; each user is answered once Yespo has their token. A user who
-// blocked the bot is logged and skipped. SIGINT or SIGTERM stops the bot
-// after the updates in hand.
+// shared yespo.Batcher on a journal (-journal, YESPO_JOURNAL; with
+// YESPO_REDIS_URL one in Redis that the replicas share), so that a
+// campaign's burst of /start costs a few requests and nothing is lost to a
+// crash, a deploy or an outage: each user is told "subscribed" once the
+// journal holds their token. An update is confirmed to Telegram only once
+// its effect is kept (poll.go, webhook.go); replies queue behind Telegram's
+// send limit (outbox.go). A user who blocked the bot is logged and skipped.
+// SIGINT or SIGTERM stops the bot after the updates in hand.
 //
 // Configuration comes from the environment, or from flags that override it:
 // TELEGRAM_BOT_TOKEN, YESPO_API_KEY, YESPO_APP_UUID, TELEGRAM_LINK_SECRET
 // (environment only: at least 32 bytes, e.g. `openssl rand -hex 32`; without
 // it deep links are refused), and optionally TELEGRAM_API_URL (default the
-// public Bot API) and YESPO_BASE_URL (default yespo.DefaultBaseURL). It
-// long-polls unless -webhook ADDR and -webhook-url URL are given.
+// public Bot API), YESPO_BASE_URL (default yespo.DefaultBaseURL),
+// YESPO_JOURNAL, YESPO_REDIS_URL and TELEGRAM_WEBHOOK_SECRET (environment
+// only; default derived from the bot token). It long-polls unless -webhook
+// ADDR and -webhook-url URL are given; -admin ADDR serves /healthz, /readyz
+// and /metrics.
 //
 //	telegram-bot -link crm-42   # prints the signed deep link for customer crm-42
 //	telegram-bot -demo          # a scripted conversation against in-process fakes
 //
 // The files: bot.go is what the bot does, main.go how it is configured and
-// run, demo.go the optional -demo (leave it out and -demo goes away).
+// run, demo.go the optional -demo (leave it out and -demo goes away); the
+// others are named after what they do (README.md lists them).
 package main
 
 import (
@@ -44,6 +52,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -102,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return printLink(ctx, cfg, stdout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.redisURL != "" {
+		yesporedis.RouteRedisLogs(log) // go-redis's own lines, once per outage, in the bot's log
+	}
 	if cfg.linkSecret == "" {
 		log.Warn("deep links are refused: TELEGRAM_LINK_SECRET is not set (the phone number still works)")
 	}
@@ -111,6 +123,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil // stopped while starting: a clean stop too
 	case err != nil:
 		return err
+	}
+	if cfg.adminAddr != "" {
+		stopAdmin, err := a.serveAdmin(cfg.adminAddr)
+		if err != nil {
+			a.close()
+			return err
+		}
+		defer stopAdmin()
 	}
 	if cfg.webhookAddr == "" {
 		return a.poll(ctx)
@@ -206,85 +226,48 @@ func printLink(ctx context.Context, cfg config, stdout io.Writer) error {
 	return err
 }
 
-// poll gets updates by long polling until ctx ends, then waits for the
-// handlers in flight. It first deletes any webhook, since Telegram refuses
-// getUpdates while one is set (e.g. after a run with -webhook).
+// poll gets updates by long polling until ctx ends, confirming each to
+// Telegram only once its effect is durable (see poller), then waits for
+// the handlers in flight. Telegram refuses getUpdates while a webhook is
+// set; poll refuses to start then, since another process (a replica in
+// webhook mode) may be serving it, unless -take-over says to delete it.
 func (a *app) poll(ctx context.Context) error {
 	defer a.close()
-	if _, err := a.tg.DeleteWebhook(ctx, &bot.DeleteWebhookParams{}); err != nil {
+	if err := a.checkNoWebhook(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting: a clean stop too
 		}
-		return fmt.Errorf("telegram deleteWebhook: %w", err)
+		return err
 	}
+	a.dispatch.retry = ctx
+	p := newPoller(a.cfg.telegramURL, a.cfg.telegramToken, telegramClient(), a.dispatch)
+	p.onOK = func() { a.health.telegramOK(time.Now()) }
 	a.log.Info("bot started: long polling", "bot", "@"+a.username, "yespo", a.cfg.yespoURL, "app", a.cfg.appUUID)
-	a.tg.Start(ctx) // returns when ctx ends
+	p.run(ctx, func(err error) { a.log.Error("telegram", "err", err) })
 	return nil
 }
 
-// serveWebhook registers publicURL with Telegram and serves the updates it
-// posts on ln until ctx ends; then it stops taking requests and waits for the
-// handlers in flight. The webhook stays registered, so that a restarted or
-// replacing instance keeps receiving updates; -webhook-less runs delete it.
-func (a *app) serveWebhook(ctx context.Context, ln net.Listener, publicURL string) error {
-	defer a.close()
-	defer ln.Close()
-	if _, err := a.tg.SetWebhook(ctx, &bot.SetWebhookParams{URL: publicURL, SecretToken: a.hookSecret}); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting: a clean stop too
-		}
-		return fmt.Errorf("telegram setWebhook %s: %w", publicURL, err)
+// checkNoWebhook fails if a webhook is set, unless cfg.takeOver: then it
+// deletes it, and says so.
+func (a *app) checkNoWebhook(ctx context.Context) error {
+	info, err := a.tg.GetWebhookInfo(ctx)
+	if err != nil {
+		return fmt.Errorf("telegram getWebhookInfo: %w", err)
 	}
-	srv := &http.Server{Handler: postOnly(a.tg.WebhookHandler()), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	// The workers outlive ctx until the server has shut down, so that the
-	// updates Telegram posted (and was told OK for) get handled. go-telegram/bot
-	// cannot drain its queue, so one posted in the very last instant may not.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	processed := make(chan struct{})
-	go func() { a.tg.StartWebhook(workCtx); close(processed) }()
-	a.log.Info("bot started: webhook", "bot", "@"+a.username, "listen", ln.Addr().String(), "url", publicURL,
-		"yespo", a.cfg.yespoURL, "app", a.cfg.appUUID)
-
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-served: // the listener failed
-	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if errShut := srv.Shutdown(shutdown); errShut != nil && err == nil {
-		err = errShut
-	}
-	stopWork()
-	<-processed
-	if errors.Is(err, http.ErrServerClosed) {
+	if info.URL == "" {
 		return nil
 	}
-	return err
+	if !a.cfg.takeOver {
+		return fmt.Errorf("a webhook is set (%s): another process may be serving this bot; run with -webhook like it, or with -take-over to delete the webhook and poll instead", info.URL)
+	}
+	if _, err := a.tg.DeleteWebhook(ctx, &bot.DeleteWebhookParams{}); err != nil {
+		return fmt.Errorf("telegram deleteWebhook: %w", err)
+	}
+	a.log.Warn("-take-over: deleted the webhook; Telegram's updates now come to this process", "webhook", info.URL)
+	return nil
 }
 
-// maxUpdate bounds the body of a webhook request; updates are far smaller.
-const maxUpdate = 1 << 20
-
-// postOnly keeps stray GETs (a browser, a health check) away from the
-// update decoder, which would log them as broken updates, and bounds the
-// body, which go-telegram/bot reads whole.
-func postOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "POST updates here", http.StatusMethodNotAllowed)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxUpdate)
-		h.ServeHTTP(w, r)
-	})
-}
-
-// newSecret returns 32 random bytes in hex: the webhook's secret token, and
-// the demo's link secret.
+// newSecret returns 32 random bytes in hex: the demo's link secret.
 func newSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails, per crypto/rand
@@ -309,6 +292,13 @@ type config struct {
 	linkFor       string // -link: print this customer's deep link and exit
 	linkValidFor  time.Duration
 	demo          bool
+	journalPath   string  // -journal, YESPO_JOURNAL: the journal file
+	journalSet    bool    // the journal was named, not defaulted
+	webhookSecret string  // TELEGRAM_WEBHOOK_SECRET; else derived from the bot token
+	takeOver      bool    // -take-over: delete a webhook set and poll
+	adminAddr     string  // -admin: health and metrics on this address
+	maxConns      int     // -max-connections: setWebhook's max_connections
+	sendRate      float64 // -send-rate: replies per second, under Telegram's limit
 }
 
 // setting is a string option that comes from a flag or, failing that, from
@@ -327,7 +317,8 @@ func (c *config) settings() []setting {
 		{"yespo-api-key", "YESPO_API_KEY", "Yespo API key", &c.yespoKey, ""},
 		{"yespo-app-uuid", "YESPO_APP_UUID", `app_uuid of the bot in Yespo "My bots"`, &c.appUUID, ""},
 		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
-		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s; unset: this process paces itself alone", &c.redisURL, ""},
+		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s, and the replicas of the bot their journal; unset: this process paces itself alone", &c.redisURL, ""},
+		{"journal", "YESPO_JOURNAL", "the journal file that keeps subscribers' tokens until Yespo has them (in a container: on a volume)", &c.journalPath, defaultJournal},
 	}
 }
 
@@ -349,6 +340,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "with -webhook: the public https URL Telegram posts updates to")
 	fs.StringVar(&c.linkFor, "link", "", "print the signed deep link for this customer id and exit; needs TELEGRAM_BOT_TOKEN and TELEGRAM_LINK_SECRET")
 	fs.DurationVar(&c.linkValidFor, "valid-for", 0, "with -link: the link expires after this long (e.g. 720h); 0 = never")
+	fs.BoolVar(&c.takeOver, "take-over", false, "long polling: if a webhook is set, delete it and poll (without it the bot refuses to start, since another process may serve the webhook)")
+	fs.StringVar(&c.adminAddr, "admin", "", "serve /healthz, /readyz and /metrics on this address (with -webhook they are on the webhook listener too)")
+	fs.IntVar(&c.maxConns, "max-connections", defaultMaxConns, "with -webhook: Telegram's connections at most (setWebhook max_connections, 1-100); the listener takes "+strconv.Itoa(spareConns)+" more for health checks and strangers")
+	fs.Float64Var(&c.sendRate, "send-rate", defaultSendRate, "replies per second at most, under Telegram's limit of about 30 a second per bot; 0 = no limit (a local Bot API server)")
 	if runDemo != nil {
 		fs.BoolVar(&c.demo, "demo", false, "play a scripted conversation against in-process fakes of Telegram and Yespo; needs no environment")
 	}
@@ -365,10 +360,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if c.demo {
 		return c, nil
 	}
+	c.journalSet = c.journalPath != "" || strings.TrimSpace(getenv("YESPO_JOURNAL")) != ""
 	for _, s := range c.settings() {
 		*s.dst = strings.TrimSpace(firstNonEmpty(*s.dst, getenv(s.env), s.def))
 	}
-	c.linkSecret = getenv("TELEGRAM_LINK_SECRET") // its bytes are the key, as given
+	c.linkSecret = getenv("TELEGRAM_LINK_SECRET")       // its bytes are the key, as given
+	c.webhookSecret = getenv("TELEGRAM_WEBHOOK_SECRET") // checked in validate
 	return c, c.validate()
 }
 
@@ -380,7 +377,7 @@ func (c config) validate() error {
 	}
 	var missing []string
 	for _, s := range c.settings() {
-		optional := s.dst == &c.redisURL
+		optional := s.dst == &c.redisURL || s.dst == &c.journalPath
 		if *s.dst == "" && !optional && (c.linkFor == "" || s.dst == &c.telegramToken) {
 			missing = append(missing, s.env+" (or -"+s.flag+")")
 		}
@@ -434,6 +431,15 @@ func (c config) checkLinkSecret() error {
 }
 
 func (c config) checkWebhook() error {
+	if c.maxConns < 1 || c.maxConns > 100 {
+		return fmt.Errorf("-max-connections %d: Telegram takes 1 to 100", c.maxConns)
+	}
+	if c.sendRate < 0 {
+		return errors.New("-send-rate must not be negative")
+	}
+	if c.webhookSecret != "" && !validWebhookSecret(c.webhookSecret) {
+		return errors.New("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule for secret_token)")
+	}
 	if (c.webhookAddr == "") != (c.webhookURL == "") {
 		return errors.New("-webhook and -webhook-url go together: the address to listen on and the public URL Telegram calls")
 	}

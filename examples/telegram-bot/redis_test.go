@@ -19,6 +19,7 @@ func TestRedisSharesTheAccountBudget(t *testing.T) {
 	h := startBotOn(t, tg, ys, cfg, nil)
 	ann := h.tg.NewUser(1001, "Ann")
 	assert.Equal(t, []string{textSubscribed}, texts(h.say(ann, "/start "+signed(t, "crm-42"))))
+	settled(t, h.bot)
 	n, err := rs.Client().Exists(context.Background(), "rate:"+accountBudgetKey).Result()
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n, "the request waited its turn in Redis")
@@ -26,7 +27,7 @@ func TestRedisSharesTheAccountBudget(t *testing.T) {
 
 func TestBadRedisURLIsAConfigurationError(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	env := contractEnv(tg, ys, cfg.appUUID)
+	env := contractEnv(t, tg, ys, cfg.appUUID)
 	env["YESPO_REDIS_URL"] = "http://not-redis"
 	err := run(context.Background(), nil, getenv(env), nil, nil)
 	var ue usageError

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,15 +20,11 @@ import (
 	"github.com/yespo-go/yespo/yespotest"
 )
 
-// The environment names are the contract; run reads them, long-polls (after
-// deleting a webhook left by an earlier -webhook run) and stops with ctx.
+// The environment names are the contract; run reads them, long-polls and
+// stops with ctx.
 func TestRunFromTheEnvironment(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	resp, err := http.Get(tg.URL + "/bot" + tg.Token + "/setWebhook?url=https://old.example/hook")
-	require.NoError(t, err)
-	resp.Body.Close()
-
-	stop, stderr := runBot(t, nil, contractEnv(tg, ys, cfg.appUUID))
+	stop, stderr := runBot(t, []string{"-journal", cfg.journalPath}, contractEnv(t, tg, ys, cfg.appUUID))
 	require.NoError(t, tg.WaitPolling(bounded(t)), stderr.String())
 	ann := tg.NewUser(1001, "Ann")
 	ann.Send("/start " + signed(t, "crm-42"))
@@ -46,15 +43,16 @@ func TestRunFromTheEnvironment(t *testing.T) {
 func TestRunServesTheWebhookWithTheFlag(t *testing.T) {
 	tg, ys, cfg := fakes(t)
 	stop, stderr := runBot(t, []string{"-webhook", "127.0.0.1:0", "-webhook-url", "https://bot.example/tg"},
-		contractEnv(tg, ys, cfg.appUUID))
+		contractEnv(t, tg, ys, cfg.appUUID))
 	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: webhook" bot=@YespoDemoBot listen=127\.0\.0\.1:\d+ url=https://bot\.example/tg`))
 	assert.Equal(t, "https://bot.example/tg", tg.Webhook().URL)
+	assert.Equal(t, defaultMaxConns, tg.Webhook().MaxConnections, "setWebhook max_connections matches the listener's cap")
 	require.NoError(t, stop())
 }
 
 func TestRunFailsOnAWrongTelegramToken(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	env := contractEnv(tg, ys, cfg.appUUID)
+	env := contractEnv(t, tg, ys, cfg.appUUID)
 	env["TELEGRAM_BOT_TOKEN"] = "1:wrong"
 	err := run(bounded(t), nil, getenv(env), io.Discard, io.Discard)
 	require.Error(t, err)
@@ -68,7 +66,7 @@ func TestStopWhileStartingIsClean(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, args := range [][]string{nil, {"-webhook", "127.0.0.1:0", "-webhook-url", "https://bot.example/tg"}} {
-		assert.NoError(t, run(ctx, args, getenv(contractEnv(tg, ys, cfg.appUUID)), io.Discard, io.Discard), args)
+		assert.NoError(t, run(ctx, args, getenv(contractEnv(t, tg, ys, cfg.appUUID)), io.Discard, io.Discard), args)
 	}
 	assert.Empty(t, tg.Requests(), "it stopped before calling Telegram")
 }
@@ -82,12 +80,14 @@ func TestStopFinishesTheUpdateInHand(t *testing.T) {
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(arrived)
-		<-release
+		if strings.HasSuffix(r.URL.Path, "/tokens") { // not the probe
+			close(arrived)
+			<-release
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	defer slow.Close()
-	env := contractEnv(tg, ys, cfg.appUUID)
+	env := contractEnv(t, tg, ys, cfg.appUUID)
 	env["YESPO_BASE_URL"] = slow.URL + "/api/"
 
 	stop, _ := runBot(t, nil, env)
@@ -108,6 +108,29 @@ func TestStopFinishesTheUpdateInHand(t *testing.T) {
 	assert.True(t, ok)
 }
 
+// A polling bot refuses to start while a webhook is set: another process
+// (a replica in webhook mode) may be serving it, and deleting it would take
+// its updates silently. -take-over deletes it, and says so.
+func TestPollingRefusesASetWebhookUnlessTakingOver(t *testing.T) {
+	tg, ys, cfg := fakes(t)
+	resp, err := http.Get(tg.URL + "/bot" + tg.Token + "/setWebhook?url=https://old.example/hook")
+	require.NoError(t, err)
+	resp.Body.Close()
+	env := contractEnv(t, tg, ys, cfg.appUUID)
+
+	err = run(bounded(t), []string{"-journal", cfg.journalPath}, getenv(env), io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "a webhook is set (https://old.example/hook)")
+	assert.Contains(t, err.Error(), "-take-over")
+	assert.Equal(t, "https://old.example/hook", tg.Webhook().URL, "left alone")
+
+	stop, stderr := runBot(t, []string{"-journal", cfg.journalPath, "-take-over"}, env)
+	require.NoError(t, tg.WaitPolling(bounded(t)), stderr.String())
+	assert.Empty(t, tg.Webhook().URL)
+	require.NoError(t, stop())
+	assert.Contains(t, stderr.String(), `level=WARN msg="-take-over: deleted the webhook; Telegram's updates now come to this process" webhook=https://old.example/hook`)
+}
+
 // SIGTERM and SIGINT, sent to a real process running main, stop the bot
 // with exit status 0.
 func TestSignalsStopTheBot(t *testing.T) {
@@ -118,7 +141,7 @@ func TestSignalsStopTheBot(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			tg, ys, cfg := fakes(t)
 			cmd := exec.Command(builtBot(t))
-			cmd.Env = envList(contractEnv(tg, ys, cfg.appUUID))
+			cmd.Env = envList(contractEnv(t, tg, ys, cfg.appUUID))
 			var stderr syncBuffer
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
@@ -147,7 +170,7 @@ func TestSignalsStopTheBot(t *testing.T) {
 func TestSecondSIGINTQuitsAtOnce(t *testing.T) {
 	tg, ys, cfg := fakes(t, yespotest.WithLatency(time.Minute))
 	cmd := exec.Command(builtBot(t))
-	cmd.Env = envList(contractEnv(tg, ys, cfg.appUUID))
+	cmd.Env = envList(contractEnv(t, tg, ys, cfg.appUUID))
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
@@ -157,7 +180,7 @@ func TestSecondSIGINTQuitsAtOnce(t *testing.T) {
 
 	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: long polling"`))
 	tg.NewUser(1001, "Ann").Send("/start " + signed(t, "crm-42"))
-	for ctx := bounded(t); len(ys.Requests()) == 0; { // the handler waits on Yespo's answer
+	for ctx := bounded(t); len(yespoCalls(ys)) == 0; { // the handler waits on Yespo's answer
 		require.NoError(t, ctx.Err(), "the token never reached Yespo")
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -186,7 +209,7 @@ func TestWebhookAddressInUse(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	err = run(bounded(t), []string{"-webhook", ln.Addr().String(), "-webhook-url", "https://x.example/"},
-		getenv(contractEnv(tg, ys, cfg.appUUID)), io.Discard, io.Discard)
+		getenv(contractEnv(t, tg, ys, cfg.appUUID)), io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "listen tcp "+ln.Addr().String())
 }
@@ -195,7 +218,7 @@ func TestWebhookAddressInUse(t *testing.T) {
 // links will be refused.
 func TestRunWarnsWithoutALinkSecret(t *testing.T) {
 	tg, ys, cfg := fakes(t)
-	env := contractEnv(tg, ys, cfg.appUUID)
+	env := contractEnv(t, tg, ys, cfg.appUUID)
 	delete(env, "TELEGRAM_LINK_SECRET")
 	stop, stderr := runBot(t, nil, env)
 	require.NoError(t, stderr.waitFor(bounded(t), `msg="bot started: long polling"`))

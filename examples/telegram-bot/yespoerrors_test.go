@@ -24,8 +24,9 @@ func TestUnregisteredAppIsAConfigurationError(t *testing.T) {
 		assert.Equal(t, []string{textUnavailable}, texts(h.say(ann, text)), text)
 	}
 	log := h.log()
-	assert.Contains(t, log, `level=ERROR msg="configuration error: YESPO_APP_UUID is not a bot connected in Yespo" app=`+testApp+` op="add token" chat=1001`)
-	assert.Contains(t, log, `op=mute`)
+	assert.Contains(t, log, `level=ERROR msg="configuration error: Yespo refuses YESPO_API_KEY or YESPO_APP_UUID; users are told the service is unavailable, their tokens are kept" app=`+testApp)
+	assert.Contains(t, log, `level=ERROR msg="kept in the journal; Yespo refuses the bot's configuration, so the user was told the service is unavailable" chat=1001`)
+	assert.Contains(t, log, `level=ERROR msg="configuration error: YESPO_APP_UUID is not a bot connected in Yespo" app=`+testApp+` op=mute chat=1001`)
 	assert.Contains(t, log, `op=unmute`)
 	assert.NotContains(t, log, ys.APIKey)
 }
@@ -35,7 +36,8 @@ func TestWrongAPIKeyIsAConfigurationError(t *testing.T) {
 	cfg.yespoKey = "wrong-key"
 	h := startBotOn(t, tg, ys, cfg, nil)
 	assert.Equal(t, []string{textUnavailable}, texts(h.say(h.tg.NewUser(1001, "Ann"), "/start "+signed(t, "crm-42"))))
-	assert.Contains(t, h.log(), `msg="configuration error: YESPO_API_KEY is wrong or lacks the right for the apps methods"`)
+	assert.Contains(t, h.log(), `msg="configuration error: Yespo refuses YESPO_API_KEY or YESPO_APP_UUID`)
+	assert.Equal(t, 1, h.bot.batch.Stats().JournalDepth, "the token waits in the journal for a key Yespo accepts")
 }
 
 func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
@@ -43,17 +45,9 @@ func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
 	ann := h.tg.NewUser(1001, "Ann")
 	start := "/start " + signed(t, "crm-42")
 
-	h.ys.FailNext(1, yespotest.Fault{Status: 429})
-	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 1 minute."}, texts(h.say(ann, start)))
-	assert.Regexp(t, `level=WARN msg="yespo add token: rate limited" chat=1001 err=".*429`, h.log())
-
-	h.ys.FailNext(1, yespotest.Fault{Status: 500})
-	assert.Equal(t, []string{textTryLater}, texts(h.say(ann, start)))
-	assert.Regexp(t, `level=ERROR msg="yespo add token failed" chat=1001 err=".*500`, h.log())
-	_, ok := h.contactOf(ann)
-	assert.False(t, ok, "no contact was created")
-
 	h.say(ann, start)
+	_, ok := h.contactOf(ann)
+	require.True(t, ok)
 	h.ys.FailNext(1, yespotest.Fault{Status: 503})
 	assert.Equal(t, []string{textTryLater}, texts(h.say(ann, "/mute 1h")))
 	assert.Contains(t, h.log(), `msg="yespo mute failed"`)
@@ -62,18 +56,21 @@ func TestYespoErrorsTellTheUserToTryLater(t *testing.T) {
 	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 2 minutes."}, texts(h.say(ann, "/unmute")))
 }
 
-// A 429 whose Retry-After is longer than the Batcher pauses for (MaxPause)
-// fails the batch at once: the user hears at once how long Yespo asked for,
-// and is not left waiting.
-func TestLongRateLimitTellsTheUserToComeBack(t *testing.T) {
-	tg, ys, cfg := fakes(t)
-	h := startBotOn(t, tg, ys, cfg, nil, yespo.WithRetry(0, 0, 0))
-	h.ys.FailNext(1, yespotest.Fault{Status: 429, RetryAfter: 2 * time.Minute})
-	ann := h.tg.NewUser(1001, "Ann")
-	got := h.say(ann, "/start "+signed(t, "crm-42"))
-	assert.Equal(t, []string{"Sorry, we're busy. Please try again in 2 minutes."}, texts(got))
-	assert.Contains(t, h.log(), `msg="yespo add token: rate limited" chat=1001`)
-	require.Len(t, h.ys.Requests(), 1, "not sent again behind the user's back")
-	_, stored := h.contactOf(ann)
-	assert.False(t, stored)
+// Yespo failing the tokens (429, 5xx) is none of the user's business: the
+// token is in the journal, the user is told "subscribed" at once, and the
+// token reaches Yespo when Yespo takes it.
+func TestYespoFailingTheTokensStillSubscribes(t *testing.T) {
+	for _, fault := range []yespotest.Fault{{Status: 429, RetryAfter: 2 * time.Minute}, {Status: 500}, {Status: 503}} {
+		tg, ys, cfg := fakes(t)
+		h := startBotOn(t, tg, ys, cfg, nil, yespo.WithRetry(0, 0, 0))
+		h.ys.FailNext(1, fault)
+		ann := h.tg.NewUser(1001, "Ann")
+		assert.Equal(t, []string{textSubscribed}, texts(h.say(ann, "/start "+signed(t, "crm-42"))), fault.Status)
+		if fault.RetryAfter > 0 {
+			assert.Equal(t, 1, h.bot.batch.Stats().JournalDepth, "held in the journal while Yespo asks to wait")
+			continue
+		}
+		_, stored := h.contactOf(ann)
+		assert.True(t, stored, "sent again once Yespo took it: %d", fault.Status)
+	}
 }

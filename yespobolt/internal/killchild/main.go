@@ -1,19 +1,27 @@
+//go:build unix
+
 // Command killchild is the process the kill loop of yespobolt's tests
 // SIGKILLs: it adds tokens through a Batcher on a yespobolt journal and
 // prints each token on stdout once Add returned nil, so that the parent
 // knows what the journal promised to keep. With -drain it adds nothing: it
 // opens the Batcher (which sends what the journal holds), closes it and
-// exits 0.
+// exits 0. With -fsize the file may grow to that many bytes only, as on a
+// full disk: Adds fail once the journal cannot grow, and the child exits 3
+// after the first failure.
 //
 // Environment: YESPO_API_KEY, YESPO_BASE_URL, YESPO_APP_UUID.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/yespo-go/yespo"
@@ -26,12 +34,27 @@ func main() {
 	n := flag.Int("n", 100000, "tokens to add")
 	workers := flag.Int("workers", 8, "concurrent Add callers")
 	drain := flag.Bool("drain", false, "add nothing: send what the journal holds, close")
+	fsize := flag.Uint64("fsize", 0, "most bytes a file may grow to (0: no limit)")
 	flag.Parse()
-	if err := run(*path, *prefix, *n, *workers, *drain); err != nil {
+	if *fsize > 0 { // a write beyond it fails with EFBIG instead of killing the process
+		signal.Ignore(syscall.SIGXFSZ)
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: *fsize, Max: *fsize}); err != nil {
+			fmt.Fprintln(os.Stderr, "killchild: setrlimit:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(*path, *prefix, *n, *workers, *drain)
+	if errors.Is(err, errAddFailed) {
+		os.Exit(3)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "killchild:", err)
 		os.Exit(1)
 	}
 }
+
+// errAddFailed is run's error once an Add failed.
+var errAddFailed = errors.New("an Add failed")
 
 func run(path, prefix string, n, workers int, drain bool) error {
 	j, err := yespobolt.Open(path)
@@ -60,13 +83,15 @@ func run(path, prefix string, n, workers int, drain bool) error {
 	}
 	var out sync.Mutex
 	var wg sync.WaitGroup
+	var failed atomic.Bool
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < n; i += workers {
+			for i := w; i < n && !failed.Load(); i += workers {
 				tok := fmt.Sprintf("%s%07d", prefix, i)
 				err := b.Add(context.Background(), yespo.Token{Token: tok, ExternalCustomerID: "c-" + tok})
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "add:", err)
+					failed.Store(true)
 					continue
 				}
 				out.Lock()
@@ -76,5 +101,13 @@ func run(path, prefix string, n, workers int, drain bool) error {
 		})
 	}
 	wg.Wait()
+	if failed.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		began := time.Now()
+		err := b.Close(ctx) // the tokens are in the parent's hands: the journal
+		fmt.Fprintf(os.Stderr, "closed in %v: %v\n", time.Since(began).Round(time.Millisecond), err)
+		return errAddFailed
+	}
 	return b.Close(context.Background())
 }
