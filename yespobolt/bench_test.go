@@ -13,7 +13,7 @@ import (
 	"github.com/yespo-go/yespo/yespotest"
 )
 
-// The figures of BENCHMARKS.md for the journal (issue 19), in one run:
+// The figures of BENCHMARKS.md for the journal, in one run:
 //
 //	go test -run '^$' -bench 'Journal' -benchtime 1x -count 3 ./yespobolt/
 //
