@@ -88,7 +88,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	require.NoError(t, c.AddAppTokens(context.Background(), appUUID, oneToken))
 	gap := second.Sub(first)
 	assert.GreaterOrEqual(t, gap, 950*time.Millisecond, "Retry-After: 1 waits a second, not the 1 ms backoff")
-	assert.Less(t, gap, 1500*time.Millisecond)
+	assert.Less(t, gap, 10*time.Second, "a generous bound: the wait is one second")
 }
 
 func TestRetryAfterLongerThanMaxWaitStopsAtOnce(t *testing.T) {
@@ -106,7 +106,7 @@ func TestRetryAfterLongerThanMaxWaitStopsAtOnce(t *testing.T) {
 	assert.Equal(t, 60*time.Second, ae.RetryAfter)
 	assert.Equal(t, 1, ae.Attempts)
 	assert.Len(t, s.requests(), 1)
-	assert.Less(t, elapsed, time.Second, "no waiting when the server asks for longer than maxWait")
+	assert.Less(t, elapsed, 10*time.Second, "no waiting when the server asks for longer than maxWait (it asked for 60 s)")
 }
 
 func TestRetryAfterHTTPDate(t *testing.T) {
@@ -162,7 +162,7 @@ func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 	c := s.client(t, yespo.WithRetry(5, 10*time.Second, 10*time.Second))
 	latency, err := cancelDuring(c)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, latency, 50*time.Millisecond)
+	assert.Less(t, latency, 5*time.Second, "a generous bound: the backoff would last 10 s")
 	assert.Len(t, s.requests(), 1)
 }
 
@@ -178,7 +178,7 @@ func TestCancelDuringRequestReturnsPromptly(t *testing.T) {
 	})
 	latency, err := cancelDuring(s.client(t))
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, latency, 50*time.Millisecond)
+	assert.Less(t, latency, 5*time.Second, "a generous bound: the server never answers")
 	assert.Len(t, s.requests(), 1, "a cancelled attempt is not retried")
 }
 
