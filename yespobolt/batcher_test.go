@@ -78,7 +78,9 @@ func TestBatcherBurstSharesCommits(t *testing.T) {
 	j, err := yespobolt.Open(filepath.Join(t.TempDir(), "journal.db"))
 	require.NoError(t, err)
 	defer j.Close()
-	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j, FlushInterval: time.Hour})
+	// No batch is cut before Close (MaxBatch above the burst, an hour's
+	// FlushInterval), so the journal must hold every token Add accepted.
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j, FlushInterval: time.Hour, MaxBatch: 2000})
 	require.NoError(t, err)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
