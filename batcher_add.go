@@ -62,20 +62,8 @@ func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for !b.closed && b.pendingLocked() >= b.opts.MaxPending {
-		room := b.room
-		b.mu.Unlock()
-		select {
-		case <-room:
-		case <-ctx.Done():
-			b.mu.Lock()
-			return nil, ctx.Err()
-		case <-b.closing:
-		}
-		b.mu.Lock()
-	}
-	if b.closed {
-		return nil, ErrBatcherClosed
+	if err := b.waitRoomLocked(ctx); err != nil {
+		return nil, err
 	}
 	b.stats.Added++
 	if twin := b.pending[t]; twin != nil {
@@ -93,6 +81,30 @@ func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
 		b.flush.Reset(b.opts.FlushInterval)
 	}
 	return f, nil
+}
+
+// waitRoomLocked blocks, with b.mu held on entry and on return, while
+// MaxPending tokens are pending, counting those on their way into the
+// journal.
+// It returns ctx's error if ctx ends first, or ErrBatcherClosed once Close
+// was called.
+func (b *Batcher) waitRoomLocked(ctx context.Context) error {
+	for !b.closed && b.pendingLocked()+b.appendingLocked() >= b.opts.MaxPending {
+		room := b.room
+		b.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			b.mu.Lock()
+			return ctx.Err()
+		case <-b.closing:
+		}
+		b.mu.Lock()
+	}
+	if b.closed {
+		return ErrBatcherClosed
+	}
+	return nil
 }
 
 // flushDue runs FlushInterval after a token came into an empty batch.

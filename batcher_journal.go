@@ -178,20 +178,8 @@ func (b *Batcher) reclaimLoop(more bool) {
 func (b *Batcher) addJournaled(ctx context.Context, t Token) (*batch, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for !b.closed && b.pendingLocked()+b.jr.appending >= b.opts.MaxPending {
-		room := b.room
-		b.mu.Unlock()
-		select {
-		case <-room:
-		case <-ctx.Done():
-			b.mu.Lock()
-			return nil, ctx.Err()
-		case <-b.closing:
-		}
-		b.mu.Lock()
-	}
-	if b.closed {
-		return nil, ErrBatcherClosed
+	if err := b.waitRoomLocked(ctx); err != nil {
+		return nil, err
 	}
 	if twin := b.pending[t]; twin != nil {
 		b.stats.Added++
@@ -278,4 +266,13 @@ func (b *Batcher) logJournal(msg string, err error, args ...any) {
 	if l := b.c.logger; l != nil {
 		l.Warn(msg, append([]any{"error", err}, args...)...)
 	}
+}
+
+// appendingLocked counts Adds between their Append and their queueing: they
+// take room under MaxPending too. 0 without a journal.
+func (b *Batcher) appendingLocked() int {
+	if b.jr == nil {
+		return 0
+	}
+	return b.jr.appending
 }
