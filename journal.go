@@ -42,7 +42,7 @@ type JournalStats struct {
 // Journal keeps the tokens a Batcher accepted on stable storage until Yespo
 // accepted them or refused them for good (BatcherOptions.Journal). An
 // embedded one for a single process lives in
-// github.com/yespo-go/yespo/yespobolt; one shared by replicas, on Redis
+// github.com/yespo-go/yespo/yespopebble; one shared by replicas, on Redis
 // Streams, in github.com/yespo-go/yespo/yesporedis.
 //
 // How the Batcher uses it: Open once in NewBatcher; Reclaim, up to the room

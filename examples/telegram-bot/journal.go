@@ -10,28 +10,31 @@ import (
 )
 
 // journal is where the Batcher keeps the tokens it accepted until Yespo has
-// them: an embedded file for one process (-journal, YESPO_JOURNAL), or a
+// them: an embedded one, a directory, for one process (-journal,
+// YESPO_JOURNAL), or a
 // Redis stream the replicas share (YESPO_REDIS_URL).
 type journal struct {
 	j      yespo.Journal
-	where  string       // for the logs: the file, or "redis"
-	file   bool         // where is a file on this machine
+	where  string       // for the logs: the directory, or "redis"
+	file   bool         // where is a directory on this machine
 	closer func() error // releases it, after the Batcher closed
 }
 
-// defaultJournal is the journal file when neither -journal nor YESPO_JOURNAL
-// names one: in the working directory (in a container, put it on a volume).
+// defaultJournal is the journal directory when neither -journal nor
+// YESPO_JOURNAL names one: in the working directory (in a container, put it
+// on a volume).
 const defaultJournal = "telegram-bot.journal"
 
 // The journal constructors, each in a file of its own with its dependency:
-// journal_bolt.go and journal_redis.go.
+// journal_pebble.go and journal_redis.go.
 var (
 	openFileJournal  func(path string) (yespo.Journal, func() error, error)
 	openRedisJournal func(ctx context.Context, cfg config, log *slog.Logger) (yespo.Journal, func() error, error)
 )
 
 // openJournal opens the journal cfg names: the Redis one when
-// YESPO_REDIS_URL is set (YESPO_JOURNAL is then ignored), else the file.
+// YESPO_REDIS_URL is set (YESPO_JOURNAL is then ignored), else the
+// embedded one.
 func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, error) {
 	if cfg.redisURL != "" {
 		j, closer, err := openRedisJournal(ctx, cfg, log)
@@ -49,7 +52,7 @@ func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, e
 	if err != nil {
 		return nil, err
 	}
-	log.Info("journal: file", "path", path)
+	log.Info("journal: embedded", "path", path)
 	return &journal{j: j, where: path, file: true, closer: closer}, nil
 }
 
@@ -70,9 +73,9 @@ func cmpOr(v, def string) string {
 	return v
 }
 
-// writable checks that the journal file's directory still takes a write and
-// a sync (a volume gone, remounted read-only or full fails it): an open
-// bbolt file would go on to fail only at the next write. A Redis journal's
+// writable checks that the journal's parent directory still takes a write
+// and a sync (a volume gone, remounted read-only or full fails it): an open
+// journal would go on to fail only at the next write. A Redis journal's
 // check is its Stats.
 func (j *journal) writable() error {
 	if !j.file {

@@ -292,7 +292,7 @@ type config struct {
 	linkFor       string // -link: print this customer's deep link and exit
 	linkValidFor  time.Duration
 	demo          bool
-	journalPath   string  // -journal, YESPO_JOURNAL: the journal file
+	journalPath   string  // -journal, YESPO_JOURNAL: the journal directory
 	journalSet    bool    // the journal was named, not defaulted
 	webhookSecret string  // TELEGRAM_WEBHOOK_SECRET; else derived from the bot token
 	takeOver      bool    // -take-over: delete a webhook set and poll
@@ -318,7 +318,7 @@ func (c *config) settings() []setting {
 		{"yespo-app-uuid", "YESPO_APP_UUID", `app_uuid of the bot in Yespo "My bots"`, &c.appUUID, ""},
 		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
 		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s, and the replicas of the bot their journal; unset: this process paces itself alone", &c.redisURL, ""},
-		{"journal", "YESPO_JOURNAL", "the journal file that keeps subscribers' tokens until Yespo has them (in a container: on a volume)", &c.journalPath, defaultJournal},
+		{"journal", "YESPO_JOURNAL", "the journal directory that keeps subscribers' tokens until Yespo has them (in a container: on a volume)", &c.journalPath, defaultJournal},
 	}
 }
 

@@ -1,4 +1,4 @@
-package yespobolt_test
+package yespopebble_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespobolt"
+	"github.com/yespo-go/yespo/yespopebble"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -20,7 +20,7 @@ import (
 // it to f, closes both and returns the Batcher's Close error and Stats.
 func run(t *testing.T, srv *yespotest.Server, app, path string, closeWithin time.Duration, f func(*yespo.Batcher)) (yespo.BatcherStats, error) {
 	t.Helper()
-	j, err := yespobolt.Open(path)
+	j, err := yespopebble.Open(path)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, j.Close()) }()
 	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j})
@@ -40,7 +40,7 @@ func TestOutageAcrossRestartsDeliversAll(t *testing.T) {
 	srv := yespotest.NewServer()
 	t.Cleanup(srv.Close)
 	app := srv.NewApp()
-	path := filepath.Join(t.TempDir(), "journal.db")
+	path := filepath.Join(t.TempDir(), "journal")
 	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusServiceUnavailable})
 
 	st, err := run(t, srv, app, path, 5*time.Second, func(b *yespo.Batcher) {
@@ -71,11 +71,11 @@ func TestOutageAcrossRestartsDeliversAll(t *testing.T) {
 	}
 }
 
-func TestBatcherBurstSharesCommits(t *testing.T) {
+func TestBatcherBurstSharesSyncs(t *testing.T) {
 	srv := yespotest.NewServer()
 	t.Cleanup(srv.Close)
 	app := srv.NewApp()
-	j, err := yespobolt.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := yespopebble.Open(filepath.Join(t.TempDir(), "journal"))
 	require.NoError(t, err)
 	defer j.Close()
 	// No batch is cut before Close (MaxBatch above the burst, an hour's
@@ -90,15 +90,15 @@ func TestBatcherBurstSharesCommits(t *testing.T) {
 			assert.NoError(t, b.Add(ctx, tok(i)))
 		})
 	}
-	before := j.Commits()
+	before := j.Syncs()
 	close(start)
 	wg.Wait()
-	commits := j.Commits() - before
-	t.Logf("%d commits for a burst of 1,000 Adds", commits)
-	assert.Less(t, commits, int64(100), "a burst shares commits")
+	syncs := j.Syncs() - before
+	t.Logf("%d syncs for a burst of 1,000 Adds", syncs)
+	assert.Less(t, syncs, int64(100), "a burst shares syncs")
 	st, err := j.Stats(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1000, st.Depth, "every Add that returned is in the file")
+	assert.Equal(t, 1000, st.Depth, "every Add that returned is in the journal")
 	require.NoError(t, b.Close(ctx))
 }
 
@@ -106,10 +106,10 @@ func TestBatcherRefusesAJournalOfAnotherApp(t *testing.T) {
 	srv := yespotest.NewServer()
 	t.Cleanup(srv.Close)
 	first, second := srv.NewApp(), srv.NewApp()
-	path := filepath.Join(t.TempDir(), "journal.db")
+	path := filepath.Join(t.TempDir(), "journal")
 	_, err := run(t, srv, first, path, time.Minute, nil)
 	require.NoError(t, err)
-	j, err := yespobolt.Open(path)
+	j, err := yespopebble.Open(path)
 	require.NoError(t, err)
 	defer j.Close()
 	_, err = srv.Client().NewBatcher(second, yespo.BatcherOptions{Journal: j})

@@ -2,13 +2,13 @@ package main
 
 import (
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespobolt"
+	"github.com/yespo-go/yespo/yespopebble"
 )
 
-// The embedded journal, one file for one process (yespobolt).
+// The embedded journal, one directory for one process (yespopebble).
 func init() {
 	openFileJournal = func(path string) (yespo.Journal, func() error, error) {
-		j, err := yespobolt.Open(path)
+		j, err := yespopebble.Open(path)
 		if err != nil {
 			return nil, nil, err
 		}

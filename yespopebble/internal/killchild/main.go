@@ -1,11 +1,11 @@
 //go:build unix
 
-// Command killchild is the process the kill loop of yespobolt's tests
-// SIGKILLs: it adds tokens through a Batcher on a yespobolt journal and
+// Command killchild is the process the kill loop of yespopebble's tests
+// SIGKILLs: it adds tokens through a Batcher on a yespopebble journal and
 // prints each token on stdout once Add returned nil, so that the parent
 // knows what the journal promised to keep. With -drain it adds nothing: it
 // opens the Batcher (which sends what the journal holds), closes it and
-// exits 0. With -fsize the file may grow to that many bytes only, as on a
+// exits 0. With -fsize a file may grow to that many bytes only, as on a
 // full disk: Adds fail once the journal cannot grow, and the child exits 3
 // after the first failure.
 //
@@ -25,11 +25,11 @@ import (
 	"time"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespobolt"
+	"github.com/yespo-go/yespo/yespopebble"
 )
 
 func main() {
-	path := flag.String("journal", "", "journal file")
+	path := flag.String("journal", "", "journal directory")
 	prefix := flag.String("prefix", "1", "digits every token of this run starts with")
 	n := flag.Int("n", 100000, "tokens to add")
 	workers := flag.Int("workers", 8, "concurrent Add callers")
@@ -57,7 +57,7 @@ func main() {
 var errAddFailed = errors.New("an Add failed")
 
 func run(path, prefix string, n, workers int, drain bool) error {
-	j, err := yespobolt.Open(path)
+	j, err := yespopebble.Open(path)
 	if err != nil {
 		return err
 	}
