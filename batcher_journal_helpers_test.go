@@ -27,6 +27,8 @@ type memStore struct {
 	failWith error         // Append and Remove fail with it while set
 	removing chan struct{} // if set, Remove waits for it to close, or for its ctx
 	waiting  chan struct{} // if set, closed when a Remove starts waiting on removing
+	gate     chan struct{} // if set, Append waits for it to close, or for its ctx
+	gated    chan struct{} // if set, closed when an Append starts waiting on gate
 }
 
 func newMemStore() *memStore {
@@ -117,6 +119,20 @@ func (j *memJournal) Open(ctx context.Context, target yespo.JournalTarget) error
 
 func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.JournalEntry, error) {
 	s := j.s
+	s.mu.Lock()
+	gate, gated := s.gate, s.gated
+	s.gated = nil
+	s.mu.Unlock()
+	if gate != nil {
+		if gated != nil {
+			close(gated)
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++

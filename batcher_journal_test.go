@@ -100,6 +100,67 @@ func TestJournalAddReturnsOnceAppended(t *testing.T) {
 	assert.EqualValues(t, 1, b.Stats().Duplicates)
 }
 
+// The Adds that arrive while an Append is under way go into the next one,
+// together: a burst costs a few Appends, not one per token.
+func TestJournalAddsArrivingTogetherShareAnAppend(t *testing.T) {
+	srv, app, store := journaled(t)
+	store.gate, store.gated = make(chan struct{}), make(chan struct{})
+	gated := store.gated
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run(), FlushInterval: time.Hour, MaxBatch: 2000})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Go(func() { assert.NoError(t, b.Add(ctx, tok(0))) })
+	<-gated // the first Append waits; the rest queue behind it
+	for i := 1; i < 1000; i++ {
+		wg.Go(func() { assert.NoError(t, b.Add(ctx, tok(i))) })
+	}
+	require.Eventually(t, func() bool { return b.Stats().JournalDepth == 0 && yespo.JournalQueue(b) == 999 }, 10*time.Second, time.Millisecond)
+	close(store.gate)
+	wg.Wait()
+	store.mu.Lock()
+	appends := store.appends
+	store.mu.Unlock()
+	assert.Equal(t, 2, appends, "the first token, then the 999 that queued behind it")
+	assert.Equal(t, 1000, store.depth())
+	require.NoError(t, b.Close(ctx))
+	assert.Zero(t, store.depth())
+	assertDelivered(t, srv, app, toks(0, 1000))
+}
+
+// An Add whose ctx ends while its token waits for the journal returns the
+// ctx's error, and its token is not sent: taken back from the journal if
+// it was appended meanwhile, never appended if it had not been yet.
+func TestJournalAddGivingUpLeavesNothingBehind(t *testing.T) {
+	srv, app, store := journaled(t)
+	store.gate, store.gated = make(chan struct{}), make(chan struct{})
+	gated := store.gated
+	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run(), FlushInterval: time.Millisecond})
+	require.NoError(t, err)
+	inAppend, cancelInAppend := context.WithCancel(ctx)
+	first := make(chan error, 1)
+	go func() { first <- b.Add(inAppend, tok(1)) }()
+	<-gated
+	queuedCtx, cancelQueued := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() { second <- b.Add(queuedCtx, tok(2)) }()
+	require.Eventually(t, func() bool { return yespo.JournalQueue(b) == 1 }, 10*time.Second, time.Millisecond)
+	cancelQueued()
+	require.ErrorIs(t, <-second, context.Canceled, "withdrawn before its Append")
+	cancelInAppend()
+	require.ErrorIs(t, <-first, context.Canceled)
+	close(store.gate) // the Append of tok(1) now completes: the Batcher takes it back
+	require.NoError(t, b.Add(ctx, tok(3)))
+	require.NoError(t, b.Close(ctx))
+	assert.Zero(t, store.depth(), "tok(1)'s entry was removed")
+	_, sent1 := srv.ContactByToken(app, tok(1).Token)
+	_, sent2 := srv.ContactByToken(app, tok(2).Token)
+	assert.False(t, sent1 || sent2, "a token whose Add failed is not sent")
+	assertDelivered(t, srv, app, []yespo.Token{tok(3)})
+	st := b.Stats()
+	assert.EqualValues(t, 1, st.Added)
+	assert.Equal(t, st.Added+st.Reclaimed, st.Sent+st.Failed+st.Duplicates+st.Held)
+}
+
 func TestJournalAppendFailureRefusesTheToken(t *testing.T) {
 	srv, app, store := journaled(t)
 	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: store.run()})

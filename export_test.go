@@ -11,3 +11,11 @@ func Unpaced(c *Client) {
 		b.mu.Unlock()
 	}
 }
+
+// JournalQueue counts the Adds waiting for the Batcher's next journal
+// Append.
+func JournalQueue(b *Batcher) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.jr.queue)
+}

@@ -47,9 +47,10 @@ type JournalStats struct {
 //
 // How the Batcher uses it: Open once in NewBatcher; Reclaim, up to the room
 // MaxPending leaves, before anything is sent and again as room frees (and
-// every few seconds, for a shared journal's dead replicas); Append with the
-// token of one Add at a time, from as many goroutines as call Add, so group
-// commit is the journal's to do; Remove once a batch is settled for good;
+// every few seconds, for a shared journal's dead replicas); Append from one
+// goroutine at a time, with the tokens of all the Adds that arrived while
+// the previous Append ran (a burst of Adds is a few calls, each one sync);
+// Remove once a batch is settled for good;
 // Stats from Batcher.Stats and at Close. After Batcher.Close returns it calls
 // nothing more. Delivery is at least once: an entry Yespo accepted and a
 // crash kept from Remove is sent again by the next Batcher.

@@ -52,11 +52,6 @@ type Journal struct {
 
 	dmu sync.Mutex // Remove's: it looks before it deletes, to keep depth exact
 
-	qmu        sync.Mutex
-	queue      []*op // Appends waiting for the next commit
-	committing bool  // a commit loop runs
-	loop       sync.WaitGroup
-
 	mu     sync.Mutex
 	target *yespo.JournalTarget
 	closed bool
@@ -221,13 +216,13 @@ func (j *Journal) get(key []byte) []byte {
 }
 
 // Append stores tokens and returns once they are synced to disk, one entry
-// per token, in order. Appends that arrive while one commits share the next
-// commit: one Pebble batch, one sync. It fails if the journal is closed or
-// not bound yet, ctx is done before its tokens were taken into a commit, or
-// the write failed (a full disk): none of the tokens is kept then, and
-// after a failed write the journal refuses every call (Pebble cannot go on;
-// reopen it once the disk has room).
-func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.JournalEntry, error) {
+// per token, in order: one Pebble batch, one sync of its log (Appends that
+// arrive while one syncs are synced together, by Pebble). It fails if the
+// journal is closed or not bound yet, ctx is done before it starts, or the
+// write failed (a full disk): none of the tokens is kept then, and after a
+// failed write the journal refuses every call (Pebble cannot go on; reopen
+// it once the disk has room).
+func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) (_ []yespo.JournalEntry, err error) {
 	if err := j.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -235,112 +230,28 @@ func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.Jou
 	if !j.bound() {
 		return nil, errors.New("yespopebble: journal used before Open bound it to a target")
 	}
+	defer j.recoverFatal(&err)
 	now := time.Now()
 	first := j.seq.Add(uint64(len(tokens))) - uint64(len(tokens)) + 1
-	o := &op{batch: j.db.NewBatch(), n: len(tokens), done: make(chan struct{})}
-	defer o.batch.Close()
+	b := j.db.NewBatch()
+	defer b.Close()
 	entries := make([]yespo.JournalEntry, len(tokens))
-	for i, t := range tokens { // encoded here, in the callers, in parallel
+	for i, t := range tokens {
 		seq := first + uint64(i)
 		val, err := encodeEntry(t, now)
 		if err != nil {
 			return nil, err
 		}
-		_ = o.batch.Set(entryKey(seq), val, nil) // a Set on an open batch fails only for a closed DB
+		_ = b.Set(entryKey(seq), val, nil) // a Set on an open batch fails only for a closed DB
 		entries[i] = yespo.JournalEntry{ID: strconv.FormatUint(seq, 10), Token: t, Added: now}
 	}
-	if err := j.submit(ctx, o); err != nil {
-		return nil, err
-	}
-	return entries, nil
-}
-
-// op is one Append waiting for its commit.
-type op struct {
-	batch *pebble.Batch
-	n     int // entries
-	err   error
-	done  chan struct{}
-}
-
-// submit queues o for the next commit, starting the commit loop if none
-// runs, and waits for the commit. Once o is in a commit it waits for that
-// commit to end whatever ctx does: the commit is short, and its outcome is
-// what the caller must know.
-func (j *Journal) submit(ctx context.Context, o *op) error {
-	j.qmu.Lock()
-	j.queue = append(j.queue, o)
-	if !j.committing {
-		j.committing = true
-		j.loop.Add(1)
-		go j.commitLoop()
-	}
-	j.qmu.Unlock()
-	select {
-	case <-o.done:
-		return o.err
-	case <-ctx.Done():
-	}
-	j.qmu.Lock()
-	for i, q := range j.queue {
-		if q == o { // not taken yet: withdraw it
-			j.queue = append(j.queue[:i], j.queue[i+1:]...)
-			j.qmu.Unlock()
-			return ctx.Err()
-		}
-	}
-	j.qmu.Unlock()
-	<-o.done
-	return o.err
-}
-
-// commitLoop commits whatever is queued, one commit at a time, until the
-// queue is empty: the Appends that arrive during a commit go together into
-// the next one. (Pebble groups concurrent commits too, but as soon as its
-// log is free: a burst that arrives over a few milliseconds of CPU then
-// costs dozens of syncs instead of a few.)
-func (j *Journal) commitLoop() {
-	defer j.loop.Done()
-	for {
-		j.qmu.Lock()
-		ops := j.queue
-		j.queue = nil
-		if len(ops) == 0 {
-			j.committing = false
-			j.qmu.Unlock()
-			return
-		}
-		j.qmu.Unlock()
-		err := j.commit(ops)
-		for _, o := range ops {
-			o.err = err
-			close(o.done)
-		}
-	}
-}
-
-// commit writes the batches of ops as one, with one sync.
-func (j *Journal) commit(ops []*op) (err error) {
-	defer j.recoverFatal(&err)
-	b, n := ops[0].batch, ops[0].n
-	if len(ops) > 1 {
-		b = j.db.NewBatch()
-		defer b.Close()
-		n = 0
-		for _, o := range ops {
-			if err := b.Apply(o.batch, nil); err != nil {
-				return fmt.Errorf("yespopebble: %s: append: %w", j.dir, err)
-			}
-			n += o.n
-		}
-	}
 	if err := j.db.Apply(b, pebble.Sync); err != nil {
-		return fmt.Errorf("yespopebble: %s: append: %w", j.dir, err)
+		return nil, fmt.Errorf("yespopebble: %s: append: %w", j.dir, err)
 	}
 	j.mu.Lock()
-	j.depth += n
+	j.depth += len(tokens)
 	j.mu.Unlock()
-	return nil
+	return entries, nil
 }
 
 func (j *Journal) bound() bool {
@@ -468,7 +379,6 @@ func (j *Journal) Close() (err error) {
 	j.closed = true
 	j.mu.Unlock()
 	j.calls.Wait()
-	j.loop.Wait()
 	if j.broken != nil {
 		return j.broken
 	}
