@@ -235,15 +235,21 @@ type appendReq struct {
 	done   chan struct{}
 }
 
-// appendLoop appends what Adds queued, all of it in one Journal.Append,
-// until the queue is empty, and then queues the tokens for sending.
+// maxAppend bounds the tokens of one Journal.Append: a burst of a hundred
+// thousand Adds is a hundred calls, not one that holds them all.
+const maxAppend = 1000
+
+// appendLoop appends what Adds queued, up to maxAppend tokens in one
+// Journal.Append, until the queue is empty, and queues the tokens for
+// sending.
 func (b *Batcher) appendLoop() {
 	defer b.jr.ops.Done()
 	for {
 		b.mu.Lock()
-		reqs := b.jr.queue
-		b.jr.queue = nil
-		if len(reqs) == 0 {
+		n := min(len(b.jr.queue), maxAppend)
+		reqs := slices.Clone(b.jr.queue[:n])
+		b.jr.queue = slices.Delete(b.jr.queue, 0, n)
+		if n == 0 {
 			b.jr.appender = false
 			b.mu.Unlock()
 			return

@@ -37,10 +37,10 @@ Close: a copy taken while it is open may be torn.
 
 # Speed
 
-Appends that arrive while one commits share the next commit: one Pebble
-batch, written to Pebble's log with one fdatasync (group commit), so a burst
-of a thousand Adds costs a few syncs, and one Add waits about two syncs of
-the disk. Pebble's log is zero-filled ahead of its writes, so that a sync
+An Append is one Pebble batch, written to Pebble's log with one fdatasync,
+and the Batcher puts all the Adds that arrived while one Append ran into the
+next (group commit): a burst of a thousand Adds costs a few syncs, and one
+Add waits about two syncs of the disk. Pebble's log is zero-filled ahead of its writes, so that a sync
 does not also update the file system's metadata; see BENCHMARKS.md for the
 figures. Remove does not wait for a sync: the next Append's, or Close, makes
 it durable, and one lost to a power cut only means a token is sent twice.

@@ -34,10 +34,12 @@ const entryPrefix = 'e'
 // process: pass it as yespo.BatcherOptions.Journal. Create it with Open and
 // Close it after the Batcher's Close.
 //
-// Appends that arrive while one commits share the next commit: one Pebble
-// batch, written to Pebble's log with one fdatasync (group commit). Remove
-// does not wait for a sync: the next Append's, or Close, makes it durable,
-// and one lost to a power cut only means a token is sent twice.
+// Each Append is one Pebble batch, written to Pebble's log with one
+// fdatasync; Appends made at the same time share a sync. (The Batcher
+// itself puts all the Adds that arrived while one Append ran into the
+// next.) Remove does not wait for a sync: the next Append's, or Close,
+// makes it durable, and one lost to a power cut only means a token is sent
+// twice.
 type Journal struct {
 	db    *pebble.DB
 	lock  *pebble.Lock
@@ -186,7 +188,14 @@ func (j *Journal) Open(ctx context.Context, target yespo.JournalTarget) (err err
 	}
 	defer j.end()
 	defer j.recoverFatal(&err)
-	app, base := j.get(keyApp), j.get(keyBase)
+	app, err := j.get(keyApp)
+	if err != nil {
+		return err
+	}
+	base, err := j.get(keyBase)
+	if err != nil {
+		return err
+	}
 	if app == nil {
 		b := j.db.NewBatch()
 		defer b.Close()
@@ -205,14 +214,17 @@ func (j *Journal) Open(ctx context.Context, target yespo.JournalTarget) (err err
 	return nil
 }
 
-// get returns a copy of the value at key, or nil.
-func (j *Journal) get(key []byte) []byte {
+// get returns a copy of the value at key, or nil when there is none.
+func (j *Journal) get(key []byte) ([]byte, error) {
 	v, closer, err := j.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("yespopebble: %s: %w", j.dir, err)
 	}
 	defer closer.Close()
-	return append([]byte(nil), v...)
+	return append([]byte(nil), v...), nil
 }
 
 // Append stores tokens and returns once they are synced to disk, one entry
@@ -285,7 +297,14 @@ func (j *Journal) Remove(ctx context.Context, ids []string) (err error) {
 	seen := make(map[uint64]bool, len(seqs))
 	for _, seq := range seqs {
 		k := entryKey(seq)
-		if seen[seq] || j.get(k) == nil { // gone already, or never here
+		if seen[seq] {
+			continue
+		}
+		v, err := j.get(k)
+		if err != nil {
+			return err
+		}
+		if v == nil { // gone already, or never here
 			continue
 		}
 		seen[seq] = true
