@@ -12,8 +12,9 @@ import (
 
 // privateFS is the operating system's file system as Pebble sees it, but
 // every file Pebble creates gets mode 0600 (the journal holds phone numbers
-// and emails), and every sync is counted: the figure that says whether
-// group commit works.
+// and emails), its log is zero-filled ahead of its writes (see
+// countedFile.Preallocate), and every sync is counted: the figure that says
+// whether group commit works.
 type privateFS struct {
 	vfs.FS
 	syncs *atomic.Int64
@@ -118,7 +119,7 @@ func (f countedFile) Preallocate(offset, length int64) error {
 			return err
 		}
 	}
-	return f.File.SyncData()
+	return f.SyncData()
 }
 
 // fatal is what Pebble's Fatalf panics with. Pebble calls Fatalf when a
