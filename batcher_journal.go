@@ -212,10 +212,8 @@ func (b *Batcher) addJournaled(ctx context.Context, t Token) (*batch, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	select {
-	case <-r.done: // settled meanwhile
+	if r.settled { // meanwhile
 		return r.bt, r.err
-	default:
 	}
 	if i := slices.Index(b.jr.queue, r); i >= 0 { // not taken yet: withdraw it
 		b.jr.queue = slices.Delete(b.jr.queue, i, i+1)
@@ -228,11 +226,12 @@ func (b *Batcher) addJournaled(ctx context.Context, t Token) (*batch, error) {
 
 // appendReq is one Add waiting for its token's append.
 type appendReq struct {
-	t      Token
-	bt     *batch // the batch t joined (or its twin's), once appended
-	err    error
-	gaveUp bool // the Add returned early: its entry is removed, not queued
-	done   chan struct{}
+	t       Token
+	bt      *batch // the batch t joined (or its twin's), once appended
+	err     error
+	settled bool // bt or err is set (under the Batcher's mu)
+	gaveUp  bool // the Add returned early: its entry is removed, not queued
+	done    chan struct{}
 }
 
 // maxAppend bounds the tokens of one Journal.Append: a burst of a hundred
@@ -267,6 +266,7 @@ func (b *Batcher) appendLoop() {
 		b.mu.Lock()
 		b.jr.appending -= len(reqs)
 		for i, r := range reqs {
+			r.settled = true
 			switch {
 			case err != nil:
 				r.err = fmt.Errorf("yespo: batcher: journal: token not accepted: %w", err)

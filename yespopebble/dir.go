@@ -86,7 +86,7 @@ func prepareDir(dir string) (fresh bool, last state, err error) {
 		return false, last, err
 	}
 	for _, n := range names {
-		if n != markName && n != "LOCK" {
+		if n != markName && n != markName+".tmp" && n != "LOCK" {
 			return false, last, nil
 		}
 	}
