@@ -70,6 +70,12 @@ func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
 		b.stats.Duplicates++
 		return twin, nil
 	}
+	return b.fillLocked(t), nil
+}
+
+// fillLocked puts t, which no pending batch holds, into the batch being
+// filled, cutting it when full or arming the flush timer, and returns it.
+func (b *Batcher) fillLocked(t Token) *batch {
 	f := b.filling
 	f.tokens = append(f.tokens, t)
 	b.pending[t] = f
@@ -80,7 +86,7 @@ func (b *Batcher) add(ctx context.Context, t Token) (*batch, error) {
 		b.flushArmed = true
 		b.flush.Reset(b.opts.FlushInterval)
 	}
-	return f, nil
+	return f
 }
 
 // waitRoomLocked blocks, with b.mu held on entry and on return, while

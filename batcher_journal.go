@@ -246,8 +246,8 @@ func (b *Batcher) appendLoop() {
 	for {
 		b.mu.Lock()
 		n := min(len(b.jr.queue), maxAppend)
-		reqs := slices.Clone(b.jr.queue[:n])
-		b.jr.queue = slices.Delete(b.jr.queue, 0, n)
+		reqs := b.jr.queue[:n:n] // a withdrawal below edits the rest, never these
+		b.jr.queue = b.jr.queue[n:]
 		if n == 0 {
 			b.jr.appender = false
 			b.mu.Unlock()
@@ -287,8 +287,8 @@ func (b *Batcher) appendLoop() {
 	}
 }
 
-// queueJournaledLocked queues t, whose journal entry is id, as add does, and
-// returns its batch.
+// queueJournaledLocked queues t, whose journal entry is id, and returns its
+// batch: its twin's if one got there first.
 func (b *Batcher) queueJournaledLocked(t Token, id string) *batch {
 	b.stats.Added++
 	if twin := b.pending[t]; twin != nil { // another Add of t got here first
@@ -297,17 +297,7 @@ func (b *Batcher) queueJournaledLocked(t Token, id string) *batch {
 		return twin
 	}
 	b.jr.ids[t] = []string{id}
-	f := b.filling
-	f.tokens = append(f.tokens, t)
-	b.pending[t] = f
-	switch {
-	case len(f.tokens) >= b.opts.MaxBatch:
-		b.cutLocked()
-	case !b.flushArmed:
-		b.flushArmed = true
-		b.flush.Reset(b.opts.FlushInterval)
-	}
-	return f
+	return b.fillLocked(t)
 }
 
 // removeEntries removes entries, bounded in time; a failure leaves them to
