@@ -254,13 +254,13 @@ func (b *Batcher) appendLoop() {
 			return
 		}
 		b.mu.Unlock()
-		tokens := make([]Token, len(reqs))
+		records := make([]JournalRecord, len(reqs))
 		for i, r := range reqs {
-			tokens[i] = r.t
+			records[i] = JournalRecord{Token: r.t}
 		}
-		entries, err := b.jr.j.Append(b.jr.ctx, tokens)
-		if err == nil && len(entries) != len(tokens) {
-			err = fmt.Errorf("journal returned %d entries for %d tokens", len(entries), len(tokens))
+		entries, err := b.jr.j.Append(b.jr.ctx, records)
+		if err == nil && len(entries) != len(records) {
+			err = fmt.Errorf("journal returned %d entries for %d tokens", len(entries), len(records))
 		}
 		var takeBack []JournalEntry
 		b.mu.Lock()

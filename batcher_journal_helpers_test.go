@@ -47,13 +47,13 @@ func (s *memStore) fill(target yespo.JournalTarget, tokens []yespo.Token) {
 	defer s.mu.Unlock()
 	s.target = &target
 	for _, t := range tokens {
-		s.addLocked(t)
+		s.addLocked(yespo.JournalRecord{Token: t})
 	}
 }
 
-func (s *memStore) addLocked(t yespo.Token) yespo.JournalEntry {
+func (s *memStore) addLocked(r yespo.JournalRecord) yespo.JournalEntry {
 	s.seq++
-	e := yespo.JournalEntry{ID: strconv.Itoa(s.seq), Token: t, Added: time.Now()}
+	e := yespo.JournalEntry{ID: strconv.Itoa(s.seq), Token: r.Token, Payload: r.Payload, Added: time.Now()}
 	s.entries[e.ID] = e
 	s.order = append(s.order, e.ID)
 	return e
@@ -117,7 +117,7 @@ func (j *memJournal) Open(ctx context.Context, target yespo.JournalTarget) error
 	return nil
 }
 
-func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.JournalEntry, error) {
+func (j *memJournal) Append(ctx context.Context, records []yespo.JournalRecord) ([]yespo.JournalEntry, error) {
 	s := j.s
 	s.mu.Lock()
 	gate, gated := s.gate, s.gated
@@ -143,9 +143,9 @@ func (j *memJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]yespo.JournalEntry, len(tokens))
-	for i, t := range tokens {
-		out[i] = s.addLocked(t)
+	out := make([]yespo.JournalEntry, len(records))
+	for i, r := range records {
+		out[i] = s.addLocked(r)
 		j.mine[out[i].ID] = true
 	}
 	s.touchLocked()

@@ -26,11 +26,20 @@ type JournalTarget struct {
 	BaseURL string // the client's API root, as Client.BaseURL returns it
 }
 
+// JournalRecord is what Journal.Append stores: a token and, optionally,
+// bytes the Batcher keeps with it (a follow-up event, see
+// Batcher.AddWithEvent) and gets back, unchanged, from Reclaim.
+type JournalRecord struct {
+	Token   Token
+	Payload []byte // nil when there is none; opaque to the journal
+}
+
 // JournalEntry is one token a journal holds.
 type JournalEntry struct {
-	ID    string    // the journal's own, opaque identifier
-	Token Token     // as Add accepted it
-	Added time.Time // when it was appended
+	ID      string    // the journal's own, opaque identifier
+	Token   Token     // as Add accepted it
+	Payload []byte    // as Append was given it: nil or the stored bytes
+	Added   time.Time // when it was appended
 }
 
 // JournalStats is how much a journal holds.
@@ -66,11 +75,12 @@ type Journal interface {
 	// journal was made for another target, and with another clear error
 	// when the storage is not usable.
 	Open(ctx context.Context, target JournalTarget) error
-	// Append stores tokens and returns only once they are on stable
-	// storage: one entry per token, in order. Concurrent calls may share
-	// one sync (group commit). On error none of the tokens may be counted
-	// as kept (a full disk is an error, never a silent drop).
-	Append(ctx context.Context, tokens []Token) ([]JournalEntry, error)
+	// Append stores records and returns only once they are on stable
+	// storage: one entry per record, in order, each with its token and
+	// payload. Concurrent calls may share one sync (group commit). On
+	// error none of the records may be counted as kept (a full disk is an
+	// error, never a silent drop).
+	Append(ctx context.Context, records []JournalRecord) ([]JournalEntry, error)
 	// Remove deletes entries that are settled for good: accepted by
 	// Yespo, or refused by it for good. Removing an entry that is gone
 	// already is not an error.

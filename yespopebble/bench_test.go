@@ -161,7 +161,7 @@ func BenchmarkJournalCommit(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := j.Append(ctx, []yespo.Token{tok(i)}); err != nil {
+		if _, err := j.Append(ctx, recs(tok(i))); err != nil {
 			b.Fatal(err)
 		}
 	}

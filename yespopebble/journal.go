@@ -227,14 +227,14 @@ func (j *Journal) get(key []byte) ([]byte, error) {
 	return append([]byte(nil), v...), nil
 }
 
-// Append stores tokens and returns once they are synced to disk, one entry
-// per token, in order: one Pebble batch, one sync of its log (Appends that
+// Append stores records and returns once they are synced to disk, one entry
+// per record, in order: one Pebble batch, one sync of its log (Appends that
 // arrive while one syncs are synced together, by Pebble). It fails if the
 // journal is closed or not bound yet, ctx is done before it starts, or the
 // write failed (a full disk): none of the tokens is kept then, and after a
 // failed write the journal refuses every call (Pebble cannot go on; reopen
 // it once the disk has room).
-func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) (_ []yespo.JournalEntry, err error) {
+func (j *Journal) Append(ctx context.Context, records []yespo.JournalRecord) (_ []yespo.JournalEntry, err error) {
 	if err := j.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -244,24 +244,24 @@ func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) (_ []yespo.J
 	}
 	defer j.recoverFatal(&err)
 	now := time.Now()
-	first := j.seq.Add(uint64(len(tokens))) - uint64(len(tokens)) + 1
+	first := j.seq.Add(uint64(len(records))) - uint64(len(records)) + 1
 	b := j.db.NewBatch()
 	defer b.Close()
-	entries := make([]yespo.JournalEntry, len(tokens))
-	for i, t := range tokens {
+	entries := make([]yespo.JournalEntry, len(records))
+	for i, r := range records {
 		seq := first + uint64(i)
-		val, err := encodeEntry(t, now)
+		val, err := encodeEntry(r, now)
 		if err != nil {
 			return nil, err
 		}
 		_ = b.Set(entryKey(seq), val, nil) // a Set on an open batch fails only for a closed DB
-		entries[i] = yespo.JournalEntry{ID: strconv.FormatUint(seq, 10), Token: t, Added: now}
+		entries[i] = yespo.JournalEntry{ID: strconv.FormatUint(seq, 10), Token: r.Token, Payload: r.Payload, Added: now}
 	}
 	if err := j.db.Apply(b, pebble.Sync); err != nil {
 		return nil, fmt.Errorf("yespopebble: %s: append: %w", j.dir, err)
 	}
 	j.mu.Lock()
-	j.depth += len(tokens)
+	j.depth += len(records)
 	j.mu.Unlock()
 	return entries, nil
 }
@@ -447,10 +447,18 @@ func entryKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{entryPrefix}, seq)
 }
 
+// entryJSON is an entry's record as JSON: the token's fields, and the
+// payload beside them only when there is one, so that an entry without one
+// reads as it did before payloads existed.
+type entryJSON struct {
+	yespo.Token
+	Payload []byte `json:"payload,omitempty"`
+}
+
 // encodeEntry is an entry's value: its format, when it was appended, and
-// the token as JSON.
-func encodeEntry(t yespo.Token, added time.Time) ([]byte, error) {
-	js, err := json.Marshal(t)
+// the record as JSON.
+func encodeEntry(r yespo.JournalRecord, added time.Time) ([]byte, error) {
+	js, err := json.Marshal(entryJSON{r.Token, r.Payload})
 	if err != nil {
 		return nil, err
 	}
@@ -465,8 +473,10 @@ func decodeEntry(seq uint64, v []byte) (yespo.JournalEntry, error) {
 		return e, fmt.Errorf("entry %d has an unknown format; refusing to skip it", seq)
 	}
 	e.Added = time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9])))
-	if err := json.Unmarshal(v[9:], &e.Token); err != nil {
+	var rec entryJSON
+	if err := json.Unmarshal(v[9:], &rec); err != nil {
 		return e, fmt.Errorf("entry %d is damaged: %w", seq, err)
 	}
+	e.Token, e.Payload = rec.Token, rec.Payload
 	return e, nil
 }

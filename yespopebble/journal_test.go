@@ -45,7 +45,7 @@ func filled(t *testing.T, n int) string {
 	path := filepath.Join(t.TempDir(), "journal")
 	j := openBound(t, path)
 	for i := range n {
-		_, err := j.Append(ctx, []yespo.Token{tok(i)})
+		_, err := j.Append(ctx, recs(tok(i)))
 		require.NoError(t, err)
 	}
 	require.NoError(t, j.Close())
@@ -90,7 +90,7 @@ func assertRefusedUnchanged(t *testing.T, path, want string) {
 func TestOpenCreatesAPrivateDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
 	j := openBound(t, dir)
-	_, err := j.Append(ctx, []yespo.Token{tok(1)})
+	_, err := j.Append(ctx, recs(tok(1)))
 	require.NoError(t, err)
 	require.NoError(t, j.Close())
 	info, err := os.Stat(dir)
@@ -112,7 +112,7 @@ func TestOpenCreatesAPrivateDirectory(t *testing.T) {
 func TestAppendRemoveReclaimAcrossRuns(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal")
 	j := openBound(t, path)
-	entries, err := j.Append(ctx, []yespo.Token{tok(1), tok(2), tok(3)})
+	entries, err := j.Append(ctx, recs(tok(1), tok(2), tok(3)))
 	require.NoError(t, err)
 	require.Len(t, entries, 3)
 	assert.Equal(t, tok(2), entries[1].Token)
@@ -128,7 +128,7 @@ func TestAppendRemoveReclaimAcrossRuns(t *testing.T) {
 
 	j = openBound(t, path) // the next run
 	defer j.Close()
-	_, err = j.Append(ctx, []yespo.Token{tok(4)})
+	_, err = j.Append(ctx, recs(tok(4)))
 	require.NoError(t, err)
 	first, err := j.Reclaim(ctx, 1)
 	require.NoError(t, err)
@@ -154,7 +154,7 @@ func TestTargetIsRecordedAndChecked(t *testing.T) {
 	require.ErrorIs(t, err, yespo.ErrJournalTarget)
 	assert.Contains(t, err.Error(), target.BaseURL)
 	assert.Contains(t, err.Error(), other.BaseURL)
-	_, err = j.Append(ctx, []yespo.Token{tok(9)})
+	_, err = j.Append(ctx, recs(tok(9)))
 	require.Error(t, err, "an unbound journal takes nothing")
 	require.NoError(t, j.Open(ctx, target))
 	st, err := j.Stats(ctx)
@@ -173,7 +173,7 @@ func flushed(t *testing.T, n int) string {
 		for k := range toks {
 			toks[k] = tok(i + k)
 		}
-		_, err := j.Append(ctx, toks)
+		_, err := j.Append(ctx, recs(toks...))
 		require.NoError(t, err)
 	}
 	require.NoError(t, j.Close())
@@ -220,7 +220,7 @@ func TestTornLogTailIsRecovered(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
 	j := openBound(t, dir)
 	for i := range 100 {
-		_, err := j.Append(ctx, []yespo.Token{tok(i)})
+		_, err := j.Append(ctx, recs(tok(i)))
 		require.NoError(t, err)
 	}
 	logs := files(t, dir, "*.log")
@@ -306,7 +306,7 @@ func TestSecondOpenerGetsAClearErrorAtOnce(t *testing.T) {
 func TestClosedJournalRefusesEverything(t *testing.T) {
 	j := openBound(t, filepath.Join(t.TempDir(), "journal"))
 	require.NoError(t, j.Close())
-	_, err := j.Append(ctx, []yespo.Token{tok(1)})
+	_, err := j.Append(ctx, recs(tok(1)))
 	require.ErrorIs(t, err, yespopebble.ErrClosed)
 	require.ErrorIs(t, j.Remove(ctx, []string{"1"}), yespopebble.ErrClosed)
 	_, err = j.Reclaim(ctx, 1)
@@ -338,7 +338,7 @@ func TestConcurrentAppendsShareSyncs(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, err := j.Append(ctx, []yespo.Token{tok(i)})
+			_, err := j.Append(ctx, recs(tok(i)))
 			errs <- err
 		})
 	}
@@ -360,9 +360,18 @@ func TestAppendHonoursACancelledContext(t *testing.T) {
 	defer j.Close()
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err := j.Append(cctx, []yespo.Token{tok(1)})
+	_, err := j.Append(cctx, recs(tok(1)))
 	require.True(t, errors.Is(err, context.Canceled))
 	st, err := j.Stats(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, st.Depth)
+}
+
+// recs makes the records Append takes from tokens, without payloads.
+func recs(tokens ...yespo.Token) []yespo.JournalRecord {
+	out := make([]yespo.JournalRecord, len(tokens))
+	for i, t := range tokens {
+		out[i] = yespo.JournalRecord{Token: t}
+	}
+	return out
 }

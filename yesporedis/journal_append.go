@@ -44,12 +44,20 @@ end
 return {ids, extras}
 `)
 
+// entryJSON is an entry's "token" field: the token's fields, and the
+// payload beside them only when there is one, so that entries without one
+// stay as format 1 wrote them (a reader of 0.3 reads a payload's entry as
+// its token alone).
+type entryJSON struct {
+	yespo.Token
+	Payload []byte `json:"payload,omitempty"`
+}
+
 // appendReq is one Append waiting for the group commit.
 type appendReq struct {
-	ctx    context.Context
-	tokens []yespo.Token
-	enc    []string
-	done   chan struct{} // closed when ids or err is set
+	ctx  context.Context
+	enc  []string
+	done chan struct{} // closed when ids or err is set
 
 	mu   sync.Mutex
 	gone bool // the caller returned without a result
@@ -69,16 +77,16 @@ var errJournalClosed = errors.New("yesporedis: journal closed")
 // kept for sure. One that Redis kept although Append failed (an answer
 // lost on the way back) is handed out again by Reclaim: sent twice at
 // worst, never lost.
-func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.JournalEntry, error) {
-	if len(tokens) == 0 {
+func (j *Journal) Append(ctx context.Context, records []yespo.JournalRecord) ([]yespo.JournalEntry, error) {
+	if len(records) == 0 {
 		return nil, nil
 	}
 	if !j.isOpen() {
 		return nil, errors.New("yesporedis: journal: Append before Open")
 	}
-	req := &appendReq{ctx: ctx, tokens: tokens, done: make(chan struct{})}
-	for _, t := range tokens {
-		b, err := json.Marshal(t)
+	req := &appendReq{ctx: ctx, done: make(chan struct{})}
+	for _, r := range records {
+		b, err := json.Marshal(entryJSON{r.Token, r.Payload})
 		if err != nil {
 			return nil, fmt.Errorf("yesporedis: journal: encoding a token: %w", err)
 		}
@@ -110,9 +118,9 @@ func (j *Journal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.Jou
 	if req.err != nil {
 		return nil, req.err
 	}
-	entries := make([]yespo.JournalEntry, len(tokens))
-	for i, t := range tokens {
-		entries[i] = yespo.JournalEntry{ID: req.ids[i], Token: t, Added: req.at}
+	entries := make([]yespo.JournalEntry, len(records))
+	for i, r := range records {
+		entries[i] = yespo.JournalEntry{ID: req.ids[i], Token: r.Token, Payload: r.Payload, Added: req.at}
 	}
 	return entries, nil
 }

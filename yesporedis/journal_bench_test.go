@@ -68,7 +68,7 @@ func BenchmarkJournalAppend64(b *testing.B) {
 				for range callers {
 					wg.Go(func() {
 						for i := next.Add(1); i <= tokens; i = next.Add(1) {
-							if _, err := j.Append(context.Background(), []yespo.Token{{Token: fmt.Sprint(i), ContactID: i}}); err != nil {
+							if _, err := j.Append(context.Background(), recs(yespo.Token{Token: fmt.Sprint(i), ContactID: i})); err != nil {
 								b.Error(err)
 								return
 							}
@@ -105,7 +105,7 @@ func BenchmarkJournalAppendSpreadP99(b *testing.B) {
 					time.Sleep(time.Until(begin.Add(time.Duration(k) * time.Second / n)))
 					wg.Go(func() {
 						s := time.Now()
-						if _, err := j.Append(context.Background(), []yespo.Token{{Token: fmt.Sprint(k), ContactID: int64(k) + 1}}); err != nil {
+						if _, err := j.Append(context.Background(), recs(yespo.Token{Token: fmt.Sprint(k), ContactID: int64(k) + 1})); err != nil {
 							b.Error(err)
 						}
 						lat[k] = time.Since(s)

@@ -75,8 +75,8 @@ func decodeEntry(m redis.XMessage) (yespo.JournalEntry, error) {
 		return yespo.JournalEntry{}, fmt.Errorf("entry format %q, this version reads %q", v, entryFormat)
 	}
 	raw, _ := m.Values["token"].(string)
-	var t yespo.Token
-	if err := json.Unmarshal([]byte(raw), &t); err != nil {
+	var rec entryJSON
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 		return yespo.JournalEntry{}, fmt.Errorf("entry %s: token: %w", m.ID, err)
 	}
 	ms, _ := m.Values["added"].(string)
@@ -84,7 +84,7 @@ func decodeEntry(m redis.XMessage) (yespo.JournalEntry, error) {
 	if err != nil {
 		return yespo.JournalEntry{}, fmt.Errorf("entry %s: added %q", m.ID, ms)
 	}
-	return yespo.JournalEntry{ID: m.ID, Token: t, Added: time.UnixMilli(n)}, nil
+	return yespo.JournalEntry{ID: m.ID, Token: rec.Token, Payload: rec.Payload, Added: time.UnixMilli(n)}, nil
 }
 
 // takeOrphans reads the entries appended for callers that had gone.

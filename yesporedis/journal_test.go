@@ -47,7 +47,7 @@ func TestJournalAppendRemoveStats(t *testing.T) {
 	j := openJournal(t, rs.Client(), yesporedis.JournalOptions{})
 	toks := journalTokens(3, "a")
 	before := time.Now().Add(-time.Second)
-	entries, err := j.Append(ctx, toks)
+	entries, err := j.Append(ctx, recs(toks...))
 	require.NoError(t, err)
 	require.Len(t, entries, 3)
 	for i, e := range entries {
@@ -119,9 +119,9 @@ func TestJournalDeadReplica(t *testing.T) {
 	live := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: 300 * time.Millisecond})
 	dead := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: 300 * time.Millisecond})
 	other := openJournal(t, rs.Client(), yesporedis.JournalOptions{ClaimIdle: idle})
-	_, err := live.Append(ctx, journalTokens(5, "live"))
+	_, err := live.Append(ctx, recs(journalTokens(5, "live")...))
 	require.NoError(t, err)
-	left, err := dead.Append(ctx, journalTokens(5, "dead"))
+	left, err := dead.Append(ctx, recs(journalTokens(5, "dead")...))
 	require.NoError(t, err)
 	require.NoError(t, dead.Close()) // no more refreshes: as if it died
 
@@ -149,7 +149,7 @@ func TestJournalSameConsumerRestarts(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := context.Background()
 	first := openJournal(t, rs.Client(), yesporedis.JournalOptions{Consumer: "pod-0"})
-	entries, err := first.Append(ctx, journalTokens(4, "p"))
+	entries, err := first.Append(ctx, recs(journalTokens(4, "p")...))
 	require.NoError(t, err)
 	require.NoError(t, first.Remove(ctx, []string{entries[1].ID}))
 	require.NoError(t, first.Close())
@@ -202,7 +202,7 @@ func TestJournalGroupCommit(t *testing.T) {
 	for c := range callers {
 		wg.Go(func() {
 			for i := range each {
-				_, err := j.Append(ctx, []yespo.Token{{Token: fmt.Sprintf("g%d-%d", c, i), ContactID: 1}})
+				_, err := j.Append(ctx, recs(yespo.Token{Token: fmt.Sprintf("g%d-%d", c, i), ContactID: 1}))
 				assert.NoError(t, err)
 			}
 		})
@@ -245,7 +245,7 @@ func TestJournalRedisDown(t *testing.T) {
 	rs := redistest.Start(t)
 	j := openJournal(t, redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1}), yesporedis.JournalOptions{Timeout: time.Second})
 	rs.Kill()
-	_, err := j.Append(context.Background(), journalTokens(1, "x"))
+	_, err := j.Append(context.Background(), recs(journalTokens(1, "x")...))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connection refused")
 	assert.True(t, strings.HasPrefix(err.Error(), "yesporedis: journal"), err.Error())
@@ -273,7 +273,7 @@ func TestJournalRedisRestart(t *testing.T) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				es, err := j.Append(ctx, []yespo.Token{{Token: fmt.Sprintf("w%d-%d", w, i), ContactID: 7}})
+				es, err := j.Append(ctx, recs(yespo.Token{Token: fmt.Sprintf("w%d-%d", w, i), ContactID: 7}))
 				mu.Lock()
 				if err == nil {
 					accepted = append(accepted, es[0].ID)
@@ -320,7 +320,7 @@ func TestJournalAbandonedAppend(t *testing.T) {
 	require.NoError(t, admin.Do(bg, "CLIENT", "PAUSE", "500", "WRITE").Err())
 	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 	defer cancel()
-	_, err := j.Append(ctx, journalTokens(2, "gone"))
+	_, err := j.Append(ctx, recs(journalTokens(2, "gone")...))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
 	var got []yespo.JournalEntry
@@ -344,14 +344,14 @@ func TestJournalStateLost(t *testing.T) {
 	var logs logBuffer
 	j := openJournal(t, rs.Client(), yesporedis.JournalOptions{Logger: logs.logger()})
 	bg := context.Background()
-	_, err := j.Append(bg, journalTokens(1, "before"))
+	_, err := j.Append(bg, recs(journalTokens(1, "before")...))
 	require.NoError(t, err)
 	assert.Contains(t, logs.String(), "without appendonly")
 	rs.Kill()
 	rs.Restart()
 	var entries []yespo.JournalEntry
 	waitFor(t, "an Append on the new Redis", func() bool {
-		entries, err = j.Append(bg, journalTokens(1, "after"))
+		entries, err = j.Append(bg, recs(journalTokens(1, "after")...))
 		return err == nil
 	})
 	assert.Contains(t, logs.String(), "its state in Redis is gone")
@@ -366,12 +366,12 @@ func TestJournalClosed(t *testing.T) {
 	rs := redistest.Start(t)
 	j, err := yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Logger: quiet})
 	require.NoError(t, err)
-	_, err = j.Append(context.Background(), journalTokens(1, "x"))
+	_, err = j.Append(context.Background(), recs(journalTokens(1, "x")...))
 	assert.ErrorContains(t, err, "before Open")
 	require.NoError(t, j.Open(context.Background(), testTarget))
 	require.NoError(t, j.Close())
 	require.NoError(t, j.Close(), "twice")
-	_, err = j.Append(context.Background(), journalTokens(1, "x"))
+	_, err = j.Append(context.Background(), recs(journalTokens(1, "x")...))
 	assert.ErrorContains(t, err, "closed")
 	_, err = yesporedis.NewJournal(nil, yesporedis.JournalOptions{})
 	assert.Error(t, err)
@@ -386,7 +386,7 @@ func TestJournalRemoveFails(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	j := openJournal(t, rdb, yesporedis.JournalOptions{ClaimIdle: 100 * time.Millisecond, Timeout: time.Second})
 	bg := context.Background()
-	entries, err := j.Append(bg, journalTokens(2, "rm"))
+	entries, err := j.Append(bg, recs(journalTokens(2, "rm")...))
 	require.NoError(t, err)
 	rs.Kill()
 	require.Error(t, j.Remove(bg, []string{entries[0].ID, entries[1].ID}))
@@ -433,4 +433,38 @@ func TestBatcherAddRedisDown(t *testing.T) {
 	assert.True(t, ok, "t3 reached Yespo")
 	_, ok = srv.ContactByToken(app, "t2")
 	assert.False(t, ok, "t2, refused, was not sent")
+}
+
+// recs makes the records Append takes from tokens, without payloads.
+func recs(tokens ...yespo.Token) []yespo.JournalRecord {
+	out := make([]yespo.JournalRecord, len(tokens))
+	for i, t := range tokens {
+		out[i] = yespo.JournalRecord{Token: t}
+	}
+	return out
+}
+
+// TestJournalPayload: a record's payload, any bytes, comes back unchanged
+// with its token from another process's Reclaim; a record without one
+// comes back with none.
+func TestJournalPayload(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := context.Background()
+	first := openJournal(t, rs.Client(), yesporedis.JournalOptions{Consumer: "pod-0"})
+	payload := []byte("{\"event\":\"welcome\"}\x00\xff binary")
+	entries, err := first.Append(ctx, []yespo.JournalRecord{
+		{Token: yespo.Token{Token: "1", ContactID: 1}, Payload: payload},
+		{Token: yespo.Token{Token: "2", ContactID: 2}},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, payload, entries[0].Payload)
+	require.NoError(t, first.Close())
+
+	again := openJournal(t, rs.Client(), yesporedis.JournalOptions{Consumer: "pod-0"})
+	got, err := again.Reclaim(ctx, 100)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, payload, got[0].Payload)
+	assert.Equal(t, "1", got[0].Token.Token)
+	assert.Nil(t, got[1].Payload)
 }

@@ -23,11 +23,11 @@ type brokenJournal struct {
 	broken atomic.Bool
 }
 
-func (j *brokenJournal) Append(ctx context.Context, tokens []yespo.Token) ([]yespo.JournalEntry, error) {
+func (j *brokenJournal) Append(ctx context.Context, records []yespo.JournalRecord) ([]yespo.JournalEntry, error) {
 	if j.broken.Load() {
 		return nil, errors.New("write /data/bot.journal: no space left on device")
 	}
-	return j.Journal.Append(ctx, tokens)
+	return j.Journal.Append(ctx, records)
 }
 
 // withBrokenJournal makes the bots the test starts use a brokenJournal.
