@@ -260,7 +260,7 @@ func (im *importer) feed(ctx context.Context, rows rowReader, b *yespo.Batcher) 
 		if stopping { // a stop after the last row is no interruption: this was not the last
 			return false, lastEnd, nil
 		}
-		if reason := check(&r, im.cfg.normalize); reason != "" {
+		if reason := check(&r, im.cfg); reason != "" {
 			im.rejects.write([]string{strconv.FormatInt(r.line, 10), reason, r.raw})
 			im.tr.rejectedRow(r.place)
 			continue
@@ -285,12 +285,22 @@ func (im *importer) feed(ctx context.Context, rows rowReader, b *yespo.Batcher) 
 }
 
 // check normalises r's token if asked and says why it is invalid, or "".
+// Unless -any-token, the token must be a Telegram chat id (see chatID).
 // The hints name the tool's flags, not the library's functions.
-func check(r *row, normalize bool) string {
+func check(r *row, cfg config) string {
 	if r.err != nil {
 		return r.err.Error()
 	}
-	if normalize {
+	if cfg.anyToken {
+		r.token.Token = strings.TrimSpace(r.token.Token)
+	} else {
+		id, why := chatID(r.token.Token, r.tokenNumber)
+		if why != "" {
+			return why
+		}
+		r.token.Token = id
+	}
+	if cfg.normalize {
 		var err error
 		if r.token.Phone != "" {
 			if r.token.Phone, err = yespo.NormalizePhone(r.token.Phone); err != nil {

@@ -120,6 +120,7 @@ type config struct {
 	sep                                rune
 	columns                            columns
 	normalize, dryRun, fake, restart   bool
+	anyToken                           bool
 	batch, concurrency                 int
 	rps                                float64
 	rpsSet                             bool // -rps given, not the default
@@ -172,6 +173,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&sep, "sep", sep, `CSV field separator: one character, or "tab"`)
 	fs.StringVar(&cols, "columns", "", `the file's own names for the fields, as NAME=FIELD pairs separated by commas, e.g. "chat_id=token,customer id=externalCustomerId"; FIELD is token, contactId, externalCustomerId, phone or email; names in any case; a column named like a field that is mapped from another name is ignored; for JSON lines the keys`)
 	fs.BoolVar(&cfg.normalize, "normalize", false, "clean up phones (+38 (050) 123-45-67 → +380501234567) and emails before validating")
+	fs.BoolVar(&cfg.anyToken, "any-token", false, `send tokens that are not Telegram chat ids (another app type's): without it a token must be a chat id, "-" if negative then digits, no "+", no leading zero, no space, under 2^52 in magnitude (in JSON lines a number must be integral and written without an exponent), and other rows are rejected`)
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
 	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
 	fs.BoolVar(&cfg.restart, "restart", false, "discard FILE.checkpoint and start from the first row (rows sent before are sent again; Yespo keeps a token once)")
