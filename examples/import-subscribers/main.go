@@ -117,6 +117,7 @@ func main() {
 type config struct {
 	path, format, app, baseURL, apiKey string
 	redisURL, redisFrom                string // redisFrom: "-redis" or "YESPO_REDIS_URL"
+	baseFrom                           string // "-base-url" or "YESPO_BASE_URL"
 	sep                                rune
 	columns                            columns
 	normalize, dryRun, fake, restart   bool
@@ -198,8 +199,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 			cfg.rpsSet = true
 		case "redis":
 			cfg.redisFrom = "-redis"
+		case "base-url":
+			cfg.baseFrom = "-base-url"
 		}
 	})
+	if cfg.baseFrom == "" {
+		cfg.baseFrom = "YESPO_BASE_URL"
+	}
 	if cfg.redisFrom == "" && getenv("YESPO_REDIS_URL") != "" {
 		cfg.redisURL, cfg.redisFrom = getenv("YESPO_REDIS_URL"), "YESPO_REDIS_URL"
 	}
@@ -276,6 +282,11 @@ func checkConfig(cfg *config, sep string) error {
 	case cfg.progressEvery <= 0:
 		return usagef("-progress-every must be positive")
 	}
+	if cfg.baseURL != "" && !cfg.fake && !cfg.dryRun {
+		if clean, ok := withoutUserinfo(cfg.baseURL); !ok {
+			return fmt.Errorf("%s has credentials (user:password@) or an '@': leave them out, the API key goes in YESPO_API_KEY; without them it reads %q", cfg.baseFrom, clean)
+		}
+	}
 	if cfg.redisURL != "" {
 		if _, err := redis.ParseURL(cfg.redisURL); err != nil {
 			return fmt.Errorf("%s: %w", cfg.redisFrom, err)
@@ -309,6 +320,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "import-subscribers:", err)
 	}
 	return code
+}
+
+// withoutUserinfo returns raw cut of what may be credentials — everything
+// from its "//" (or its start) to its last '@' — and false, or raw and true
+// when it has no '@'. Any '@' counts: in a password that holds a '/' or a
+// '#', it is not where a URL parser looks, and the parser's error would
+// quote the password.
+func withoutUserinfo(raw string) (string, bool) {
+	at := strings.LastIndexByte(raw, '@')
+	if at < 0 {
+		return raw, true
+	}
+	scheme := ""
+	if i := strings.Index(raw[:at], "//"); i >= 0 {
+		scheme = raw[:i+2]
+	}
+	return scheme + raw[at+1:], false
 }
 
 // newClient returns the client and app to import into: Yespo's, or with

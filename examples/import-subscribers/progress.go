@@ -34,7 +34,9 @@ func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker) *pro
 		p.bar = progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("importing"),
-			progressbar.OptionSetPredictTime(true),
+			// One ETA, the line's: the bar's own counts from where it
+			// started, 0 after a resume.
+			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetWidth(30),
