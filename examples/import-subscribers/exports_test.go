@@ -344,3 +344,23 @@ func TestBinaryBaseURLCredentialsNeverShown(t *testing.T) {
 	assert.Equal(t, exitRejects, code, stderr)
 	assert.Contains(t, stderr, "on Yespo at "+srv.URL+":")
 }
+
+// -h says what a chat id is, what -any-token does, what becomes of a
+// broken line, and where a trial run keeps its checkpoint.
+func TestBinaryHelpDocumentsTokensQuotesAndTheFakeCheckpoint(t *testing.T) {
+	code, stdout, stderr := runBinary(t, environ(), "-h")
+	require.Equal(t, exitOK, code)
+	assert.Empty(t, stdout)
+	for _, want := range []string{
+		"-any-token",
+		`A token must be a Telegram chat id: an optional "-", then digits; no "+",`,
+		"under 2^52",
+		"written without an\nexponent",
+		"is rejected alone",
+		"FILE.fake.checkpoint",
+		"one with credentials, user:password@,\nis refused, and not shown",
+		"2 some rows rejected (a token that is not a\nchat id included)",
+	} {
+		assert.Contains(t, stderr, want)
+	}
+}
