@@ -314,7 +314,7 @@ func TestBinaryBaseURLCredentialsNeverShown(t *testing.T) {
 		}
 		return all.String()
 	}
-	for _, u := range urls {
+	for i, u := range urls {
 		for _, via := range []string{"env", "flag"} {
 			env := []string{"YESPO_API_KEY=" + srv.APIKey, "YESPO_APP_UUID=" + app}
 			args := []string{path}
@@ -323,7 +323,11 @@ func TestBinaryBaseURLCredentialsNeverShown(t *testing.T) {
 			} else {
 				args = append([]string{"-base-url", u}, args...)
 			}
-			for _, mode := range [][]string{nil, {"-dry-run"}, {"-fake"}} {
+			modes := [][]string{nil}
+			if i < 3 { // where the base URL is not used: a few shapes are enough
+				modes = append(modes, []string{"-dry-run"}, []string{"-fake"})
+			}
+			for _, mode := range modes {
 				code, stdout, stderr := runBinary(t, environ(env...), append(mode, args...)...)
 				all := stdout + stderr + outputs()
 				for _, secret := range []string{user, pass} {
