@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // maxRecord bounds a CSV record (and a JSON line): the reader's buffer.
@@ -160,7 +161,7 @@ field:
 // tooLong skips a first line longer than maxRecord: a malformed record.
 func (c *csvReader) tooLong(rec csvRecord) (csvRecord, error) {
 	w, _ := c.r.Peek(256)
-	rec.line = string(w) + "…"
+	rec.line = strings.ToValidUTF8(string(w), "") + "…" // cut within a character, maybe
 	rec.err = fmt.Errorf("the line is longer than %d bytes", maxRecord)
 	for {
 		chunk, err := c.r.ReadSlice('\n')

@@ -368,3 +368,29 @@ func TestBinaryHelpDocumentsTokensQuotesAndTheFakeCheckpoint(t *testing.T) {
 		assert.Contains(t, stderr, want)
 	}
 }
+
+// A line over 1 MiB, CSV or JSON, is a rejected row: the rows around it
+// are sent.
+func TestBinaryOverlongLineIsARejectedRow(t *testing.T) {
+	srv := yespotest.NewServer()
+	t.Cleanup(srv.Close)
+	app := srv.NewApp()
+	env := environ(serverEnv(srv, app)...)
+	huge := strings.Repeat("é", maxRecord/2+1)
+	for _, c := range []struct{ name, content string }{
+		{"subs.csv", "token,externalCustomerId\n1,crm-1\n2," + huge + "\n3,crm-3\n"},
+		{"subs.jsonl", `{"token":1,"externalCustomerId":"crm-1"}` + "\n" + `{"token":2,"externalCustomerId":"` + huge + `"}` + "\n" + `{"token":3,"externalCustomerId":"crm-3"}`},
+	} {
+		path := writeFile(t, c.name, c.content)
+		code, stdout, stderr := runBinary(t, env, path)
+		require.Equal(t, exitRejects, code, stdout+stderr)
+		assert.Contains(t, stdout, "2 rows sent, 0 failed, 1 rejected.", c.name)
+		rejects := readCSV(t, path+".rejects.csv")
+		require.Len(t, rejects, 2, c.name)
+		assert.Equal(t, map[bool]string{true: "3", false: "2"}[strings.HasSuffix(c.name, ".csv")], rejects[1][0], c.name)
+		assert.Contains(t, rejects[1][1], "longer than 1048576 bytes")
+		assert.Less(t, len(rejects[1][2]), 300, "the record is cut")
+	}
+	stored := storedTokens(srv)
+	assert.Equal(t, map[string]bool{"1": true, "3": true}, stored)
+}

@@ -223,7 +223,7 @@ func (j *jsonRows) offset() int64 { return j.at }
 // tooLong skips a line longer than maxRecord, which starts with head: a
 // rejected row, not the end of the import.
 func (j *jsonRows) tooLong(head []byte) (row, error) {
-	rw := row{place: place{line: j.line, start: j.at}, raw: string(head[:256]) + "…"}
+	rw := row{place: place{line: j.line, start: j.at}, raw: strings.ToValidUTF8(string(head[:256]), "") + "…"}
 	rw.err = fmt.Errorf("the line is longer than %d bytes", maxRecord)
 	text, err := head, bufio.ErrBufferFull
 	for err == bufio.ErrBufferFull {
