@@ -156,7 +156,8 @@ func isAppNotRegistered(msg string) bool {
 // router's rather than the Yespo API's: what a base URL without its "/api/"
 // part gets. An HTML page or a router's stock text counts for every
 // endpoint. An empty body or a bare "Not found" counts only for the apps
-// endpoints, whose one documented 404 is "Not registered application":
+// endpoints, whose one documented 404 is "Not registered application", and
+// for Generate event, which has none:
 // ContactIDByToken answers 404 for an unknown token in words Yespo does not
 // document, which may well be those.
 func (e *APIError) notFromYespo() bool {
@@ -172,7 +173,7 @@ func (e *APIError) notFromYespo() bool {
 	case msg == "404 page not found", // Go's ServeMux
 		strings.HasPrefix(msg, "cannot get /"), strings.HasPrefix(msg, "cannot post /"): // Express
 		return true
-	case strings.HasPrefix(e.Path, "v1/apps/"):
+	case strings.HasPrefix(e.Path, "v1/apps/"), e.Path == eventPath: // no documented 404 for an event
 		return msg == "" || msg == "not found" || msg == "404 not found" || msg == "404"
 	}
 	return false
