@@ -1,10 +1,13 @@
 package yespo_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -311,4 +314,42 @@ func TestSendEventFaultsFromFake(t *testing.T) {
 	assert.Equal(t, "Access denied", ae.Message)
 	assert.Contains(t, err.Error(), "right to generate events")
 	require.NoError(t, c.SendEvent(context.Background(), welcome()), "the fault was used up")
+}
+
+// The sentinel key, echoed by the server in every form, never shows in
+// SendEvent's errors — the 401/403 hint included — nor in its log records.
+func TestSendEventNoKeyInErrorsOrLogs(t *testing.T) {
+	echo := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"message":"key %s, header %s"}`, sentinel, r.Header.Get("Authorization"))
+		}
+	}
+	for _, status := range []int{400, 401, 403, 404, 503} {
+		s := newServer(t)
+		s.mux.HandleFunc("POST /v2/event", echo(status))
+		var logs bytes.Buffer
+		logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c, err := yespo.NewClient(sentinel, yespo.WithBaseURL(s.baseURL()), yespo.WithLogger(logger),
+			yespo.WithRetry(2, time.Millisecond, 2*time.Millisecond))
+		require.NoError(t, err)
+		err = c.SendEvent(context.Background(), welcome())
+		require.Error(t, err, status)
+		for _, out := range printed(err) {
+			assert.Empty(t, leaks(out), "%d: %s", status, out)
+		}
+		var ae *yespo.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Empty(t, leaks(string(ae.Body)+ae.Message+fmt.Sprint(ae.Header)), status)
+		assert.Contains(t, ae.Message, "[REDACTED]", "%d: the echo is still visible", status)
+		assert.Empty(t, leaks(logs.String()), status)
+	}
+	// A validation error has no key to show.
+	c, err := yespo.NewClient(sentinel)
+	require.NoError(t, err)
+	err = c.SendEvent(context.Background(), yespo.Event{TypeKey: "?"})
+	for _, out := range printed(err) {
+		assert.Empty(t, leaks(out), out)
+	}
 }
