@@ -34,9 +34,9 @@ var (
 	// ErrNotFound is matched by an *APIError with status 404: an unknown
 	// app (see ErrAppNotFound), an unknown token, or a wrong base URL. A
 	// 404 that looks like a web server's rather than the API's — an HTML
-	// page, an empty body or a bare "Not found" from the apps endpoints, a
-	// router's "404 page not found" from any — says in its text to check
-	// that the base URL ends in "/api/".
+	// page, an empty body or a bare "Not found" from the apps endpoints or
+	// Generate event, a router's "404 page not found" from any — says in
+	// its text to check that the base URL ends in "/api/".
 	ErrNotFound = errors.New("yespo: not found")
 	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's
 	// documented 404 "Not registered application" (in any case, as plain
