@@ -101,7 +101,14 @@ func (c *Client) SendEvent(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
-	err = c.doDiscard(ctx, endpoint{method: http.MethodPost, path: eventPath, budget: BudgetEvent}, body, nil)
+	return c.sendEvent(ctx, body, nil)
+}
+
+// sendEvent is SendEvent after validation, body being ev.encode's. A
+// Batcher passes itself as the caller, with a party of its own at the
+// event budget: a party waits at one budget only.
+func (c *Client) sendEvent(ctx context.Context, body []byte, by *caller) error {
+	err := c.doDiscard(ctx, endpoint{method: http.MethodPost, path: eventPath, budget: BudgetEvent}, body, by)
 	return withEventRight(err)
 }
 
