@@ -120,6 +120,10 @@ func withEventRight(err error) error {
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized && ae.StatusCode != http.StatusForbidden {
 		return err
 	}
-	return fmt.Errorf("%w; the API key needs the right to generate events (Generate event, v2/event): "+
-		"give it that right in Yespo (your profile → Settings → API) or use a key that has it", err)
+	why := "the API key lacks the right to generate events"
+	if ae.StatusCode == http.StatusUnauthorized {
+		why = "the API key is wrong or revoked, or lacks the right to generate events"
+	}
+	return fmt.Errorf("%w; %s (Generate event, v2/event): "+
+		"give the key that right in Yespo (your profile → Settings → API) or use a key that has it", err, why)
 }

@@ -223,8 +223,8 @@ func TestSendEventAnswers(t *testing.T) {
 		"503 then 200":   {sequence(answer(503, "down"), answer(200, `"OK"`)), nil, 2, ""},
 		"reset then 200": {sequence(reset, answer(200, `"OK"`)), nil, 2, ""},
 		"503 always":     {answer(503, "down"), yespo.ErrServer, 4, "(4 attempts)"},
-		"401":            {answer(401, "Unauthorized"), yespo.ErrUnauthorized, 1, "the API key needs the right to generate events"},
-		"403":            {answer(403, "Forbidden"), yespo.ErrForbidden, 1, "the API key needs the right to generate events"},
+		"401":            {answer(401, "Unauthorized"), yespo.ErrUnauthorized, 1, "wrong or revoked, or lacks the right to generate events"},
+		"403":            {answer(403, "Forbidden"), yespo.ErrForbidden, 1, "403 Forbidden: Forbidden; the API key lacks the right to generate events"},
 		"404":            {answer(404, "Not found"), yespo.ErrNotFound, 1, `check that the base URL ends in "/api/"`},
 	}
 	for name, tc := range cases {
