@@ -261,8 +261,9 @@ func dotAtom(s string) bool {
 // second, which Yespo counts apart from the account's 200, at a pace of its
 // own in the Client; a WithRateLimiter limiter does not hold it, a
 // WithBudgetLimiter(BudgetContactLookup, l) one does. A token nobody holds
-// is an *APIError matching ErrNotFound; a 2xx answer without a positive numeric "id" is an error
-// matching ErrUnexpectedResponse that quotes what came back.
+// is an *APIError matching ErrNotFound; a 2xx answer without a positive
+// numeric "id" is an error matching ErrUnexpectedResponse that quotes what
+// came back.
 func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (int64, error) {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return 0, err

@@ -14,10 +14,10 @@ import (
 // them), 150 a second of its own for ContactIDByToken and 350 for
 // SendEvent. A Client paces each budget on its own: every attempt of every
 // call, retries included, waits for a turn at its budget's pace, and every
-// answer teaches the pace (see rate.go). Two Clients with the same key pace separately;
-// processes sharing an account share a limiter per budget through Redis
-// instead (github.com/yespo-go/yespo/yesporedis, set with WithRateLimiter
-// and WithBudgetLimiter).
+// answer teaches the pace (see rate.go). Two Clients with the same key
+// pace separately; processes sharing an account share a limiter per budget
+// through Redis instead (github.com/yespo-go/yespo/yesporedis, set with
+// WithRateLimiter and WithBudgetLimiter).
 
 // The documented budgets, in requests per second.
 const (
