@@ -34,9 +34,9 @@ var (
 	// ErrNotFound is matched by an *APIError with status 404: an unknown
 	// app (see ErrAppNotFound), an unknown token, or a wrong base URL. A
 	// 404 that looks like a web server's rather than the API's — an HTML
-	// page, an empty body or a bare "Not found" from the apps endpoints, a
-	// router's "404 page not found" from any — says in its text to check
-	// that the base URL ends in "/api/".
+	// page, an empty body or a bare "Not found" from the apps endpoints or
+	// Generate event, a router's "404 page not found" from any — says in
+	// its text to check that the base URL ends in "/api/".
 	ErrNotFound = errors.New("yespo: not found")
 	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's
 	// documented 404 "Not registered application" (in any case, as plain
@@ -156,7 +156,8 @@ func isAppNotRegistered(msg string) bool {
 // router's rather than the Yespo API's: what a base URL without its "/api/"
 // part gets. An HTML page or a router's stock text counts for every
 // endpoint. An empty body or a bare "Not found" counts only for the apps
-// endpoints, whose one documented 404 is "Not registered application":
+// endpoints, whose one documented 404 is "Not registered application", and
+// for Generate event, which has none:
 // ContactIDByToken answers 404 for an unknown token in words Yespo does not
 // document, which may well be those.
 func (e *APIError) notFromYespo() bool {
@@ -172,7 +173,7 @@ func (e *APIError) notFromYespo() bool {
 	case msg == "404 page not found", // Go's ServeMux
 		strings.HasPrefix(msg, "cannot get /"), strings.HasPrefix(msg, "cannot post /"): // Express
 		return true
-	case strings.HasPrefix(e.Path, "v1/apps/"):
+	case strings.HasPrefix(e.Path, "v1/apps/"), e.Path == eventPath: // no documented 404 for an event
 		return msg == "" || msg == "not found" || msg == "404 not found" || msg == "404"
 	}
 	return false

@@ -13,11 +13,12 @@ import (
 // makes NewClient fail with a *ValidationError naming the option's input.
 type Option func(*options) error
 
-// Limiter caps the rate of requests on the account's budget (see Client).
-// Wait is called before every attempt of AddAppTokens, MuteAppToken,
-// UnmuteAppToken and every Batcher of the Client, retries included, and
-// must return early with an error when ctx is done. *rate.Limiter from
-// golang.org/x/time/rate fits.
+// Limiter caps the rate of requests on a budget: the account's
+// (WithRateLimiter), or another one (WithBudgetLimiter). Wait is called
+// before every attempt on the budget, retries included — for the account's,
+// of AddAppTokens, MuteAppToken, UnmuteAppToken and every Batcher of the
+// Client — and must return early with an error when ctx is done.
+// *rate.Limiter from golang.org/x/time/rate fits.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }
@@ -30,7 +31,9 @@ type options struct {
 	userAgent  string
 	retry      retryPolicy
 	logger     *slog.Logger
-	limiter    Limiter
+	limiter    Limiter // the account's (WithRateLimiter)
+	// budgetLimiters are the other budgets' (WithBudgetLimiter).
+	budgetLimiters map[Budget]Limiter
 }
 
 // WithBaseURL points the client at another API root: an absolute http or
@@ -154,7 +157,8 @@ func WithLogger(l *slog.Logger) Option {
 // WithRateLimiter makes every attempt on the account's budget, retries
 // included, wait on l first: l is a ceiling, under which the Client's pace
 // still backs off on every 429 (another integration may take part of the
-// account). ContactIDByToken, on a budget of its own, does not wait on l.
+// account). ContactIDByToken and SendEvent, on budgets of their own, do
+// not wait on l: see WithBudgetLimiter.
 // A Client needs no limiter to stay within Yespo's 200 requests per
 // second; use one to cap a Client lower, or, when several processes share
 // the account, a limiter shared through Redis

@@ -43,12 +43,15 @@ const (
 // attempt, retries included, waits for a turn, and the Client's Batchers
 // and its direct calls take turns, so that an import's backlog does not
 // starve a bot's registrations. ContactIDByToken draws from its own 150
-// per second. The pace starts at half the documented rate, finds the
-// budget within about a second, learns from every 429 (also under a
-// WithRateLimiter limiter, which caps it) and holds an outage with one
-// probe at a time (see Batcher). Two Clients with the same key pace
-// separately; several processes on one account share a limiter through
-// Redis (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter.
+// per second and SendEvent from its own 350 (see Budget), each paced apart:
+// a burst of events never slows the tokens. The pace starts at half the
+// documented rate, finds the budget within about a second, learns from
+// every 429 (also under a WithRateLimiter or WithBudgetLimiter limiter,
+// which caps it) and holds an outage with one probe at a time (see
+// Batcher). Two Clients with the same key pace separately; several
+// processes on one account share each budget through Redis
+// (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter and
+// WithBudgetLimiter.
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
@@ -60,9 +63,11 @@ type Client struct {
 	logger        *slog.Logger // nil: no logging
 	// account paces the apps methods on the account's 200 requests per
 	// second, under the user's Limiter if any; lookup paces
-	// ContactIDByToken on its own 150 per second.
+	// ContactIDByToken on its own 150 per second, event SendEvent on its
+	// own 350, each under its WithBudgetLimiter limiter if any.
 	account *budget
 	lookup  *budget
+	event   *budget
 }
 
 // credentials are reached through a func so that no printer — fmt on a
@@ -107,7 +112,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retry:         o.retry,
 		logger:        o.logger,
 		account:       newBudget(accountRate, o.limiter),
-		lookup:        newBudget(lookupRate, nil),
+		lookup:        newBudget(lookupRate, o.budgetLimiters[BudgetContactLookup]),
+		event:         newBudget(eventRate, o.budgetLimiters[BudgetEvent]),
 	}, nil
 }
 
@@ -184,13 +190,16 @@ func (c Client) LogValue() slog.Value {
 type endpoint struct {
 	method string
 	path   string
-	lookup bool // ContactIDByToken's own 150/s budget, not the account's 200/s
+	budget Budget // 0: the account's
 }
 
 // budgetOf returns the budget ep draws from.
 func (c *Client) budgetOf(ep endpoint) *budget {
-	if ep.lookup {
+	switch ep.budget {
+	case BudgetContactLookup:
 		return c.lookup
+	case BudgetEvent:
+		return c.event
 	}
 	return c.account
 }
