@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// checkAppToken is the token CheckApp asks about. Nobody holds it, so that
-// a working key and app get Yespo's 404 for an unknown token.
-const checkAppToken = "yespo-go-checkapp-probe"
+// CheckAppToken is the token CheckApp asks about. Nobody holds it, so that
+// a working key and app get Yespo's 404 for an unknown token; a test can
+// tell CheckApp's requests from the others by it.
+const CheckAppToken = "yespo-go-checkapp-probe"
 
 // CheckApp is a bot's start-up check: with one request it verifies that
 // Yespo accepts the API key and that appUUID is a bot connected to the
@@ -37,7 +38,7 @@ const checkAppToken = "yespo-go-checkapp-probe"
 // ErrRateLimited or ErrServer (after the client's retries); or the
 // transport error other calls return when no answer came.
 func (c *Client) CheckApp(ctx context.Context, appUUID string) error {
-	_, err := c.ContactIDByToken(ctx, appUUID, checkAppToken)
+	_, err := c.ContactIDByToken(ctx, appUUID, CheckAppToken)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound &&
 		!errors.Is(err, ErrAppNotFound) && !apiErr.notFromYespo() {

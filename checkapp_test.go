@@ -33,7 +33,7 @@ func TestCheckApp(t *testing.T) {
 	})
 	t.Run("a contact holds the probe's token: fine too", func(t *testing.T) {
 		other := srv.NewApp()
-		require.NoError(t, srv.Client().AddAppTokens(ctx, other, []yespo.Token{{Token: "yespo-go-checkapp-probe", Email: "a@b.co"}}))
+		require.NoError(t, srv.Client().AddAppTokens(ctx, other, []yespo.Token{{Token: yespo.CheckAppToken, Email: "a@b.co"}}))
 		require.NoError(t, srv.Client().CheckApp(ctx, other))
 	})
 	t.Run("unknown app", func(t *testing.T) {

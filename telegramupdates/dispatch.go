@@ -26,11 +26,12 @@ type dispatcher struct {
 	wg    sync.WaitGroup
 }
 
-// job is one update, the context that may cancel it, and who to tell.
+// job is one update, the contexts that may end it, and who to tell.
 type job struct {
-	ctx  context.Context // ends the job, unstarted or between retries
-	u    Update
-	done func(error)
+	ctx   context.Context // ends the job if it has not started
+	retry context.Context // ends its retries
+	u     Update
+	done  func(error)
 }
 
 func newDispatcher(h Handler, inFlight int, timeout time.Duration) *dispatcher {
@@ -38,13 +39,14 @@ func newDispatcher(h Handler, inFlight int, timeout time.Duration) *dispatcher {
 }
 
 // submit queues u behind the earlier updates of its chat; done is called
-// once, with nil when u is done (or given up on), else with why not. A job
-// whose ctx ends before it starts is not run: done gets ctx's error.
-func (d *dispatcher) submit(ctx context.Context, u Update, done func(error)) {
+// once, with nil when u is done (or given up on), else with why not. If ctx
+// ends before u starts, u is not run; if retry ends, u is not retried: done
+// gets the error.
+func (d *dispatcher) submit(ctx, retry context.Context, u Update, done func(error)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q, running := d.chats[u.ChatID]
-	d.chats[u.ChatID] = append(q, job{ctx, u, done})
+	d.chats[u.ChatID] = append(q, job{ctx, retry, u, done})
 	if !running {
 		d.wg.Add(1)
 		go d.drain(u.ChatID)
@@ -75,7 +77,7 @@ func (d *dispatcher) runJob(j job) error {
 	var backoff time.Duration
 	for {
 		err := d.once(j)
-		if err == nil || d.retryFor <= 0 || j.ctx.Err() != nil {
+		if err == nil || d.retryFor <= 0 || j.retry.Err() != nil {
 			return err
 		}
 		if deadline.IsZero() {
@@ -88,7 +90,7 @@ func (d *dispatcher) runJob(j job) error {
 			return nil // skipped: done, as far as confirming goes
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second, time.Until(deadline))
-		if !sleep(j.ctx, backoff) {
+		if !sleep(j.retry, backoff) {
 			return err
 		}
 	}

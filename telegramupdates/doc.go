@@ -14,8 +14,9 @@
 //     MaxInFlight at once. A Handler that keeps failing on an update is
 //     retried, with a growing delay, for RetryFor; then the update is
 //     reported to OnGiveUp and skipped, so that one bad update cannot stall
-//     the bot. At a stop, updates not done stay unconfirmed: Telegram sends
-//     them again to the next run.
+//     the bot. At a stop, the updates in hand are still handled, without
+//     retries; those that fail stay unconfirmed: Telegram sends them again
+//     to the next run.
 //   - Webhook is the http.Handler for setWebhook: it checks the secret
 //     token in constant time before reading anything (401, without reading
 //     the body, otherwise), caps the body, and answers 200 only once the

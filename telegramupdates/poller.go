@@ -76,10 +76,10 @@ const (
 // or 404 for a token it does not know): no retry fixes that.
 var ErrUnauthorized = errors.New("telegramupdates: Telegram refuses the bot token")
 
-// Run polls until ctx ends, then waits for the Handler calls running (each
-// bounded by HandlerTimeout) and confirms the updates done, within
-// ConfirmTimeout; updates not started by then stay unconfirmed, for the next
-// run. It returns nil after a stop by ctx, an error matching ErrUnauthorized
+// Run polls until ctx ends. Then it takes no more updates, lets those in
+// hand run (each bounded by HandlerTimeout) but retries none, and confirms
+// the updates done, within ConfirmTimeout; one that failed stays
+// unconfirmed, for the next run. It returns nil after a stop by ctx, an error matching ErrUnauthorized
 // at once when Telegram refuses the token, or an error for a Poller
 // without Token or Handler.
 func (p *Poller) Run(ctx context.Context) error {
@@ -173,7 +173,7 @@ func (p *Poller) take(ctx context.Context, d *dispatcher, raws [][]byte) int {
 		p.inHand[u.ID] = false
 		p.maxSeen = u.ID
 		n++
-		d.submit(ctx, u, func(err error) { p.finish(u.ID, err) })
+		d.submit(context.WithoutCancel(ctx), ctx, u, func(err error) { p.finish(u.ID, err) })
 	}
 	return n
 }

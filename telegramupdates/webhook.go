@@ -29,7 +29,8 @@ type Webhook struct {
 	// constant time. An empty Secret refuses every request.
 	Secret  string
 	Handler Handler // required
-	// MaxBody caps an update's size: 1 MiB when zero. A larger one gets 413.
+	// MaxBody caps an update's size: 1 MiB when zero. A larger one gets
+	// 400, like any body that is not an update.
 	MaxBody int64
 	// MaxInFlight bounds the Handler calls running at once: 64 when zero.
 	// Further updates wait, one chat's in the order they came.
@@ -39,7 +40,8 @@ type Webhook struct {
 	// ~60 s after which Telegram gives up on an answer and sends again.
 	HandlerTimeout time.Duration
 	// OnRefused hears of each request refused before its Handler: why says
-	// what was wrong (never the secret or the body).
+	// what was wrong ("invalid webhook secret token", "not a POST",
+	// "undecodable update: …"), never with the secret or the body.
 	OnRefused func(r *http.Request, why string)
 	// OnFailed hears of each update answered 500, with the Handler's error.
 	OnFailed func(u Update, err error)
@@ -74,14 +76,14 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusUnauthorized, "no secret or handler set: every request is refused")
 		return
 	case subtle.ConstantTimeCompare([]byte(r.Header.Get(secretHeader)), []byte(h.Secret)) != 1:
-		h.refuse(w, r, http.StatusUnauthorized, "wrong or missing secret token")
+		h.refuse(w, r, http.StatusUnauthorized, "invalid webhook secret token")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, or(h.MaxBody, defaultMaxBody)))
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
-			h.note(r, "update larger than MaxBody")
-			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			h.note(r, "undecodable update: larger than MaxBody")
+			http.Error(w, "not an update", http.StatusBadRequest)
 			return
 		}
 		h.note(r, "reading the update: "+err.Error())
@@ -89,7 +91,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := Parse(body)
 	if err != nil {
-		h.note(r, err.Error()) // the error, never the body
+		h.note(r, "undecodable update: "+err.Error()) // the error, never the body
 		http.Error(w, "not an update", http.StatusBadRequest)
 		return
 	}
@@ -110,7 +112,7 @@ func (h *Webhook) handle(ctx context.Context, u Update) error {
 	ctx, cancel := context.WithTimeout(ctx, or(h.HandlerTimeout, defaultWebhookWait))
 	defer cancel()
 	done := make(chan error, 1)
-	h.d.submit(ctx, u, func(err error) { done <- err })
+	h.d.submit(ctx, ctx, u, func(err error) { done <- err })
 	select {
 	case err := <-done:
 		return err
