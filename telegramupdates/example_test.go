@@ -3,6 +3,9 @@ package telegramupdates_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/yespo-go/yespo/telegramtest"
@@ -36,4 +39,34 @@ func ExamplePoller() {
 	// Output:
 	// update from chat 42: {"update_id":
 	// stopped: <nil>
+}
+
+// A Webhook answers Telegram's POST 200 once the Handler returned nil; a
+// request without the secret gets 401 and its body is never read.
+func ExampleWebhook() {
+	hook := &telegramupdates.Webhook{
+		Secret: "the-secret_token", // the secret_token given to setWebhook
+		Handler: func(ctx context.Context, u telegramupdates.Update) error {
+			fmt.Println("handled update", u.ID, "of chat", u.ChatID)
+			return nil
+		},
+	}
+	srv := httptest.NewServer(hook) // in production: an http.Server with its timeouts set
+	defer srv.Close()
+
+	for _, secret := range []string{"the-secret_token", "a-guess"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"update_id":7,"message":{"chat":{"id":42}}}`))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(resp.Status)
+	}
+	// Output:
+	// handled update 7 of chat 42
+	// 200 OK
+	// 401 Unauthorized
 }
