@@ -34,10 +34,12 @@ const waitLimit = 2 * time.Minute
 // Run builds the recipe in the current directory and plays the burst with
 // kills SIGKILLs; it fails unless every update was handled at least once.
 func Run(t *testing.T, kills int) {
+	began := time.Now()
 	bin := filepath.Join(t.TempDir(), "recipe")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	t.Logf("built in %s", time.Since(began).Round(time.Millisecond))
 	tg := telegramtest.NewServer()
 	defer tg.Close()
 	ys := yespotest.NewServer()
@@ -82,7 +84,8 @@ func Run(t *testing.T, kills int) {
 		}
 		pending := tg.PendingUpdates()
 		p.kill()
-		t.Logf("run %d: SIGKILL with %d of %d subscribed, %d updates unconfirmed", k, subscribed(), Burst, pending)
+		t.Logf("run %d: SIGKILL at %s with %d of %d subscribed, %d updates unconfirmed",
+			k, time.Since(began).Round(time.Millisecond), subscribed(), Burst, pending)
 		if k == 0 && pending == 0 {
 			t.Fatal("the first SIGKILL came after the burst: it tests nothing")
 		}
@@ -93,6 +96,7 @@ func Run(t *testing.T, kills int) {
 	if err := tg.WaitConfirmed(ctx, last); err != nil {
 		t.Fatalf("the last run did not confirm the burst: %v; %d of %d subscribed\n%s", err, subscribed(), Burst, p.stderr)
 	}
+	t.Logf("last run confirmed the burst at %s", time.Since(began).Round(time.Millisecond))
 	if n := subscribed(); n != Burst {
 		t.Errorf("%d of %d users subscribed: %d updates lost", n, Burst, Burst-n)
 	}
