@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,4 +186,32 @@ func TestWebhookWithTelegramDeliveries(t *testing.T) {
 	require.NoError(t, tg.WaitConfirmed(bounded(t), id))
 	assert.Equal(t, int32(3), tries.Load())
 	assert.Empty(t, tg.Dropped())
+}
+
+// At most MaxInFlight Handlers run at once; the other deliveries wait
+// their turn and are answered 200 when theirs is done.
+func TestWebhookBoundsHandlers(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	addr := serve(t, &telegramupdates.Webhook{Secret: secret, MaxInFlight: 3,
+		Handler: func(ctx context.Context, u telegramupdates.Update) error {
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // work, so that deliveries overlap
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			return nil
+		}})
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			id := strconv.Itoa(i + 1)
+			assert.Equal(t, 200, post(t, addr, "POST", `{"update_id":`+id+`,"message":{"chat":{"id":`+id+`}}}`, true))
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 3, peak)
 }
