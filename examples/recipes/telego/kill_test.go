@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"testing"
 
 	"github.com/mymmrac/telego"
@@ -10,9 +11,11 @@ import (
 	"github.com/yespo-go/yespo/telegramtest"
 )
 
-// SIGKILL three times during a burst of 500 /start, then a run to the end:
-// every user is subscribed.
-func TestKillDuringBurst(t *testing.T) { killtest.Run(t, 3) }
+var long = flag.Bool("long", false, "7 bursts of 500, each with 3 SIGKILLs, instead of 1")
+
+// SIGKILL during a burst of 500 /start, at random moments, then a run to
+// the end: every user is subscribed.
+func TestKillDuringBurst(t *testing.T) { killtest.Run(t, killtest.Rounds(*long)) }
 
 // telego runs on telegramtest's defaults: its token passes telego's format
 // check, and getMe answers.

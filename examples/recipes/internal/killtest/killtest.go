@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,12 +29,26 @@ import (
 // Burst is the number of users, each sending one /start at once.
 const Burst = 500
 
+// Rounds is how many bursts a test plays: 1, or 7 with -long.
+func Rounds(long bool) int {
+	if long {
+		return 7
+	}
+	return 1
+}
+
+// killsPerRound is the most SIGKILLs during one burst.
+const killsPerRound = 3
+
 // waitLimit bounds every wait of the test.
 const waitLimit = 2 * time.Minute
 
-// Run builds the recipe in the current directory and plays the burst with
-// kills SIGKILLs; it fails unless every update was handled at least once.
-func Run(t *testing.T, kills int) {
+// Run builds the recipe in the current directory and plays rounds bursts,
+// each with up to 3 SIGKILLs at random moments (fewer if the burst is
+// through before) and a last run to the end; it fails unless every update
+// was handled at least once. The recipe must log "polling" once it
+// handles signals.
+func Run(t *testing.T, rounds int) {
 	began := time.Now()
 	bin := filepath.Join(t.TempDir(), "recipe")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -51,57 +66,73 @@ func Run(t *testing.T, kills int) {
 		"YESPO_API_KEY=" + ys.APIKey, "YESPO_BASE_URL=" + ys.URL, "YESPO_APP_UUID=" + app,
 		"TELEGRAM_LINK_SECRET=" + string(secret)}
 
-	var last int64
-	for i := range Burst {
-		payload, err := deeplink.Sign(secret, "crm-"+strconv.Itoa(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = tg.NewUser(int64(100000+i), "User").Send("/start " + payload)
-	}
-	subscribed := func() int {
-		n := 0
-		for i := range Burst {
-			if _, ok := ys.ContactByToken(app, yespo.TelegramToken(int64(100000+i))); ok {
-				n++
-			}
-		}
-		return n
-	}
-
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	for k := range kills {
+	for round := range rounds {
+		base := 100000 + round*Burst
+		var last int64
+		for i := range Burst {
+			payload, err := deeplink.Sign(secret, "crm-"+strconv.Itoa(base+i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = tg.NewUser(int64(base+i), "User").Send("/start " + payload)
+		}
+		subscribed := func() int {
+			n := 0
+			for i := range Burst {
+				if _, ok := ys.ContactByToken(app, yespo.TelegramToken(int64(base+i))); ok {
+					n++
+				}
+			}
+			return n
+		}
+
+		// progress counts the users subscribed and the updates confirmed: 2 ×
+		// Burst once the burst is through. Each run is killed when progress
+		// reaches a random point ahead of where it started.
+		progress := func() int { return subscribed() + Burst - tg.PendingUpdates() }
+		for k := range killsPerRound {
+			from := progress()
+			if from >= 2*Burst-1 {
+				t.Logf("round %d, run %d: the burst is through; no more SIGKILLs", round, k)
+				break
+			}
+			p := start(t, bin, env)
+			target := from + 1 + rng.IntN(max((2*Burst-1-from)*3/4, 1))
+			if err := waitFor(func() bool { return progress() >= target || p.exited() }); err != nil {
+				t.Fatalf("run %d: %d of %d subscribed, %d unconfirmed, waiting for progress %d: %v\n%s",
+					k, subscribed(), Burst, tg.PendingUpdates(), target, err, p.stderr)
+			}
+			if p.exited() {
+				t.Fatalf("run %d exited by itself:\n%s", k, p.stderr)
+			}
+			pending := tg.PendingUpdates()
+			p.kill()
+			t.Logf("round %d, run %d: SIGKILL at %s with %d of %d subscribed, %d updates unconfirmed",
+				round, k, time.Since(began).Round(time.Millisecond), subscribed(), Burst, pending)
+			if k == 0 && pending == 0 {
+				t.Fatal("the first SIGKILL came after the burst: it tests nothing")
+			}
+		}
 		p := start(t, bin, env)
-		done := subscribed()
-		target := done + 1 + rng.IntN(max((Burst-done)*3/4, 1))
-		if err := waitFor(func() bool { return subscribed() >= target || p.exited() }); err != nil {
-			t.Fatalf("run %d: %d of %d subscribed, waiting for %d: %v\n%s", k, subscribed(), Burst, target, err, p.stderr)
+		if err := waitFor(func() bool { return strings.Contains(p.stderr.String(), "polling") || p.exited() }); err != nil || p.exited() {
+			t.Fatalf("the last run did not start: %v\n%s", err, p.stderr)
 		}
-		if p.exited() {
-			t.Fatalf("run %d exited by itself:\n%s", k, p.stderr)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		err := tg.WaitConfirmed(ctx, last)
+		cancel()
+		if err != nil {
+			t.Fatalf("the last run did not confirm the burst: %v; %d of %d subscribed\n%s", err, subscribed(), Burst, p.stderr)
 		}
-		pending := tg.PendingUpdates()
-		p.kill()
-		t.Logf("run %d: SIGKILL at %s with %d of %d subscribed, %d updates unconfirmed",
-			k, time.Since(began).Round(time.Millisecond), subscribed(), Burst, pending)
-		if k == 0 && pending == 0 {
-			t.Fatal("the first SIGKILL came after the burst: it tests nothing")
+		t.Logf("round %d: the last run confirmed the burst at %s", round, time.Since(began).Round(time.Millisecond))
+		if n := subscribed(); n != Burst {
+			t.Errorf("%d of %d users subscribed: %d updates lost", n, Burst, Burst-n)
 		}
-	}
-	p := start(t, bin, env)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	if err := tg.WaitConfirmed(ctx, last); err != nil {
-		t.Fatalf("the last run did not confirm the burst: %v; %d of %d subscribed\n%s", err, subscribed(), Burst, p.stderr)
-	}
-	t.Logf("last run confirmed the burst at %s", time.Since(began).Round(time.Millisecond))
-	if n := subscribed(); n != Burst {
-		t.Errorf("%d of %d users subscribed: %d updates lost", n, Burst, Burst-n)
-	}
-	if err := p.stop(); err != nil {
-		t.Errorf("stop by SIGTERM: %v\n%s", err, p.stderr)
+		if err := p.stop(); err != nil {
+			t.Errorf("stop by SIGTERM: %v\n%s", err, p.stderr)
+		}
 	}
 }
 
