@@ -87,8 +87,9 @@ type APIError struct {
 
 // Error reads like "yespo: POST v1/apps/<uuid>/tokens: 404 Not Found: Not
 // registered application", followed by the retry hint and attempt count when
-// they say something. A 404 that does not come from the Yespo API (see
-// ErrNotFound) adds advice to check the base URL.
+// they say something. A 403 adds which method's right the key lacks (Yespo
+// grants rights per method). A 404 that does not come from the Yespo API
+// (see ErrNotFound) adds advice to check the base URL.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("yespo: ")
@@ -116,6 +117,9 @@ func (e *APIError) Error() string {
 		b.WriteString(" (")
 		b.WriteString(strings.Join(notes, ", "))
 		b.WriteByte(')')
+	}
+	if e.StatusCode == http.StatusForbidden {
+		b.WriteString(rightHint(e.Method, e.Path))
 	}
 	if e.notFromYespo() {
 		b.WriteString(`; this 404 does not look like the Yespo API's: check that the base URL ends in "/api/", as in ` + DefaultBaseURL)
