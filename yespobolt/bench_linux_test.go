@@ -1,4 +1,4 @@
-package yespopebble_test
+package yespobolt_test
 
 import (
 	"os"
@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// BenchmarkDiskSync: the disk's own price, beside the journal's: a 4 KiB
-// write and an fdatasync, over blocks written before (as in Pebble's
-// zero-filled log) and at the end of a growing file (new blocks).
+// BenchmarkDiskSync: the disk's own price, beside the journal's (t_sync): a
+// 4 KiB write and an fdatasync, over blocks written before (as bbolt
+// rewrites its meta page and reuses freed pages) and at the end of a
+// growing file (new blocks).
 func BenchmarkDiskSync(b *testing.B) {
 	page := make([]byte, 4096)
 	for _, m := range []struct {
