@@ -225,10 +225,12 @@ func (j *Journal) Remove(ctx context.Context, ids []string) error {
 	return j.submit(ctx, o)
 }
 
-// submit queues o for the next commit, starting the commit loop if none
-// runs, and waits for the commit. Once o is in a commit it waits for that
-// commit to end whatever ctx does: the commit is short, and its outcome is
-// what the caller must know.
+// submit queues o for the next commit and waits for the commit. When no
+// commit runs, the caller commits what is queued itself (the Batcher's one
+// Append at a time costs no hand-over to another goroutine), and leaves
+// what queued meanwhile to a commit loop. Once o is in a commit it waits
+// for that commit to end whatever ctx does: the commit is short, and its
+// outcome is what the caller must know.
 func (j *Journal) submit(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -247,7 +249,19 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 	if !j.committing {
 		j.committing = true
 		j.loop.Add(1)
-		go j.commitLoop()
+		ops := j.queue
+		j.queue = nil
+		j.mu.Unlock()
+		j.commit(ops)
+		j.mu.Lock()
+		if len(j.queue) > 0 {
+			go j.commitLoop() // it carries on with j.loop's count
+		} else {
+			j.committing = false
+			j.loop.Done()
+		}
+		j.mu.Unlock()
+		return o.err
 	}
 	j.mu.Unlock()
 	select {
@@ -270,7 +284,7 @@ func (j *Journal) submit(ctx context.Context, o *op) error {
 
 // commitLoop commits whatever is queued, one transaction at a time, until
 // the queue is empty: the calls that arrive during a commit go together
-// into the next one.
+// into the next one. It runs with j.committing set and j.loop counted.
 func (j *Journal) commitLoop() {
 	defer j.loop.Done()
 	for {
