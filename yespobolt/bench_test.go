@@ -1,6 +1,7 @@
 package yespobolt_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -94,25 +95,33 @@ func BenchmarkJournalAdd64(b *testing.B) {
 
 // BenchmarkJournalBurstCommits: 1,000 Adds arriving at once; bbolt's
 // commits (its transaction counter; each commit is two fdatasync calls)
-// and page writes (DB.Stats().TxStats) until the last Add returned.
+// and page writes (DB.Stats().TxStats) until the last Add returned, and
+// how long the burst took to arrive: from the start signal to the last
+// goroutine's call of Add (1,000 goroutines on this machine's cores).
 func BenchmarkJournalBurstCommits(b *testing.B) {
 	const burst = 1000
 	var commits, writes int64
+	var arrival, total time.Duration
 	for i := range b.N {
 		bt, j := benchBatcher(b, true)
 		start := make(chan struct{})
+		var last atomic.Int64
 		var wg sync.WaitGroup
 		for k := range burst {
 			wg.Go(func() {
 				<-start
+				last.Store(max(last.Load(), time.Now().UnixNano())) // close enough: a late store only moves it by the race
 				if err := bt.Add(ctx, tok(i*burst+k)); err != nil {
 					b.Error(err)
 				}
 			})
 		}
 		before, stats := j.Commits(), j.DB().Stats().TxStats
+		began := time.Now()
 		close(start)
 		wg.Wait()
+		total += time.Since(began)
+		arrival += time.Duration(last.Load() - began.UnixNano())
 		after := j.DB().Stats().TxStats
 		commits += j.Commits() - before
 		d := after.Sub(&stats)
@@ -121,6 +130,8 @@ func BenchmarkJournalBurstCommits(b *testing.B) {
 	b.ReportMetric(float64(commits)/float64(b.N), "commits/1000adds")
 	b.ReportMetric(2*float64(commits)/float64(b.N), "fdatasyncs/1000adds")
 	b.ReportMetric(float64(writes)/float64(b.N), "pagewrites/1000adds")
+	b.ReportMetric(float64(arrival.Microseconds())/1000/float64(b.N), "arrival-ms")
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "burst-ms")
 }
 
 // BenchmarkJournalSpreadBurstP99: 1,000 Adds spread evenly over one second
@@ -158,21 +169,30 @@ func BenchmarkJournalSpreadBurstP99(b *testing.B) {
 	}
 }
 
-// BenchmarkJournalCommit: one Append of one token at a time, no Batcher:
-// what one commit costs on this disk (two fdatasync calls and the pages).
+// BenchmarkJournalCommit: one Append at a time, no Batcher, of 1 and of
+// 1,000 tokens: what one commit costs on this disk (two fdatasync calls
+// and the pages), and how little of it grows with the group.
 func BenchmarkJournalCommit(b *testing.B) {
-	j, err := yespobolt.Open(filepath.Join(b.TempDir(), "journal"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer j.Close()
-	if err := j.Open(ctx, target); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := j.Append(ctx, recs(tok(i))); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			j, err := yespobolt.Open(filepath.Join(b.TempDir(), "journal"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			if err := j.Open(ctx, target); err != nil {
+				b.Fatal(err)
+			}
+			toks := make([]yespo.Token, n)
+			b.ResetTimer()
+			for i := range b.N {
+				for k := range toks {
+					toks[k] = tok(i*n + k)
+				}
+				if _, err := j.Append(ctx, recs(toks...)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
