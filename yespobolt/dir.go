@@ -38,6 +38,9 @@ func prepareDir(dir string) error {
 		return nil
 	}
 	if _, err := os.Lstat(filepath.Join(dir, FileName)); err != nil {
+		if _, err := os.Lstat(filepath.Join(dir, "YESPO-JOURNAL")); err == nil {
+			return fmt.Errorf("yespobolt: %s is a Pebble journal (yespopebble, a development build); refusing to open or write to it: deliver its tokens with the build that wrote it, then remove it", dir)
+		}
 		return fmt.Errorf("yespobolt: %s is a directory of something else, not a journal (it has no %s); refusing to open or write to it", dir, FileName)
 	}
 	return nil

@@ -296,6 +296,12 @@ func TestForeignFilesAreRefusedUntouched(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(other, "users.csv"), []byte("id\n1\n"), 0o600))
 	assertRefusedUnchanged(t, other, "something else")
 
+	pebble := filepath.Join(dir, "pebble") // yespopebble's, which a development build wrote
+	require.NoError(t, os.Mkdir(pebble, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pebble, "YESPO-JOURNAL"), []byte("yespo-go token journal\nformat 1\nclosed 3\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(pebble, "000002.log"), []byte("entries"), 0o600))
+	assertRefusedUnchanged(t, pebble, "Pebble journal")
+
 	big := filepath.Join(dir, "big") // a journal.db that is no bbolt file
 	require.NoError(t, os.Mkdir(big, 0o700))
 	require.NoError(t, os.WriteFile(dbFile(big), make([]byte, 64<<10), 0o600))
