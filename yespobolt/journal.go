@@ -130,8 +130,15 @@ func (j *Journal) Open(ctx context.Context, target yespo.JournalTarget) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if j.isClosed() {
+	j.mu.Lock()
+	closed, opened := j.closed, j.target
+	j.mu.Unlock()
+	if closed {
 		return ErrClosed
+	}
+	if opened != nil && *opened != target { // one Batcher at a time, one target
+		return fmt.Errorf("%w: %s was opened for app %s at %s, not for app %s at %s",
+			yespo.ErrJournalTarget, j.dir, opened.AppUUID, opened.BaseURL, target.AppUUID, target.BaseURL)
 	}
 	var was *yespo.JournalTarget
 	rebind := func(tx *bolt.Tx) error { // a View first: a journal already bound costs no commit
