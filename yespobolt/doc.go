@@ -37,8 +37,9 @@ directory), a directory of something else, a file that is not a bbolt file
 or is a bbolt file of something else, one of a newer format (bbolt's or
 ours), one shorter than its header says (bbolt memory-maps the file and
 would crash on it; Open reads the header itself first), and a damaged one:
-Open decodes every entry once, read-only, and checks their number against
-the count the journal keeps. A second process (or a second Journal in this
+Open reads the journal read-only first, decoding every entry once (a page
+bbolt cannot read is an error then, not a crash) and checking their number
+against the count the journal keeps. A second process (or a second Journal in this
 one) opening the directory gets an error at once (bbolt's lock, tried for
 200 ms). Keep it on a local disk (not NFS) and back it up like any database,
 after Close: a copy taken while it is open may be torn.

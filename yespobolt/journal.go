@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -104,19 +105,42 @@ func Open(dir string, opts ...Option) (*Journal, error) {
 	if err := checkFile(path); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	f := found{fresh: true}
+	if info, err := os.Stat(path); err == nil && info.Size() > 0 { // read-only first: nothing is written to a file refused
+		ro, err := openDB(dir, path, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		f, err = inspect(path, ro)
+		if cerr := ro.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("yespobolt: %s: %w", dir, cerr)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(dir, path, &bolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{db: db, dir: dir, path: path, log: o.logger}
+	if err := j.setup(f); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("yespobolt: %s: %w", dir, err)
+	}
+	return j, nil
+}
+
+// openDB is bolt.Open, with another holder of the file's lock said plainly.
+func openDB(dir, path string, o *bolt.Options) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, o)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("yespobolt: %s is in use by another process (or another Journal of this one); a journal has one writer", dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("yespobolt: %s: %w", dir, err)
 	}
-	j := &Journal{db: db, dir: dir, path: path, log: o.logger}
-	if err := j.init(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return j, nil
+	return db, nil
 }
 
 // Open binds the journal to target. A new journal records it. One bound to

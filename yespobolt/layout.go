@@ -36,41 +36,54 @@ const (
 	entryFormat = 1
 )
 
-// init checks that the file is a journal of a format this build reads, and
-// that every entry decodes and their count is the one the journal keeps, or
-// makes an empty bbolt file a journal. It writes nothing to a file it
-// refuses.
-func (j *Journal) init() error {
-	var fresh, counted bool
-	err := j.db.View(func(tx *bolt.Tx) error {
-		j.openTx = tx.ID()
+// found is what inspect learnt of a file.
+type found struct {
+	fresh   bool   // no journal in it yet: an empty bbolt file
+	counted bool   // it keeps the count of its entries (0.3.0's did not)
+	openSeq uint64 // the last sequence handed out
+}
+
+// inspect checks, read-only, that the bbolt file at path is a journal of a
+// format this build reads, that every entry decodes and that their number is
+// the count the journal keeps. It reads every page of the journal's tree on
+// the caller's goroutine, so that a damaged page is an error here, not a
+// panic of bbolt's when it opens the file for writing (bbolt checks the
+// pages it rebuilds its freelist from on a goroutine of its own, where a
+// damaged one crashes the process).
+func inspect(path string, db *bolt.DB) (f found, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yespobolt: %s is damaged (bbolt: %v); refusing to open it (restore it from a backup)", path, r)
+		}
+	}()
+	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
 		if meta == nil {
 			empty := true
 			_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 			if !empty {
-				return fmt.Errorf("yespobolt: %s is a bbolt file of something else, not a journal; refusing to open or overwrite it", j.path)
+				return fmt.Errorf("yespobolt: %s is a bbolt file of something else, not a journal; refusing to open or overwrite it", path)
 			}
-			fresh = true
+			f.fresh = true
 			return nil
 		}
 		if !bytes.Equal(meta.Get(keyMagic), magic) {
-			return fmt.Errorf("yespobolt: %s is a bbolt file of something else, not a journal; refusing to open or overwrite it", j.path)
+			return fmt.Errorf("yespobolt: %s is a bbolt file of something else, not a journal; refusing to open or overwrite it", path)
 		}
-		if f, err := strconv.Atoi(string(meta.Get(keyFormat))); err != nil || f > format {
-			return fmt.Errorf("yespobolt: %s has journal format %q, this build reads up to %d (written by a newer version?); refusing to open it", j.path, meta.Get(keyFormat), format)
+		if v, err := strconv.Atoi(string(meta.Get(keyFormat))); err != nil || v > format {
+			return fmt.Errorf("yespobolt: %s has journal format %q, this build reads up to %d (written by a newer version?); refusing to open it", path, meta.Get(keyFormat), format)
 		}
 		entries := tx.Bucket(entriesBucket)
 		if entries == nil {
-			return fmt.Errorf("yespobolt: %s is damaged: it has no entries bucket; refusing to open it", j.path)
+			return fmt.Errorf("yespobolt: %s is damaged: it has no entries bucket; refusing to open it", path)
 		}
 		n := uint64(0)
 		err := entries.ForEach(func(k, v []byte) error {
 			if len(k) != 8 {
-				return fmt.Errorf("yespobolt: %s is damaged: a key of %d bytes among its entries; refusing to open it", j.path, len(k))
+				return fmt.Errorf("yespobolt: %s is damaged: a key of %d bytes among its entries; refusing to open it", path, len(k))
 			}
 			if _, err := decodeEntry(keySeq(k), v); err != nil {
-				return fmt.Errorf("yespobolt: %s: %w; refusing to open it", j.path, err)
+				return fmt.Errorf("yespobolt: %s: %w; refusing to open it", path, err)
 			}
 			n++
 			return nil
@@ -79,19 +92,29 @@ func (j *Journal) init() error {
 			return err
 		}
 		d := meta.Get(keyDepth)
-		counted = d != nil
-		if counted && (len(d) != 8 || binary.BigEndian.Uint64(d) != n) {
-			return fmt.Errorf("yespobolt: %s is damaged: its count of entries (%x) is not the %d it holds (pages lost or overwritten? restore it from a backup); refusing to open it", j.path, d, n)
+		f.counted = d != nil
+		if f.counted && (len(d) != 8 || binary.BigEndian.Uint64(d) != n) {
+			return fmt.Errorf("yespobolt: %s is damaged: its count of entries (%x) is not the %d it holds (pages lost or overwritten? restore it from a backup); refusing to open it", path, d, n)
 		}
-		j.openSeq = entries.Sequence()
-		j.reclaimAt = 1
+		f.openSeq = entries.Sequence()
 		return nil
 	})
-	if err != nil || (!fresh && counted) {
+	return f, err
+}
+
+// setup makes an empty bbolt file a journal, or records the count of a
+// 0.3.0 journal's entries (checked by inspect), and notes where Commits
+// counts from.
+func (j *Journal) setup(f found) error {
+	j.openSeq, j.reclaimAt = f.openSeq, 1
+	if err := j.db.View(func(tx *bolt.Tx) error { j.openTx = tx.ID(); return nil }); err != nil {
 		return err
 	}
+	if !f.fresh && f.counted {
+		return nil
+	}
 	return j.db.Update(func(tx *bolt.Tx) error {
-		if !fresh { // 0.3.0 kept no count: it is n, checked above
+		if !f.fresh { // 0.3.0 kept no count: it is what inspect counted
 			return addDepth(tx, 0)
 		}
 		meta, err := tx.CreateBucket(metaBucket)
