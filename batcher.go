@@ -66,7 +66,7 @@ type BatcherOptions struct {
 	// batch again, which Yespo takes as a no-op (a token is kept once).
 	// NewBatcher fails, with an error matching ErrJournalTarget, on a
 	// journal made for another app or base URL. Nil keeps tokens in memory
-	// only. See Journal and github.com/yespo-go/yespo/yespopebble.
+	// only. See Journal and github.com/yespo-go/yespo/yespobolt.
 	Journal Journal
 }
 

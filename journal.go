@@ -7,9 +7,11 @@ import (
 )
 
 // ErrJournalTarget matches the error a Journal returns from Open when it
-// was made for another app or base URL: tokens journaled against a fake or
-// a staging app must never be replayed into production. The error names
-// both targets.
+// was made for another app or base URL and still holds tokens: tokens
+// journaled against a fake or a staging app must never be replayed into
+// production. The error names both targets, says how many tokens the
+// journal holds, and how to deliver them (run against their target) or drop
+// them (remove the journal's storage).
 var ErrJournalTarget = errors.New("yespo: journal belongs to another target")
 
 // ErrHeld is matched by the error of Flush, Close and AddAndWait when tokens
@@ -51,7 +53,7 @@ type JournalStats struct {
 // Journal keeps the tokens a Batcher accepted on stable storage until Yespo
 // accepted them or refused them for good (BatcherOptions.Journal). An
 // embedded one for a single process lives in
-// github.com/yespo-go/yespo/yespopebble; one shared by replicas, on Redis
+// github.com/yespo-go/yespo/yespobolt; one shared by replicas, on Redis
 // Streams, in github.com/yespo-go/yespo/yesporedis.
 //
 // How the Batcher uses it: Open once in NewBatcher; Reclaim, up to the room
@@ -70,9 +72,13 @@ type JournalStats struct {
 // Every method must be safe for concurrent use and return early with an
 // error when ctx is done.
 type Journal interface {
-	// Open binds the journal to target, recording it in a new journal. It
-	// fails with an error matching ErrJournalTarget, naming both, when the
-	// journal was made for another target, and with another clear error
+	// Open binds the journal to target, recording it in a new journal. A
+	// journal made for another target that holds no entries is re-bound to
+	// target, and says so in one log record naming both. One that holds
+	// entries fails with an error matching ErrJournalTarget that names both
+	// targets and how many tokens it holds, and says what to do: run against
+	// their target to deliver them, or remove the journal's storage (a
+	// directory, a key) to drop them. It fails with another clear error
 	// when the storage is not usable.
 	Open(ctx context.Context, target JournalTarget) error
 	// Append stores records and returns only once they are on stable

@@ -124,8 +124,12 @@
 // another as well, and Yespo keeps a token once.
 //
 // The journal records its target — app UUID and base URL — in
-// "{Key}:target", and a Batcher for another app or API root refuses to open
-// it (yespo.ErrJournalTarget, naming both). Entries carry a format version:
+// "{Key}:target". A Batcher for another app or API root refuses to open it
+// while it holds tokens (yespo.ErrJournalTarget, naming both targets and how
+// many tokens it holds: run against their target to deliver them, or delete
+// the key "{Key}" to drop them); an empty one is re-bound to the new target,
+// with a Warn record, and the replicas still bound to the old one can no
+// longer append to it. Entries carry a format version:
 // a replica leaves entries of a format it does not know to those that do,
 // so replicas of mixed versions share a stream during a rolling deploy.
 //

@@ -44,8 +44,9 @@ type JournalOptions struct {
 	// Timeout bounds every call to Redis, whatever ctx allows. Default 5 s.
 	Timeout time.Duration
 	// Logger gets one Warn record when a setting of Redis puts accepted
-	// tokens at risk (see doc.go), and when the journal's state in Redis
-	// vanished. Default slog.Default().
+	// tokens at risk (see doc.go), when the journal's state in Redis
+	// vanished, and when Open re-binds an empty journal to another target.
+	// Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -133,9 +134,14 @@ func (j *Journal) Consumer() string { return j.opts.Consumer }
 
 // Open binds the journal to target: it creates the stream and the group if
 // need be, records target in a new journal, and checks Redis's settings
-// (a Warn record if they put tokens at risk, or cannot be read). It returns
-// an error matching yespo.ErrJournalTarget, naming both targets, when the
-// journal belongs to another app or base URL, and the Redis error when
+// (a Warn record if they put tokens at risk, or cannot be read). A journal
+// of another app or base URL whose stream holds no entry is re-bound to
+// target, with one Warn record naming both; from then on the Appends of a
+// process still bound to the old target fail with an error matching
+// yespo.ErrJournalTarget. One that holds entries is refused with an error
+// matching yespo.ErrJournalTarget that names both targets, how many tokens
+// it holds, and what to do: run against their target to deliver them, or
+// delete the stream's key to drop them. It returns the Redis error when
 // Redis cannot be reached. Opening again with the same target is a no-op.
 func (j *Journal) Open(ctx context.Context, target yespo.JournalTarget) error {
 	j.mu.Lock()

@@ -15,20 +15,28 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
-// appendScript adds one entry per token (ARGV[5:]) and reads them at once
+// appendScript adds one entry per token (ARGV[7:]) and reads them at once
 // for this consumer, so that they are in its pending list from the moment
 // they exist: if every writer appends this way, no entry is ever left
 // undelivered, and an entry nobody refreshes is one a dead process held.
 // Entries some other writer left undelivered come back as extras. It
 // refuses when the target record is gone (a Redis that lost its data): the
-// caller binds again, and says so, before trying again.
+// caller binds again, and says so, before trying again; and when the
+// record names another target than this writer's (ARGV[5], ARGV[6]): the
+// journal, empty, was re-bound by a process of another target, whose
+// replicas must never send this one's tokens.
 var appendScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then
+local cur = redis.call('GET', KEYS[2])
+if not cur then
   return redis.error_reply('NOTARGET the journal target record is missing')
+end
+local ok, rec = pcall(cjson.decode, cur)
+if not ok or type(rec) ~= 'table' or rec['app_uuid'] ~= ARGV[5] or rec['base_url'] ~= ARGV[6] then
+  return redis.error_reply('WRONGTARGET ' .. cur)
 end
 local group, consumer, format, added = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ids, mine = {}, {}
-for i = 5, #ARGV do
+for i = 7, #ARGV do
   local id = redis.call('XADD', KEYS[1], '*', 'v', format, 'added', added, 'token', ARGV[i])
   ids[#ids + 1] = id
   mine[id] = true
@@ -171,11 +179,17 @@ func (j *Journal) failQueued() {
 	}
 }
 
+// appendHead is the number of the append script's ARGV before the tokens.
+const appendHead = 6
+
 // commit stores the tokens of the Appends whose callers still wait, in one
 // script call, and hands each its entries.
 func (j *Journal) commit(batch []*appendReq) {
 	var live []*appendReq
-	args := []any{j.opts.Group, j.opts.Consumer, entryFormat, 0}
+	j.mu.Lock()
+	target := *j.opened
+	j.mu.Unlock()
+	args := []any{j.opts.Group, j.opts.Consumer, entryFormat, 0, target.AppUUID, target.BaseURL}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			j.settle(r, nil, time.Time{}, r.ctx.Err())
@@ -192,10 +206,13 @@ func (j *Journal) commit(batch []*appendReq) {
 	at := time.UnixMilli(time.Now().UnixMilli()) // as Reclaim will read it back
 	args[3] = strconv.FormatInt(at.UnixMilli(), 10)
 	ids, extras, err := j.runAppend(args)
-	if err == nil && len(ids) != len(args)-4 {
-		err = fmt.Errorf("the append script returned %d ids for %d tokens", len(ids), len(args)-4)
+	if err == nil && len(ids) != len(args)-appendHead {
+		err = fmt.Errorf("the append script returned %d ids for %d tokens", len(ids), len(args)-appendHead)
 	}
-	if err != nil {
+	if rec, ok := strings.CutPrefix(fmt.Sprint(err), "WRONGTARGET "); ok && err != nil {
+		err = fmt.Errorf("%w: %s was re-bound, empty, to another target by another process (%s); this process's tokens for app %s at %s are not kept: run it against that target or give it a journal of its own",
+			yespo.ErrJournalTarget, j.stream, rec, target.AppUUID, target.BaseURL)
+	} else if err != nil {
 		err = fmt.Errorf("yesporedis: journal %s: append: %w", j.stream, err)
 	}
 	j.mu.Lock()

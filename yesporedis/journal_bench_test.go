@@ -125,7 +125,7 @@ func BenchmarkJournalAppendSpreadP99(b *testing.B) {
 }
 
 // benchBatcher returns a Batcher on a fresh fake Yespo (50 ms per answer,
-// as yespopebble's benchmarks use), on a fresh Redis journal when rs is not
+// as yespobolt's benchmarks use), on a fresh Redis journal when rs is not
 // nil, in memory otherwise.
 func benchBatcher(b *testing.B, rs *redistest.Server) *yespo.Batcher {
 	b.Helper()

@@ -81,7 +81,9 @@ func TestJournalAppendRemoveStats(t *testing.T) {
 func TestJournalTarget(t *testing.T) {
 	rs := redistest.Start(t)
 	ctx := context.Background()
-	openJournal(t, rs.Client(), yesporedis.JournalOptions{Key: "bot"})
+	held := openJournal(t, rs.Client(), yesporedis.JournalOptions{Key: "bot"})
+	_, err := held.Append(ctx, recs(journalTokens(2, "held")...))
+	require.NoError(t, err)
 	for _, other := range []yespo.JournalTarget{
 		{AppUUID: "11111111-2222-4333-a444-555555555555", BaseURL: testTarget.BaseURL},
 		{AppUUID: testTarget.AppUUID, BaseURL: "https://yespo.io/api/"},
@@ -93,7 +95,17 @@ func TestJournalTarget(t *testing.T) {
 		for _, s := range []string{testTarget.AppUUID, testTarget.BaseURL, other.AppUUID, other.BaseURL} {
 			assert.Contains(t, err.Error(), s, "the error names both targets")
 		}
+		for _, advice := range []string{
+			"holds 2 token(s) for app " + testTarget.AppUUID + " at " + testTarget.BaseURL,
+			"to deliver them, run against app " + testTarget.AppUUID + " at " + testTarget.BaseURL,
+			"to drop them, delete the Redis key {bot}",
+		} {
+			assert.Contains(t, err.Error(), advice)
+		}
 	}
+	raw, err := rs.Client().Get(ctx, "{bot}:target").Result()
+	require.NoError(t, err)
+	assert.Contains(t, raw, testTarget.AppUUID, "a refusal leaves the record as it was")
 	// Another key is another journal.
 	j, err := yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Key: "staging-bot", Logger: quiet})
 	require.NoError(t, err)
@@ -104,6 +116,45 @@ func TestJournalTarget(t *testing.T) {
 	j, err = yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Key: "junk", Logger: quiet})
 	require.NoError(t, err)
 	assert.ErrorContains(t, j.Open(ctx, testTarget), "not a journal's target record")
+}
+
+// An empty journal opened for another target (a new app uuid) is re-bound
+// to it with one Warn record; a process still bound to the old target can
+// no longer append to it, and once it holds the new target's tokens the old
+// target is refused.
+func TestJournalTargetRebindsAnEmptyJournal(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := context.Background()
+	old := openJournal(t, rs.Client(), yesporedis.JournalOptions{Key: "bot"})
+	entries, err := old.Append(ctx, recs(journalTokens(1, "old")...))
+	require.NoError(t, err)
+	require.NoError(t, old.Remove(ctx, []string{entries[0].ID})) // delivered: the journal is empty
+
+	logs := &logBuffer{}
+	other := yespo.JournalTarget{AppUUID: "11111111-2222-4333-a444-555555555555", BaseURL: testTarget.BaseURL}
+	j, err := yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Key: "bot", Logger: logs.logger()})
+	require.NoError(t, err)
+	require.NoError(t, j.Open(ctx, other))
+	t.Cleanup(func() { _ = j.Close() })
+	assert.Equal(t, 1, logs.count("re-bound"), logs.String())
+	for _, s := range []string{testTarget.AppUUID, other.AppUUID} {
+		assert.Contains(t, logs.String(), s)
+	}
+
+	_, err = old.Append(ctx, recs(journalTokens(1, "late")...))
+	require.ErrorIs(t, err, yespo.ErrJournalTarget, "the old target's process keeps nothing more here")
+	assert.Contains(t, err.Error(), "re-bound")
+	_, err = j.Append(ctx, recs(journalTokens(1, "new")...))
+	require.NoError(t, err)
+	st, err := j.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Depth, "the old target's late token was not kept")
+
+	again, err := yesporedis.NewJournal(rs.Client(), yesporedis.JournalOptions{Key: "bot", Logger: quiet})
+	require.NoError(t, err)
+	err = again.Open(ctx, testTarget)
+	require.ErrorIs(t, err, yespo.ErrJournalTarget)
+	assert.Contains(t, err.Error(), "holds 1 token(s) for app "+other.AppUUID)
 }
 
 // TestJournalDeadReplica: the entries of a replica that stopped refreshing

@@ -11,8 +11,7 @@ import (
 
 // journal is where the Batcher keeps the tokens it accepted until Yespo has
 // them: an embedded one, a directory, for one process (-journal,
-// YESPO_JOURNAL), or a
-// Redis stream the replicas share (YESPO_REDIS_URL).
+// YESPO_JOURNAL), or a Redis stream the replicas share (YESPO_REDIS_URL).
 type journal struct {
 	j      yespo.Journal
 	where  string       // for the logs: the directory, or "redis"
@@ -26,9 +25,10 @@ type journal struct {
 const defaultJournal = "telegram-bot.journal"
 
 // The journal constructors, each in a file of its own with its dependency:
-// journal_pebble.go and journal_redis.go.
+// journal_bolt.go and journal_redis.go. log gets the journal's own records
+// (an empty journal re-bound to another app).
 var (
-	openFileJournal  func(path string) (yespo.Journal, func() error, error)
+	openFileJournal  func(path string, log *slog.Logger) (yespo.Journal, func() error, error)
 	openRedisJournal func(ctx context.Context, cfg config, log *slog.Logger) (yespo.Journal, func() error, error)
 )
 
@@ -48,7 +48,7 @@ func openJournal(ctx context.Context, cfg config, log *slog.Logger) (*journal, e
 		return &journal{j: j, where: "redis", closer: closer}, nil
 	}
 	path := cmpOr(cfg.journalPath, defaultJournal)
-	j, closer, err := openFileJournal(path)
+	j, closer, err := openFileJournal(path, log)
 	if err != nil {
 		return nil, err
 	}

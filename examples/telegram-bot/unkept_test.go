@@ -34,8 +34,8 @@ func (j *brokenJournal) Append(ctx context.Context, records []yespo.JournalRecor
 func withBrokenJournal(t *testing.T) *brokenJournal {
 	bj := &brokenJournal{}
 	orig := openFileJournal
-	openFileJournal = func(path string) (yespo.Journal, func() error, error) {
-		j, closer, err := orig(path)
+	openFileJournal = func(path string, log *slog.Logger) (yespo.Journal, func() error, error) {
+		j, closer, err := orig(path, log)
 		bj.Journal = j
 		return bj, closer, err
 	}

@@ -1,7 +1,7 @@
 //go:build unix
 
-// Command killchild is the process the kill loop of yespopebble's tests
-// SIGKILLs: it adds tokens through a Batcher on a yespopebble journal and
+// Command killchild is the process the kill loop of yespobolt's tests
+// SIGKILLs: it adds tokens through a Batcher on a yespobolt journal and
 // prints each token on stdout once Add returned nil, so that the parent
 // knows what the journal promised to keep. With -drain it adds nothing: it
 // opens the Batcher (which sends what the journal holds), closes it and
@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespopebble"
+	"github.com/yespo-go/yespo/yespobolt"
 )
 
 func main() {
@@ -57,7 +57,7 @@ func main() {
 var errAddFailed = errors.New("an Add failed")
 
 func run(path, prefix string, n, workers int, drain bool) error {
-	j, err := yespopebble.Open(path)
+	j, err := yespobolt.Open(path)
 	if err != nil {
 		return err
 	}

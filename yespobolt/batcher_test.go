@@ -1,4 +1,4 @@
-package yespopebble_test
+package yespobolt_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespopebble"
+	"github.com/yespo-go/yespo/yespobolt"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -20,7 +20,7 @@ import (
 // it to f, closes both and returns the Batcher's Close error and Stats.
 func run(t *testing.T, srv *yespotest.Server, app, path string, closeWithin time.Duration, f func(*yespo.Batcher)) (yespo.BatcherStats, error) {
 	t.Helper()
-	j, err := yespopebble.Open(path)
+	j, err := yespobolt.Open(path, yespobolt.WithLogger(quiet))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, j.Close()) }()
 	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j})
@@ -71,49 +71,37 @@ func TestOutageAcrossRestartsDeliversAll(t *testing.T) {
 	}
 }
 
-func TestBatcherBurstSharesSyncs(t *testing.T) {
-	srv := yespotest.NewServer()
-	t.Cleanup(srv.Close)
-	app := srv.NewApp()
-	j, err := yespopebble.Open(filepath.Join(t.TempDir(), "journal"))
-	require.NoError(t, err)
-	defer j.Close()
-	// No batch is cut before Close (MaxBatch above the burst, an hour's
-	// FlushInterval), so the journal must hold every token Add accepted.
-	b, err := srv.Client().NewBatcher(app, yespo.BatcherOptions{Journal: j, FlushInterval: time.Hour, MaxBatch: 2000})
-	require.NoError(t, err)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 1000 {
-		wg.Go(func() {
-			<-start
-			assert.NoError(t, b.Add(ctx, tok(i)))
-		})
-	}
-	before := j.Syncs()
-	close(start)
-	wg.Wait()
-	syncs := j.Syncs() - before
-	t.Logf("%d syncs for a burst of 1,000 Adds", syncs)
-	assert.Less(t, syncs, int64(100), "a burst shares syncs")
-	st, err := j.Stats(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, 1000, st.Depth, "every Add that returned is in the journal")
-	require.NoError(t, b.Close(ctx))
-}
-
 func TestBatcherRefusesAJournalOfAnotherApp(t *testing.T) {
 	srv := yespotest.NewServer()
 	t.Cleanup(srv.Close)
 	first, second := srv.NewApp(), srv.NewApp()
 	path := filepath.Join(t.TempDir(), "journal")
-	_, err := run(t, srv, first, path, time.Minute, nil)
-	require.NoError(t, err)
-	j, err := yespopebble.Open(path)
+	srv.FailRandomly(1, yespotest.Fault{Status: http.StatusServiceUnavailable}) // the token stays in the journal
+	_, err := run(t, srv, first, path, time.Second, func(b *yespo.Batcher) { require.NoError(t, b.Add(ctx, tok(1))) })
+	require.ErrorIs(t, err, yespo.ErrHeld)
+	j, err := yespobolt.Open(path, yespobolt.WithLogger(quiet))
 	require.NoError(t, err)
 	defer j.Close()
 	_, err = srv.Client().NewBatcher(second, yespo.BatcherOptions{Journal: j})
 	require.ErrorIs(t, err, yespo.ErrJournalTarget)
-	assert.Contains(t, err.Error(), first)
+	assert.Contains(t, err.Error(), "holds 1 token(s) for app "+first)
 	assert.Contains(t, err.Error(), second)
+}
+
+// A journal left empty by one app's bot is taken over by the bot of
+// another app (a new app uuid), which delivers its own tokens to its app.
+func TestBatcherRebindsAnEmptyJournal(t *testing.T) {
+	srv := yespotest.NewServer()
+	t.Cleanup(srv.Close)
+	first, second := srv.NewApp(), srv.NewApp()
+	path := filepath.Join(t.TempDir(), "journal")
+	_, err := run(t, srv, first, path, time.Minute, func(b *yespo.Batcher) { require.NoError(t, b.Add(ctx, tok(1))) })
+	require.NoError(t, err)
+	st, err := run(t, srv, second, path, time.Minute, func(b *yespo.Batcher) { require.NoError(t, b.Add(ctx, tok(2))) })
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, st.Sent)
+	_, ok := srv.ContactByToken(second, tok(2).Token)
+	assert.True(t, ok)
+	_, ok = srv.ContactByToken(second, tok(1).Token)
+	assert.False(t, ok, "the first app's token went to the first app only")
 }

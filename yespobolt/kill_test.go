@@ -1,6 +1,6 @@
 //go:build unix
 
-package yespopebble_test
+package yespobolt_test
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespopebble"
+	"github.com/yespo-go/yespo/yespobolt"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -37,7 +37,7 @@ var (
 func childBinary(t *testing.T) string {
 	t.Helper()
 	childOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "yespopebble-killchild-")
+		dir, err := os.MkdirTemp("", "yespobolt-killchild-")
 		if err != nil {
 			childErr = err
 			return
@@ -117,7 +117,7 @@ func (c *child) wait() (stderr string, err error) {
 }
 
 // TestKillLoopLosesNothing SIGKILLs a process adding tokens through a
-// Batcher on a yespopebble journal at random moments, restarts it on the same
+// Batcher on a yespobolt journal at random moments, restarts it on the same
 // journal each time, and checks that every token whose Add returned nil
 // reached the fake Yespo, which lives here in the parent and so outlives
 // every child. Yespo answers some requests 503, so that some kills land
@@ -176,7 +176,7 @@ func TestKillLoopLosesNothing(t *testing.T) {
 	t.Logf("%d kills: %d tokens promised, %d distinct tokens accepted by the fake, %d accepted more than once (at-least-once)", kills, len(promised), sent, dup)
 	require.NotEmpty(t, promised, "the loop must have added something")
 
-	j, err := yespopebble.Open(journal)
+	j, err := yespobolt.Open(journal)
 	require.NoError(t, err)
 	defer j.Close()
 	require.NoError(t, j.Open(ctx, yespo.JournalTarget{AppUUID: app, BaseURL: srv.URL}))
@@ -215,7 +215,7 @@ func TestSecondProcessGetsAClearError(t *testing.T) {
 	t.Cleanup(srv.Close)
 	app := srv.NewApp()
 	path := filepath.Join(t.TempDir(), "journal")
-	j, err := yespopebble.Open(path)
+	j, err := yespobolt.Open(path)
 	require.NoError(t, err)
 	defer j.Close()
 	c := startChild(t, srv, app, path, "-n", "1")

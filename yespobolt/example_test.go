@@ -1,4 +1,4 @@
-package yespopebble_test
+package yespobolt_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/yespo-go/yespo"
-	"github.com/yespo-go/yespo/yespopebble"
+	"github.com/yespo-go/yespo/yespobolt"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -20,7 +20,7 @@ func ExampleOpen() {
 	dir, _ := os.MkdirTemp("", "journal")
 	defer os.RemoveAll(dir)
 
-	j, err := yespopebble.Open(filepath.Join(dir, "yespo.journal"))
+	j, err := yespobolt.Open(filepath.Join(dir, "yespo.journal"))
 	if err != nil {
 		fmt.Println(err)
 		return
