@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/pace"
 )
 
 // ErrBatcherClosed is returned by Batcher.Add and AddAndWait once Close has
@@ -169,7 +171,7 @@ type Batcher struct {
 	closing chan struct{} // closed by the first Close: wakes blocked Adds
 	workers sync.WaitGroup
 	stopped sync.Once
-	party   party // the Batcher's turns at the Client's pace
+	party   pace.Party // the Batcher's turns at the Client's pace
 
 	mu          sync.Mutex
 	wake        *sync.Cond          // workers wait on it for a batch they may send
@@ -309,7 +311,7 @@ func (b *Batcher) Stats() BatcherStats {
 	b.mu.Lock()
 	st := b.stats
 	st.Pending = b.pendingLocked()
-	st.Pace = b.c.account.current()
+	st.Pace = b.c.account.Rate()
 	b.mu.Unlock()
 	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
 	return st

@@ -122,7 +122,7 @@ func (b *Batcher) pauseFor(err error) bool {
 	if d <= b.c.retry.MaxWait || d > b.opts.MaxPause {
 		return false
 	}
-	b.c.account.pause(d)
+	b.c.account.Pause(d)
 	return true
 }
 
@@ -135,7 +135,7 @@ func (b *Batcher) holdLocked(bt *batch, err error) bool {
 	if !transient(err) || b.keepsTransientFailures() {
 		return false
 	}
-	if !b.c.account.down() {
+	if !b.c.account.Down() {
 		return false
 	}
 	now := time.Now()

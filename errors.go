@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/yespo-go/yespo/internal/redact"
 )
 
 // Sentinel errors for errors.Is. An *APIError matches the one that fits its
@@ -320,18 +322,18 @@ func (e *transportError) Format(f fmt.State, verb rune) {
 	_, _ = io.WriteString(f, e.text)
 }
 
-// transportError wraps err, which ended the call to ep after attempts
+// scrubTransport wraps err, which ended the call to ep after attempts
 // attempts. The *url.Error inside, if any, has its URL scrubbed too, for
 // whoever reaches it with errors.As: it is the one that error's own text
 // prints.
-func (s scrubber) transportError(ep endpoint, attempts int, err error) error {
+func scrubTransport(s redact.Scrubber, ep endpoint, attempts int, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		ue.URL = s.text(ue.URL)
+		ue.URL = s.Text(ue.URL)
 	}
 	text := "yespo: " + ep.method + " " + ep.path
 	if attempts > 1 {
 		text += " (" + strconv.Itoa(attempts) + " attempts)"
 	}
-	return &transportError{text: text + ": " + s.text(err.Error()), cause: err}
+	return &transportError{text: text + ": " + s.Text(err.Error()), cause: err}
 }

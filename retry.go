@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/yespo-go/yespo/internal/pace"
 )
 
 // caller is who makes a call: whose turn it takes at the budget's pace,
@@ -22,7 +24,7 @@ import (
 // passes its own, built for each send. It reaches the attempt loop as an
 // argument, never through the context.
 type caller struct {
-	party *party // whose turn; nil: the Client's direct calls
+	party *pace.Party // whose turn; nil: the Client's direct calls
 	// attempted, if set, hears of each attempt once it is answered:
 	// status is 0 for a transport error.
 	attempted func(status int)
@@ -40,7 +42,7 @@ type attemptLoop struct {
 	c        *Client
 	ep       endpoint
 	by       caller
-	budget   *budget
+	budget   *pace.Budget
 	policy   retryPolicy
 	attempts int
 	began    time.Time     // when the current attempt's turn was granted
@@ -58,7 +60,7 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint, by *caller) (*htt
 		st.by = *by
 	}
 	if st.by.party == nil {
-		st.by.party = &st.budget.direct
+		st.by.party = st.budget.Direct()
 	}
 	if err := st.pace(req.Context()); err != nil {
 		return nil, st, err
@@ -85,7 +87,7 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint, by *caller) (*htt
 
 // pace waits for the attempt's turn at its budget.
 func (a *attemptLoop) pace(ctx context.Context) error {
-	if err := a.budget.wait(ctx, a.by.party); err != nil {
+	if err := a.budget.Wait(ctx, a.by.party); err != nil {
 		return err
 	}
 	a.began = time.Now()
@@ -107,7 +109,7 @@ func (a *attemptLoop) observe(resp *http.Response, err error) {
 	if err == nil {
 		status = resp.StatusCode
 	}
-	a.budget.answered(a.began, status)
+	a.budget.Answered(a.began, status)
 	if a.by.attempted != nil {
 		a.by.attempted(status)
 	}
@@ -130,7 +132,7 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 	case final || !shouldRetry(ctx, resp, err):
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		return false, nil
-	case a.by.holdsOutage && a.budget.down():
+	case a.by.holdsOutage && a.budget.Down():
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		a.log(ctx, slog.LevelWarn, "yespo: giving up: Yespo is down; the batch is held", resp, err)
 		return false, nil
@@ -150,7 +152,7 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 				return false, nil
 			}
 			a.wait = after
-			a.budget.pause(after) // the account was asked to wait, not only this call
+			a.budget.Pause(after) // the account was asked to wait, not only this call
 		}
 	}
 	if a.wait == 0 {
@@ -203,7 +205,7 @@ func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, res
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", a.c.creds().scrub.text(err.Error())))
+		attrs = append(attrs, slog.String("error", a.c.creds().scrub.Text(err.Error())))
 	}
 	l.LogAttrs(ctx, level, msg, attrs...)
 }

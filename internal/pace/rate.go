@@ -1,4 +1,4 @@
-package yespo
+package pace
 
 import (
 	"net/http"
