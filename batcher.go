@@ -2,17 +2,17 @@ package yespo
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"sync"
+	"fmt"
+	"sync/atomic"
 	"time"
 
+	"github.com/yespo-go/yespo/internal/engine"
 	"github.com/yespo-go/yespo/internal/pace"
 )
 
 // ErrBatcherClosed is returned by Batcher.Add and AddAndWait once Close has
 // been called.
-var ErrBatcherClosed = errors.New("yespo: batcher closed")
+var ErrBatcherClosed = engine.ErrClosed
 
 // BatcherOptions tunes a Batcher; zero fields take the defaults. Values
 // beyond the bounds below are refused by NewBatcher.
@@ -162,41 +162,21 @@ type BatcherStats struct {
 // every half gets ends the search after about 2·log2(MaxBatch) requests.
 // Memory is bounded by MaxPending.
 type Batcher struct {
-	c    *Client
-	app  string
-	opts BatcherOptions
+	c     *Client
+	app   string
+	opts  BatcherOptions
+	eng   *engine.Engine[Token]
+	party pace.Party // the Batcher's turns at the Client's pace
 
-	ctx     context.Context // the sends'; cancelled, with a cause, when a Close gives up
-	cancel  context.CancelCauseFunc
-	closing chan struct{} // closed by the first Close: wakes blocked Adds
-	workers sync.WaitGroup
-	stopped sync.Once
-	party   pace.Party // the Batcher's turns at the Client's pace
-
-	mu          sync.Mutex
-	wake        *sync.Cond          // workers wait on it for a batch they may send
-	closed      bool                // Close was called: no more Adds
-	abandoned   bool                // a Close gave up: nothing more is sent
-	quit        bool                // the workers are to return
-	filling     *batch              // accepting tokens; cut when full or due
-	pending     map[Token]*batch    // each pending token → the batch carrying it, for de-duplication
-	unfinished  map[*batch]struct{} // cut and not settled: waiting or in flight
-	room        chan struct{}       // closed when tokens settle: blocked Adds and Close look again
-	ready       []*batch            // cut, waiting for a worker
-	flush       *time.Timer         // FlushInterval of the oldest filling token
-	flushArmed  bool
-	settling    int            // batches filed whose OnBatch and waiters are being told
-	inCallback  map[uint64]int // goroutine → OnBatch calls it is running (see goid)
-	giveUpCause error          // the ctx error of the Close that gave up
-	stats       BatcherStats
-	firstErr    error
-	jr          *journalState // nil without a journal: see batcher_journal.go
+	attempts, rateLimited atomic.Int64
 }
 
 // NewBatcher returns a running Batcher that adds tokens to appUUID. It fails
 // with a *ValidationError, matching ErrInvalidInput, on a malformed appUUID
 // or an option out of its bounds (see BatcherOptions), and allocates
-// nothing for a refused option.
+// nothing for a refused option. With a Journal it opens it and takes what
+// earlier runs left, up to MaxPending, within a minute: it fails, wrapping
+// the journal's error, if either fails.
 func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, error) {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return nil, err
@@ -205,30 +185,33 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	b := &Batcher{
-		c: c, app: appUUID, opts: opts,
-		ctx:        ctx,
-		cancel:     cancel,
-		closing:    make(chan struct{}),
-		pending:    map[Token]*batch{},
-		unfinished: map[*batch]struct{}{},
-		inCallback: map[uint64]int{},
-		room:       make(chan struct{}),
+	b := &Batcher{c: c, app: appUUID, opts: opts}
+	cfg := engine.Config[Token]{
+		MaxBatch: opts.MaxBatch, MaxPending: opts.MaxPending, Concurrency: opts.Concurrency,
+		FlushInterval: opts.FlushInterval, MaxOutage: opts.MaxOutage,
+		Durable:  opts.Journal != nil,
+		Journal:  engine.NewMemory[Token](),
+		Send:     b.send,
+		Classify: b.classify,
+		Pause:    b.pauseFor,
+		GaveUp:   gaveUpError,
+		Logger:   c.logger,
 	}
-	b.wake = sync.NewCond(&b.mu)
-	b.filling = b.newBatch()
-	b.flush = time.AfterFunc(time.Hour, b.flushDue)
-	b.flush.Stop()
-	if opts.Journal != nil { // journal hook: bind it, queue what earlier runs left
-		if err := b.openJournal(); err != nil {
-			cancel(err)
-			return nil, err
+	if opts.OnBatch != nil {
+		cfg.OnResult = func(r engine.Result[Token]) {
+			opts.OnBatch(BatchResult{Tokens: r.Items, Err: r.Err, Attempted: r.Attempted})
 		}
 	}
-	b.workers.Add(opts.Concurrency)
-	for range opts.Concurrency {
-		go b.work()
+	if opts.Journal != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), engine.OpenTimeout)
+		defer cancel()
+		if err := opts.Journal.Open(ctx, JournalTarget{AppUUID: appUUID, BaseURL: c.BaseURL()}); err != nil {
+			return nil, fmt.Errorf("yespo: batcher: journal: %w", err)
+		}
+		cfg.Journal = journalOf{opts.Journal}
+	}
+	if b.eng, err = engine.New(cfg); err != nil {
+		return nil, fmt.Errorf("yespo: batcher: journal: reclaim: %w", err)
 	}
 	return b, nil
 }
@@ -277,20 +260,11 @@ func boundString(name string, v int64) string {
 	if name == "MaxPause" || name == "FlushInterval" || name == "MaxOutage" {
 		return time.Duration(v).String()
 	}
-	return formatCount(v)
-}
-
-// formatCount writes n with thousands separators: 10,000,000.
-func formatCount(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
+	s := fmt.Sprint(v)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	return string(out)
+	return s
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -301,24 +275,35 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// newBatch returns an empty batch.
-func (b *Batcher) newBatch() *batch {
-	return &batch{done: make(chan struct{})}
-}
-
-// Stats returns the counters so far.
+// Stats returns the counters so far, and the journal's depth and oldest
+// entry as last known: it does no I/O and never blocks on the journal,
+// whose figures are refreshed in the background at most every 2 seconds
+// while Stats is called (and follow the Batcher's own appends and removes
+// in between). StatsContext reads them fresh.
 func (b *Batcher) Stats() BatcherStats {
-	b.mu.Lock()
-	st := b.stats
-	st.Pending = b.pendingLocked()
-	st.Pace = b.c.account.Rate()
-	b.mu.Unlock()
-	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
-	return st
+	return b.stats(b.eng.Stats())
 }
 
-// pendingLocked counts tokens accepted and not yet sent or failed,
-// duplicates aside.
-func (b *Batcher) pendingLocked() int {
-	return int(b.stats.Added + b.stats.Reclaimed - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
+// StatsContext returns the counters with the journal's depth and oldest
+// entry read now. If the journal fails or ctx ends first, it returns the
+// last known figures with that error.
+func (b *Batcher) StatsContext(ctx context.Context) (BatcherStats, error) {
+	if ctx == nil {
+		return b.Stats(), invalid("ctx", "must not be nil")
+	}
+	st, err := b.eng.StatsContext(ctx)
+	return b.stats(st), err
+}
+
+func (b *Batcher) stats(e engine.Stats) BatcherStats {
+	st := BatcherStats{
+		Added: e.Added, Duplicates: e.Duplicates, Sent: e.Sent, Failed: e.Failed, Batches: e.Batches,
+		Pauses: e.Pauses, Pending: e.Pending, Held: e.Held, Reclaimed: e.Reclaimed,
+		Attempts: b.attempts.Load(), RateLimited: b.rateLimited.Load(),
+		Pace: b.c.account.Rate(), JournalDepth: e.Journal.Depth,
+	}
+	if !e.Journal.Oldest.IsZero() {
+		st.JournalOldest = time.Since(e.Journal.Oldest)
+	}
+	return st
 }

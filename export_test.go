@@ -12,7 +12,5 @@ func Unpaced(c *Client) {
 // JournalQueue counts the Adds waiting for the Batcher's next journal
 // Append.
 func JournalQueue(b *Batcher) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.jr.queue)
+	return b.eng.AppendQueue()
 }
