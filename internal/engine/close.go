@@ -33,6 +33,8 @@ func (e *Engine[T]) Wait(ctx context.Context, b *batch.Batch[T], item T) error {
 // await waits until every root in roots is settled or, with a durable
 // journal, answered: each piece settled or held.
 func (e *Engine[T]) await(ctx context.Context, roots []*batch.Batch[T]) error {
+	_, exit := e.enter()
+	defer exit()
 	for {
 		e.mu.Lock()
 		for len(roots) > 0 && e.answeredLocked(roots[0]) {
@@ -118,12 +120,13 @@ func (e *Engine[T]) heldErrorLocked(n, of int) error {
 
 // Close flushes, then stops the engine: later Adds return ErrClosed. It
 // waits until every item is settled (or, durable, parked in the journal)
-// and OnResult has returned for every result — all but the call that was
-// running when Close began, and those after it, when Close is called from
-// OnResult — or until ctx ends: then it gives up.
+// and OnResult has returned for every result — unless it is called from
+// OnResult, which it cannot wait for: then the calls after it follow once
+// it returns — or until ctx ends: then it gives up.
 func (e *Engine[T]) Close(ctx context.Context) error {
+	inside, exit := e.enter()
+	defer exit()
 	e.mu.Lock()
-	inside := e.running // the OnResult call running now, if Close comes from it
 	if !e.closed {
 		e.closed = true
 		close(e.closing)
@@ -151,16 +154,16 @@ func (e *Engine[T]) Close(ctx context.Context) error {
 }
 
 // drainedLocked reports whether Close may return: every item settled or
-// parked, and the results delivered — but from inside the OnResult call
-// numbered inside (0: none), which cannot wait for itself or those after it.
-func (e *Engine[T]) drainedLocked(inside uint64) bool {
+// parked, and the results delivered — unless Close is called from inside
+// OnResult.
+func (e *Engine[T]) drainedLocked(inside bool) bool {
 	if e.abandoned {
 		return true
 	}
 	if int64(e.pendingLocked())-e.parked > 0 {
 		return false
 	}
-	return len(e.results) == 0 && e.running == 0 || inside != 0 && e.running == inside
+	return inside || len(e.results) == 0 && !e.running
 }
 
 // abandon cancels the sends in flight and files every batch not yet
@@ -251,33 +254,6 @@ func (e *Engine[T]) summary() error {
 		e.warn("yespo: batcher: closed with tokens held in the journal; the next batcher on it sends them", e.cause, "tokens", e.st.Held)
 	}
 	return errors.Join(errs...)
-}
-
-// dispatch delivers results to OnResult, one at a time, until the engine
-// is shut down and nothing is left to deliver.
-func (e *Engine[T]) dispatch() {
-	for {
-		e.mu.Lock()
-		for len(e.results) == 0 {
-			if e.done {
-				e.mu.Unlock()
-				return
-			}
-			e.mu.Unlock()
-			<-e.kick
-			e.mu.Lock()
-		}
-		r := e.results[0]
-		e.results = e.results[1:]
-		e.calls++
-		e.running = e.calls
-		e.mu.Unlock()
-		e.cfg.OnResult(r)
-		e.mu.Lock()
-		e.running = 0
-		e.changedLocked()
-		e.mu.Unlock()
-	}
 }
 
 // formatCount writes n with thousands separators: 10,000,000.

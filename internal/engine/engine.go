@@ -81,8 +81,8 @@ type Result[T any] struct {
 // Stats counts what the engine did.
 type Stats struct {
 	Added, Duplicates, Sent, Failed, Batches, Pauses, Held, Reclaimed int64
-	Pending                                                          int
-	Journal                                                          JournalStats // last known
+	Pending                                                           int
+	Journal                                                           JournalStats // last known
 }
 
 // The bounds on journal calls the engine makes without a caller's ctx.
@@ -125,8 +125,9 @@ type Engine[T comparable] struct {
 	appending  int  // items between their Append and their queueing
 	appender   bool // appendLoop runs
 	results    []Result[T]
-	calls      uint64 // OnResult calls begun
-	running    uint64 // the number of the call running; 0 when none
+	running    bool // an OnResult call runs
+	insideN    int  // Flush, Close and Wait calls from OnResult, waiting
+	inflight   int  // sends under way
 	st         Stats
 	heldN      int64 // items of held batches
 	parked     int64 // items left in the journal by a Close

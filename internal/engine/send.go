@@ -11,13 +11,44 @@ import (
 
 // send is a worker's: one request for b, and what becomes of b.
 func (e *Engine[T]) send(b *batch.Batch[T]) {
-	err := e.cfg.Send(e.ctx, b.Items, func() { b.Attempted.Store(true) })
-	if err != nil && e.ctx.Err() != nil {
-		e.mu.Lock()
-		err = e.gaveUpLocked(b)
-		e.mu.Unlock()
+	e.mu.Lock()
+	e.awaitReportsLocked()
+	e.inflight++
+	e.mu.Unlock()
+	err := e.ctx.Err()
+	if err == nil {
+		err = e.cfg.Send(e.ctx, b.Items, func() { b.Attempted.Store(true) })
 	}
+	e.mu.Lock()
+	e.inflight--
+	if err != nil && e.ctx.Err() != nil {
+		err = e.gaveUpLocked(b)
+	}
+	e.changedLocked()
+	e.mu.Unlock()
 	e.settle(b, err)
+}
+
+// awaitReportsLocked keeps OnResult in step with the sends: a send starts
+// only while fewer than Concurrency batches are in flight or waiting for
+// OnResult to return, as when OnResult ran on the workers — so that what
+// Yespo accepted and OnResult has not heard of stays bounded (an import's
+// checkpoint relies on it). A Flush, Close or Wait called from the running
+// OnResult lifts the bound: it waits for sends, and OnResult for it.
+func (e *Engine[T]) awaitReportsLocked() {
+	for e.cfg.OnResult != nil && !e.abandoned && e.insideN == 0 {
+		busy := e.inflight + len(e.results)
+		if e.running {
+			busy++
+		}
+		if busy < e.cfg.Concurrency {
+			return
+		}
+		changed := e.changed
+		e.mu.Unlock()
+		<-changed
+		e.mu.Lock()
+	}
 }
 
 // settle decides what becomes of b after a send: sent; paused and sent
@@ -142,14 +173,14 @@ func (e *Engine[T]) parkLocked(b *batch.Batch[T]) {
 	delete(e.unfinished, b)
 }
 
-// probe sends a held batch again: the hold's probe.
+// probe sends a held batch again: the hold's probe. It counts as held
+// until Yespo accepts it.
 func (e *Engine[T]) probe(b *batch.Batch[T]) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.unfinished[b]; !ok || e.abandoned {
 		return
 	}
-	e.setHeldLocked(b, false)
 	e.pool.PushFront(b)
 }
 
