@@ -109,8 +109,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		attemptClient: shielded(hc),
 		retry:         o.retry,
 		logger:        o.logger,
-		account:       pace.New(pace.AccountRate, o.limiter),
-		lookup:        pace.New(pace.LookupRate, nil),
+		account:       pace.New(cmpOr(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
+		lookup:        pace.New(pace.LookupRate, nil, false),
 	}, nil
 }
 

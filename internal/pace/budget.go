@@ -62,9 +62,14 @@ type Party struct {
 }
 
 // New returns a Budget of documented requests per second, under limiter
-// (nil for none).
-func New(documented float64, limiter Limiter) *Budget {
+// (nil for none). The pace ramps up from half the documented rate to find
+// what the account has left, unless stated: then the user said what the
+// budget is, and the pace starts there (backing off on 429 all the same).
+func New(documented float64, limiter Limiter, stated bool) *Budget {
 	b := &Budget{limiter: limiter, rate: newRateControl(documented)}
+	if stated {
+		b.rate.believe()
+	}
 	b.timer = time.AfterFunc(time.Hour, b.fire)
 	b.timer.Stop()
 	return b

@@ -16,7 +16,7 @@ import (
 // out among the first turns, not after the import's queue.
 func TestBudgetPartiesTakeTurns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := New(AccountRate, nil)
+		b := New(AccountRate, nil, false)
 		b.Pause(time.Second) // let everyone queue before the first turn
 		var imp, bot Party
 		var mu sync.Mutex
@@ -49,7 +49,7 @@ func TestBudgetPartiesTakeTurns(t *testing.T) {
 // A waiter whose ctx ends leaves the queue; the turn goes to the next.
 func TestBudgetWaiterWithdraws(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := New(AccountRate, nil)
+		b := New(AccountRate, nil, false)
 		b.Pause(time.Second)
 		var p Party
 		ctx, cancel := context.WithCancel(context.Background())

@@ -91,6 +91,14 @@ func newRateControl(documented float64) rateControl {
 	return r
 }
 
+// believe starts the pace at the top of the budget, as if a ramp had
+// reached it: the user stated the budget.
+func (r *rateControl) believe() {
+	r.rate = max(settleShare*r.best, minRate)
+	r.from = r.rate
+	r.reach = 1 // the ramp is over: the next turns settle and probe beyond
+}
+
 // restart begins a ramp from rate.
 func (r *rateControl) restart(rate float64) {
 	r.rate = max(rate, minRate)
