@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/yespo-go/yespo/internal/engine"
+	"github.com/yespo-go/yespo/internal/redact"
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // ErrNotSent is matched by the error of a batch that never left for Yespo:
@@ -65,7 +67,7 @@ func (b *Batcher) classify(err error) engine.Verdict {
 // honoured: the batch fails with it.
 func (b *Batcher) pauseFor(err error) bool {
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || !retryableStatus(apiErr.StatusCode) {
+	if !errors.As(err, &apiErr) || !retry.Status(apiErr.StatusCode) {
 		return false
 	}
 	d := apiErr.RetryAfter
@@ -81,10 +83,10 @@ func (b *Batcher) pauseFor(err error) bool {
 func transient(err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		return retryableStatus(apiErr.StatusCode)
+		return retry.Status(apiErr.StatusCode)
 	}
-	var te *transportError
-	return errors.As(err, &te) && !permanentError(te.cause)
+	var te *redact.TransportError
+	return errors.As(err, &te) && !retry.Permanent(te.Cause)
 }
 
 // refusedForGood reports whether err is Yespo refusing the batch as sent:

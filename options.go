@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Option configures a Client in NewClient. An Option that gets a bad value
@@ -28,7 +30,7 @@ type options struct {
 	httpClient  *http.Client
 	transport   http.RoundTripper
 	userAgent   string
-	retry       retryPolicy
+	retry       retry.Policy
 	logger      *slog.Logger
 	limiter     Limiter
 	accountRate float64
@@ -133,7 +135,7 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 		case maxWait < minWait:
 			return invalid("retry", "maxWait must not be less than minWait")
 		}
-		o.retry = retryPolicy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
 		return nil
 	}
 }

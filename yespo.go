@@ -16,6 +16,7 @@ import (
 
 	"github.com/yespo-go/yespo/internal/pace"
 	"github.com/yespo-go/yespo/internal/redact"
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Version is the library's version, sent in the User-Agent.
@@ -59,7 +60,7 @@ type Client struct {
 	// attemptClient is what go-retryablehttp sends through: the user's
 	// http.Client, or the default one, behind a shield (see keepIdle).
 	attemptClient *http.Client
-	retry         retryPolicy
+	retry         retry.Policy
 	logger        *slog.Logger // nil: no logging
 	// account paces the apps methods on the account's 200 requests per
 	// second, under the user's Limiter if any; lookup paces
@@ -87,7 +88,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
 	}
-	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: defaultRetry}
+	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -157,11 +158,11 @@ func checkRedirect(s redact.Scrubber) func(*http.Request, []*http.Request) error
 		first := via[0]
 		switch {
 		case len(via) >= 10:
-			return fmt.Errorf("yespo: stopped after 10 redirects: %w", errRedirectRefused)
+			return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
 		case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-			return fmt.Errorf("yespo: redirect from https to http: %w", errRedirectRefused)
+			return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
 		case !strings.EqualFold(req.URL.Host, first.URL.Host):
-			return fmt.Errorf("yespo: redirect to another host (%s): %w", s.Text(req.URL.Host), errRedirectRefused)
+			return fmt.Errorf("yespo: redirect to another host (%s): %w", s.Text(req.URL.Host), retry.ErrRedirectRefused)
 		case req.Method != first.Method:
 			return http.ErrUseLastResponse
 		}
@@ -258,14 +259,14 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.Margin())))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    clean(s.Text(rawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
+		Message:    redact.Clean(s.Text(redact.RawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
 		Body:       s.Body(raw, maxErrorBody),
 		Header:     s.Header(resp.Header),
 		Attempts:   attempts,
 		Method:     ep.method,
 		Path:       ep.path,
 	}
-	if d, ok := serverWait(resp.StatusCode, resp.Header, time.Now()); ok {
+	if d, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	return e
