@@ -1,6 +1,7 @@
 package yespo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -46,13 +47,21 @@ type BatcherOptions struct {
 	// Yespo's), from 1 second to 24 hours. With a Journal nothing fails at
 	// MaxOutage: the tokens stay kept. See Batcher.
 	MaxOutage time.Duration
-	// OnBatch, if set, is called exactly once for each batch settled
-	// before Close returns, with its outcome, from the goroutine that
-	// settled it; a batch refused with a 400 and split (see Batcher) is
-	// reported piece by piece. It should not block for long: Flush and
-	// Close wait for it, Close only until its ctx ends. It may call Flush
-	// and Close. A batch a Close gave up on is not reported to OnBatch:
-	// it is in Close's error and Stats.
+	// OnBatch, if set, is called once for each settled batch with its
+	// outcome — a batch refused with a 400 and split (see Batcher) piece
+	// by piece — after its tokens are settled (sent, or failed; with a
+	// Journal, removed from it). The calls are made one at a time, in the
+	// order the batches settled, on one goroutine of the Batcher's own,
+	// never on one that sends: a slow OnBatch delays no token already on
+	// its way, but a send starts only while fewer than Concurrency batches
+	// are in flight or waiting for OnBatch, so that what Yespo accepted and
+	// OnBatch has not heard of stays bounded. OnBatch may call Add, Flush,
+	// Close and AddAndWait: Flush and Close then return once the tokens
+	// added before them are settled, without waiting for OnBatch. Close
+	// from elsewhere waits for every OnBatch call to return, until its ctx
+	// ends; a batch a Close gave up on, or settled and not yet reported
+	// when it gave up, is not reported to OnBatch: it is in Close's error
+	// and Stats.
 	OnBatch func(BatchResult)
 	// Journal, if set, keeps every accepted token on stable storage until
 	// Yespo accepted it (a 2xx for its batch) or refused it for good (a
@@ -67,8 +76,10 @@ type BatcherOptions struct {
 	// Yespo accepted a batch and before the journal forgot it sends that
 	// batch again, which Yespo takes as a no-op (a token is kept once).
 	// NewBatcher fails, with an error matching ErrJournalTarget, on a
-	// journal made for another app or base URL. Nil keeps tokens in memory
-	// only. See Journal and github.com/yespo-go/yespo/yespopebble.
+	// journal made for another app or base URL. Nil keeps tokens in an
+	// in-memory journal: the same path, but a batch held through an outage
+	// fails after MaxOutage, and Close waits for it. See Journal and
+	// github.com/yespo-go/yespo/yespopebble.
 	Journal Journal
 }
 
@@ -97,7 +108,8 @@ type BatchResult struct {
 // BatcherStats counts what a Batcher did. After Close,
 // Added + Reclaimed == Sent + Failed + Duplicates + Held: every token Add
 // accepted or the journal handed back is sent, failed, a duplicate of one
-// pending, or kept in the journal (Reclaimed and Held are 0 without one).
+// pending, or kept in the journal (Reclaimed, and Held after Close, are 0
+// without one).
 type BatcherStats struct {
 	Added      int64 // tokens Add and AddAndWait accepted, duplicates included
 	Duplicates int64 // accepted tokens equal to one still pending: not sent again
@@ -114,19 +126,21 @@ type BatcherStats struct {
 	// client rate limiter (WithRateLimiter) caps what is sent under it.
 	Pace    float64
 	Pending int // tokens accepted and not yet sent or failed, duplicates aside
-	// Held counts tokens the journal holds for a later try, neither sent
-	// nor failed: while the Batcher runs, those of batches that failed for
-	// now (see BatcherOptions.Journal) and wait to be sent again; after
-	// Close, those left in the journal, which the next Batcher on it
-	// sends. Always 0 without a journal.
+	// Held counts tokens held for a later try, neither sent nor failed:
+	// while the Batcher runs, those of batches that failed for now (an
+	// outage; with a Journal, see BatcherOptions.Journal, any failure but
+	// a refusal for good) and wait to be sent again; after Close, those
+	// left in the journal, which the next Batcher on it sends (0 without
+	// a Journal).
 	Held int64
 	// Reclaimed counts tokens taken from the journal that earlier runs (or
 	// a dead replica) left: they are sent like added ones. With it, after
 	// Close, Added + Reclaimed == Sent + Failed + Duplicates + Held.
 	Reclaimed int64
 	// JournalDepth is how many tokens the journal holds, and
-	// JournalOldest the age of the oldest of them; both 0 without a
-	// journal.
+	// JournalOldest the age of the oldest of them — without a Journal,
+	// the in-memory one: the tokens pending. Stats gives them as last
+	// known (see Batcher.Stats), StatsContext reads them fresh.
 	JournalDepth  int
 	JournalOldest time.Duration
 }
@@ -156,11 +170,13 @@ type BatcherStats struct {
 // batches are held instead of spending their retries: the Client probes
 // Yespo with one request at a time, every 250 ms to 2 s, and when one
 // succeeds the pace finds the budget again; a batch fails only after
-// MaxOutage held (never, with a Journal). And a batch of several tokens
-// refused with a 400 is split in halves, again and again, so that the
-// token Yespo refuses fails alone and the others are sent; a 400 that
-// every half gets ends the search after about 2·log2(MaxBatch) requests.
-// Memory is bounded by MaxPending.
+// MaxOutage held (never, with a Journal, which holds as well a 401, 403 or
+// unknown app, tried again every 100 ms to 30 s). Each probe goes through
+// the Client's budget, which alone knows the outage. And a batch of
+// several tokens refused with a 400 is split in halves, again and again,
+// so that the token Yespo refuses fails alone and the others are sent; a
+// 400 that every half gets ends the search after about 2·log2(MaxBatch)
+// requests. Memory is bounded by MaxPending.
 type Batcher struct {
 	c     *Client
 	app   string
@@ -243,12 +259,12 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 	if o.MaxOutage != 0 && o.MaxOutage < minMaxOutage {
 		return o, invalid("BatcherOptions.MaxOutage", "must be at least 1s (or 0 for the default)")
 	}
-	o.MaxBatch = cmpOr(o.MaxBatch, 500)
-	o.FlushInterval = cmpOr(o.FlushInterval, 100*time.Millisecond)
-	o.MaxPending = cmpOr(o.MaxPending, max(100_000, o.MaxBatch))
-	o.Concurrency = cmpOr(o.Concurrency, 128)
-	o.MaxPause = cmpOr(o.MaxPause, time.Minute)
-	o.MaxOutage = cmpOr(o.MaxOutage, 10*time.Minute)
+	o.MaxBatch = cmp.Or(o.MaxBatch, 500)
+	o.FlushInterval = cmp.Or(o.FlushInterval, 100*time.Millisecond)
+	o.MaxPending = cmp.Or(o.MaxPending, max(100_000, o.MaxBatch))
+	o.Concurrency = cmp.Or(o.Concurrency, 128)
+	o.MaxPause = cmp.Or(o.MaxPause, time.Minute)
+	o.MaxOutage = cmp.Or(o.MaxOutage, 10*time.Minute)
 	if o.MaxPending < o.MaxBatch {
 		return o, invalid("BatcherOptions.MaxPending", "must be at least MaxBatch")
 	}
@@ -267,19 +283,10 @@ func boundString(name string, v int64) string {
 	return s
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Stats returns the counters so far, and the journal's depth and oldest
-// entry as last known: it does no I/O and never blocks on the journal,
-// whose figures are refreshed in the background at most every 2 seconds
-// while Stats is called (and follow the Batcher's own appends and removes
-// in between). StatsContext reads them fresh.
+// entry as last known — refreshed in the background at most every 2 s
+// while Stats is called, and following the Batcher's own appends and
+// removes in between: it does no I/O. StatsContext reads them fresh.
 func (b *Batcher) Stats() BatcherStats {
 	return b.stats(b.eng.Stats())
 }

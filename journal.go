@@ -55,7 +55,9 @@ type JournalStats struct {
 // goroutine at a time, with the tokens of all the Adds that arrived while
 // the previous Append ran (a burst of Adds is a few calls, each one sync);
 // Remove once a batch is settled for good;
-// Stats from Batcher.Stats and at Close. After Batcher.Close returns it calls
+// Stats in the background (at most every 2 seconds while Batcher.Stats is
+// called), from Batcher.StatsContext, and at Close. The Batcher stores a
+// record's payload and hands it back with its entry; it never reads it. After Batcher.Close returns it calls
 // nothing more. Delivery is at least once: an entry Yespo accepted and a
 // crash kept from Remove is sent again by the next Batcher.
 //
@@ -104,12 +106,10 @@ func (a journalOf) Append(ctx context.Context, records []engine.Record[Token]) (
 }
 
 func (a journalOf) Remove(ctx context.Context, ids []string) error { return a.j.Remove(ctx, ids) }
-
 func (a journalOf) Reclaim(ctx context.Context, max int) ([]engine.Entry[Token], error) {
 	entries, err := a.j.Reclaim(ctx, max)
 	return entriesOf(entries), err
 }
-
 func (a journalOf) Stats(ctx context.Context) (engine.JournalStats, error) {
 	st, err := a.j.Stats(ctx)
 	return engine.JournalStats{Depth: st.Depth, Oldest: st.Oldest}, err

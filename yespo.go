@@ -1,6 +1,7 @@
 package yespo
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -110,7 +111,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		attemptClient: shielded(hc),
 		retry:         o.retry,
 		logger:        o.logger,
-		account:       pace.New(cmpOr(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
+		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
 		lookup:        pace.New(pace.LookupRate, nil, false),
 	}, nil
 }

@@ -133,8 +133,8 @@ func (e *Engine[T]) holdLocked(b *batch.Batch[T], v Verdict, err error) {
 		return
 	}
 	reason := map[Verdict]hold.Reason{Outage: hold.Outage, Transient: hold.Transient, Operator: hold.Operator}[v]
-	if e.hold.Add(b, reason) && e.cfg.Logger != nil {
-		e.warn("yespo: batcher: Yespo did not accept a batch; holding its tokens in the journal and trying again", err, "tokens", len(b.Items))
+	if e.hold.Add(b, reason) {
+		e.warn("yespo: batcher: Yespo did not accept a batch; holding its tokens"+e.where()+" and trying again", err, "tokens", len(b.Items))
 	}
 }
 
@@ -163,6 +163,14 @@ func (e *Engine[T]) setHeldLocked(b *batch.Batch[T], held bool) {
 	} else {
 		e.heldN -= n
 	}
+}
+
+// where says where held tokens are kept, for the log.
+func (e *Engine[T]) where() string {
+	if e.cfg.Durable {
+		return " in the journal"
+	}
+	return ""
 }
 
 // parkLocked leaves b, held, in the journal for the next engine on it.
@@ -214,7 +222,7 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 				e.setHeldLocked(h, false)
 			}
 			if l := e.cfg.Logger; l != nil {
-				l.Info("yespo: batcher: Yespo accepts again; sending the tokens held in the journal", "batches", len(released))
+				l.Info("yespo: batcher: Yespo accepts again; sending the tokens held"+e.where(), "batches", len(released))
 			}
 			e.pool.PushFront(released...)
 		}
