@@ -33,8 +33,14 @@ type Limiter interface {
 }
 
 // paceSlack is how much unused time at the pace a sender may catch up
-// after an idle spell, so that timer latency does not slow the pace down.
-const paceSlack = 20 * time.Millisecond
+// after an idle spell, so that timer latency does not slow the pace down;
+// lateSlack how much a sender that waited all along may catch up when its
+// turns came late (a loaded machine's scheduler), which an idle one may not:
+// a job's first turns do not burst.
+const (
+	paceSlack = 20 * time.Millisecond
+	lateSlack = 100 * time.Millisecond
+)
 
 // Budget paces the attempts that draw from one of Yespo's rate budgets. The
 // parties that wait on it — each Batcher of the Client, and the Client's
@@ -46,6 +52,7 @@ type Budget struct {
 	mu          sync.Mutex
 	rate        rateControl
 	next        time.Time // earliest start of the next turn
+	busySince   time.Time // since when waiters have been queued
 	pausedUntil time.Time // a Retry-After holds every turn until then
 	parties     []*Party  // those with a waiter, in turn order
 	turn        int       // index in parties of the next to be served
@@ -99,6 +106,9 @@ func (b *Budget) Wait(ctx context.Context, p *Party) error {
 	}
 	ch := make(chan struct{})
 	b.mu.Lock()
+	if len(b.parties) == 0 {
+		b.busySince = time.Now() // waiters from now on: an idle spell ends
+	}
 	p.waiting = append(p.waiting, ch)
 	if !p.queued {
 		p.queued = true
@@ -200,8 +210,9 @@ func (b *Budget) dispatchLocked(now time.Time) {
 		} else {
 			b.turn++
 		}
-		paced := !b.next.Before(now.Add(-paceSlack)) // the sender was not idle: the pace held it
-		b.next = maxTime(b.next, now.Add(-paceSlack)).Add(b.rate.interval())
+		paced := !b.next.Before(now.Add(-paceSlack))                 // the sender was not idle: the pace held it
+		owed := maxTime(maxTime(b.next, b.busySince), b.pausedUntil) // turns owed since then, if they came late
+		b.next = maxTime(owed, now.Add(-lateSlack)).Add(b.rate.interval())
 		b.rate.took(now, paced)
 		close(ch)
 	}
