@@ -166,8 +166,8 @@ type BatcherStats struct {
 // returns an *APIError with RetryAfter set — pauses the whole account
 // budget, at most once per batch and at most MaxPause; a longer one fails
 // the batch at once. During an outage (the Client saw nothing but 5xx, 429
-// or transport errors for three attempts spanning a second or more) the
-// batches are held instead of spending their retries: the Client probes
+// or transport errors for three attempts spanning a second or more), or
+// after a 429 its retries did not cure, a batch is held: the Client probes
 // Yespo with one request at a time, every 250 ms to 2 s, and when one
 // succeeds the pace finds the budget again; a batch fails only after
 // MaxOutage held (never, with a Journal, which holds as well a 401, 403 or

@@ -44,7 +44,9 @@ func (b *Batcher) observe(status int) {
 
 // classify says what a failed send means for its batch. An outage is the
 // budget's to know: it holds one when Yespo answered nothing but errors for
-// a while, and probes it, one attempt at a time.
+// a while, and probes it, one attempt at a time. A batch answered 429
+// after its retries is held the same way, not failed: the pace is there
+// to absorb a 429, and one batch unlucky four times is no refusal.
 func (b *Batcher) classify(err error) engine.Verdict {
 	var apiErr *APIError
 	switch {
@@ -52,8 +54,9 @@ func (b *Batcher) classify(err error) engine.Verdict {
 		return engine.Split
 	case refusedForGood(err):
 		return engine.Refused
-	case transient(err) && b.c.account.Down():
-		return engine.Outage
+	case transient(err) && b.c.account.Down(),
+		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests && apiErr.RetryAfter <= b.opts.MaxPause:
+		return engine.Outage // the budget paces what is sent again: a 429 is its to absorb
 	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrForbidden), errors.Is(err, ErrNotFound):
 		return engine.Operator
 	}

@@ -41,7 +41,7 @@ type Verdict int
 const (
 	Refused   Verdict = iota // refused for good: the batch fails
 	Split                    // refused for good for some item: split if several
-	Outage                   // time may cure it, and the budget holds an outage
+	Outage                   // time cures it, the budget pacing the next try: an outage, a 429
 	Transient                // time may cure it; the budget is up
 	Operator                 // the operator must fix the key, its rights or the app
 )
