@@ -43,7 +43,7 @@ const (
 	outageAttempts   = 3
 	outageSpan       = time.Second
 	probeGapMin      = 500 * time.Millisecond
-	probeGapMax      = 2 * time.Second
+	probeGapMax      = time.Second
 	probeConfirm     = 2 * time.Second
 	outageProbeFirst = 250 * time.Millisecond
 	outageProbeMax   = 2 * time.Second
