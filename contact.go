@@ -259,9 +259,11 @@ func dotAtom(s string) bool {
 // (GET v1/contact/token/{appUUID}/{token}/contactId). Yespo documents it for
 // Mobile Push tokens. It draws from its own budget of 150 requests per
 // second, which Yespo counts apart from the account's 200, at a pace of its
-// own in the Client; a WithRateLimiter limiter does not hold it. A token nobody holds is an *APIError matching
-// ErrNotFound; a 2xx answer without a positive numeric "id" is an error
-// matching ErrUnexpectedResponse that quotes what came back.
+// own in the Client; a WithRateLimiter limiter does not hold it, a
+// WithBudgetLimiter(BudgetContactLookup, l) one does. A token nobody holds
+// is an *APIError matching ErrNotFound; a 2xx answer without a positive
+// numeric "id" is an error matching ErrUnexpectedResponse that quotes what
+// came back.
 func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (int64, error) {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return 0, err
@@ -269,7 +271,7 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	if r := tokenProblem(token); r != "" {
 		return 0, invalid("token", r)
 	}
-	ep := endpoint{method: http.MethodGet, path: "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId", lookup: true}
+	ep := endpoint{method: http.MethodGet, path: "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId", budget: BudgetContactLookup}
 	resp, err := c.do(ctx, ep, nil, nil)
 	if err != nil {
 		return 0, err

@@ -20,7 +20,7 @@ then, in the bot's /start handler:
 
 Create one Client and share it: it is safe for concurrent use, and keeps
 connections open between calls. The other calls are MuteAppToken,
-UnmuteAppToken and ContactIDByToken.
+UnmuteAppToken, ContactIDByToken and SendEvent (see Events).
 
 # Authentication
 
@@ -61,7 +61,7 @@ choose to call them; NormalizePhone always adds the "+".
 
 Bad input is caught before any network call and returned as
 *ValidationError values, which name the field and the reason and match
-ErrInvalidInput; AddAppTokens reports the bad tokens at once, each problem
+ErrInvalidInput (and ErrInvalidEvent for an Event); AddAppTokens reports the bad tokens at once, each problem
 with its token's index — the first 100 problems, then a count of the rest.
 A non-2xx answer is an *APIError with the status, the server's text, its
 headers and the Retry-After it sent; it matches ErrBadRequest (400),
@@ -100,8 +100,8 @@ A redirect is followed only to the same host, and only when it keeps the
 method: a 301, 302 or 303 would turn the POST into a bodiless GET, so its 3xx
 answer is returned as an *APIError instead.
 
-Yespo allows 200 requests per second per account for the apps methods, and
-150 per second for ContactIDByToken. The Client paces every attempt,
+Yespo allows 200 requests per second per account for the apps methods,
+150 per second for ContactIDByToken and 350 for SendEvent (see Budget). The Client paces every attempt,
 retries included, on the budget it draws from: it starts at half the
 documented rate, doubles while nothing is refused, settles near the rate
 Yespo accepted and learns from every 429 — another integration of the
@@ -115,8 +115,10 @@ An account whose budget is not Yespo's 200 a second says so with
 WithAccountRate: the pace starts there instead of ramping up.
 
 Two Clients pace separately, even with the same key: use one Client per
-process. Several processes on one account share one budget through Redis
-with the separate module github.com/yespo-go/yespo/yesporedis.
+process. Several processes on one account share each budget through Redis
+with the separate module github.com/yespo-go/yespo/yesporedis: one limiter
+per budget, WithRateLimiter for the account's and WithBudgetLimiter for
+another's.
 
 Many tokens are better sent in one AddAppTokens call than in many.
 
@@ -169,6 +171,32 @@ refused with a 400 is split until the token Yespo refuses fails alone.
 Every Close honours its own context and returns when it ends, whatever
 OnBatch does; a batch it gave up on before it left fails with an error
 matching ErrNotSent.
+
+# Events
+
+SendEvent generates an event (Generate event, v2), which starts the
+workflows built on its type in Yespo — a welcome through the Telegram
+channel, a promo code, a series:
+
+	err := client.SendEvent(ctx, yespo.Event{
+		TypeKey:  "telegram_subscribed",
+		KeyValue: customerID,
+		Params: []yespo.EventParam{
+			{Name: "telegramChatId", Value: yespo.TelegramToken(chatID)},
+			{Name: "firstName", Value: firstName},
+		},
+	})
+
+An event is validated first (Event.Validate; errors match ErrInvalidEvent):
+a type key of at most 100 characters and a key value of at most 300, both
+without < ; ’ \ / | " ` ' ^ ? ! , >; without a key value, a param naming
+the contact (contactId, externalCustomerId, email, phone or pushToken); a
+body of at most 20 KB. A param's value is any JSON. Events draw from their
+own budget of 350 requests per second, paced apart from the account's 200:
+a burst of events does not slow the tokens. Send an event about a new
+subscriber only once Yespo accepted the token: a workflow finds the
+Telegram channel only then. A 401 or 403 says the key lacks the right to
+generate events.
 
 # Testing your bot
 

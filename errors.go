@@ -31,9 +31,9 @@ var (
 	// ErrNotFound is matched by an *APIError with status 404: an unknown
 	// app (see ErrAppNotFound), an unknown token, or a wrong base URL. A
 	// 404 that looks like a web server's rather than the API's — an HTML
-	// page, an empty body or a bare "Not found" from the apps endpoints, a
-	// router's "404 page not found" from any — says in its text to check
-	// that the base URL ends in "/api/".
+	// page, an empty body or a bare "Not found" from the apps endpoints or
+	// Generate event, a router's "404 page not found" from any — says in
+	// its text to check that the base URL ends in "/api/".
 	ErrNotFound = errors.New("yespo: not found")
 	// ErrAppNotFound is matched, together with ErrNotFound, by Yespo's
 	// documented 404 "Not registered application" (in any case, as plain
@@ -84,8 +84,9 @@ type APIError struct {
 
 // Error reads like "yespo: POST v1/apps/<uuid>/tokens: 404 Not Found: Not
 // registered application", followed by the retry hint and attempt count when
-// they say something. A 404 that does not come from the Yespo API (see
-// ErrNotFound) adds advice to check the base URL.
+// they say something. A 403 adds which method's right the key lacks (Yespo
+// grants rights per method). A 404 that does not come from the Yespo API
+// (see ErrNotFound) adds advice to check the base URL.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("yespo: ")
@@ -113,6 +114,9 @@ func (e *APIError) Error() string {
 		b.WriteString(" (")
 		b.WriteString(strings.Join(notes, ", "))
 		b.WriteByte(')')
+	}
+	if e.StatusCode == http.StatusForbidden {
+		b.WriteString(rightHint(e.Method, e.Path))
 	}
 	if e.notFromYespo() {
 		b.WriteString(`; this 404 does not look like the Yespo API's: check that the base URL ends in "/api/", as in ` + DefaultBaseURL)
@@ -153,7 +157,8 @@ func isAppNotRegistered(msg string) bool {
 // router's rather than the Yespo API's: what a base URL without its "/api/"
 // part gets. An HTML page or a router's stock text counts for every
 // endpoint. An empty body or a bare "Not found" counts only for the apps
-// endpoints, whose one documented 404 is "Not registered application":
+// endpoints, whose one documented 404 is "Not registered application", and
+// for Generate event, which has none:
 // ContactIDByToken answers 404 for an unknown token in words Yespo does not
 // document, which may well be those.
 func (e *APIError) notFromYespo() bool {
@@ -169,7 +174,7 @@ func (e *APIError) notFromYespo() bool {
 	case msg == "404 page not found", // Go's ServeMux
 		strings.HasPrefix(msg, "cannot get /"), strings.HasPrefix(msg, "cannot post /"): // Express
 		return true
-	case strings.HasPrefix(e.Path, "v1/apps/"):
+	case strings.HasPrefix(e.Path, "v1/apps/"), e.Path == eventPath: // no documented 404 for an event
 		return msg == "" || msg == "not found" || msg == "404 not found" || msg == "404"
 	}
 	return false

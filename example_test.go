@@ -31,6 +31,7 @@ func fakeYespo() *httptest.Server {
 	mux.HandleFunc("POST /api/v1/apps/"+exampleApp+"/tokens", show)
 	mux.HandleFunc("POST /api/v1/apps/"+exampleApp+"/token/mute", show)
 	mux.HandleFunc("POST /api/v1/apps/"+exampleApp+"/token/unmute", show)
+	mux.HandleFunc("POST /api/v2/event", show)
 	mux.HandleFunc("POST /api/v1/apps/{app}/tokens", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Not registered application", http.StatusNotFound)
 	})
@@ -220,4 +221,35 @@ func Example_testingWithoutSockets() {
 	// Subscribed!
 	// Busy, try again in a minute.
 	// requests: 2
+}
+
+func ExampleClient_SendEvent() {
+	srv := fakeYespo()
+	defer srv.Close()
+	client, _ := yespo.NewClient("my-api-key", yespo.WithBaseURL(srv.URL+"/api/"))
+	ctx := context.Background()
+
+	// Once Yespo has the subscriber's token, start the workflow that
+	// welcomes them on Telegram.
+	err := client.SendEvent(ctx, yespo.Event{
+		TypeKey:  "telegram_subscribed",
+		KeyValue: "cust-42", // the contact's externalCustomerId
+		Params: []yespo.EventParam{
+			{Name: "telegramChatId", Value: yespo.TelegramToken(123456789)},
+			{Name: "firstName", Value: "Ann"},
+			{Name: "cart", Value: []map[string]any{{"sku": "A1", "qty": 2}}},
+		},
+	})
+	fmt.Println("sent:", err == nil)
+
+	// Without keyValue a param must name the contact; nothing is sent.
+	err = client.SendEvent(ctx, yespo.Event{
+		TypeKey: "telegram_subscribed",
+		Params:  []yespo.EventParam{{Name: "firstName", Value: "Ann"}},
+	})
+	fmt.Println(errors.Is(err, yespo.ErrInvalidEvent))
+	// Output:
+	// server got: POST /api/v2/event {"eventTypeKey":"telegram_subscribed","keyValue":"cust-42","params":[{"name":"telegramChatId","value":"123456789"},{"name":"firstName","value":"Ann"},{"name":"cart","value":[{"qty":2,"sku":"A1"}]}]}
+	// sent: true
+	// true
 }

@@ -7,6 +7,7 @@ package yespo
 func Unpaced(c *Client) {
 	c.account.Reset(1e9)
 	c.lookup.Reset(1e9)
+	c.event.Reset(1e9)
 }
 
 // JournalQueue counts the Adds waiting for the Batcher's next journal

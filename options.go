@@ -15,11 +15,12 @@ import (
 // makes NewClient fail with a *ValidationError naming the option's input.
 type Option func(*options) error
 
-// Limiter caps the rate of requests on the account's budget (see Client).
-// Wait is called before every attempt of AddAppTokens, MuteAppToken,
-// UnmuteAppToken and every Batcher of the Client, retries included, and
-// must return early with an error when ctx is done. *rate.Limiter from
-// golang.org/x/time/rate fits.
+// Limiter caps the rate of requests on a budget: the account's
+// (WithRateLimiter), or another one (WithBudgetLimiter). Wait is called
+// before every attempt on the budget, retries included — for the account's,
+// of AddAppTokens, MuteAppToken, UnmuteAppToken and every Batcher of the
+// Client — and must return early with an error when ctx is done.
+// *rate.Limiter from golang.org/x/time/rate fits.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }
@@ -34,6 +35,8 @@ type options struct {
 	logger      *slog.Logger
 	limiter     Limiter
 	accountRate float64
+	// budgetLimiters are the other budgets' (WithBudgetLimiter).
+	budgetLimiters map[Budget]Limiter
 }
 
 // WithBaseURL points the client at another API root: an absolute http or
@@ -160,7 +163,8 @@ func WithLogger(l *slog.Logger) Option {
 // account). With a limiter the pace believes the budget from the first
 // request — Yespo's documented 200 a second, or WithAccountRate's — rather
 // than ramp up to it from half: l decides how fast. ContactIDByToken, on a
-// budget of its own, does not wait on l. A Client needs no limiter to stay
+// budget of its own, does not wait on l, nor does SendEvent: see
+// WithBudgetLimiter. A Client needs no limiter to stay
 // within Yespo's 200 requests per second; use one to cap a Client lower,
 // or, when several processes share the account, a limiter shared through
 // Redis (github.com/yespo-go/yespo/yesporedis). It fails on nil.

@@ -48,12 +48,15 @@ const (
 // attempt, retries included, waits for a turn, and the Client's Batchers
 // and its direct calls take turns, so that an import's backlog does not
 // starve a bot's registrations. ContactIDByToken draws from its own 150
-// per second. The pace starts at half the documented rate, finds the
-// budget within about a second, learns from every 429 (also under a
-// WithRateLimiter limiter, which caps it) and holds an outage with one
-// probe at a time (see Batcher). Two Clients with the same key pace
-// separately; several processes on one account share a limiter through
-// Redis (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter.
+// per second and SendEvent from its own 350 (see Budget), each paced apart:
+// a burst of events never slows the tokens. The pace starts at half the
+// documented rate, finds the budget within about a second, learns from
+// every 429 (also under a WithRateLimiter or WithBudgetLimiter limiter,
+// which caps it) and holds an outage with one probe at a time (see
+// Batcher). Two Clients with the same key pace separately; several
+// processes on one account share each budget through Redis
+// (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter and
+// WithBudgetLimiter.
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
@@ -65,9 +68,11 @@ type Client struct {
 	logger        *slog.Logger // nil: no logging
 	// account paces the apps methods on the account's 200 requests per
 	// second, under the user's Limiter if any; lookup paces
-	// ContactIDByToken on its own 150 per second.
+	// ContactIDByToken on its own 150 per second, event SendEvent on its
+	// own 350, each under its WithBudgetLimiter limiter if any.
 	account *pace.Budget
 	lookup  *pace.Budget
+	event   *pace.Budget
 }
 
 // credentials are reached through a func so that no printer — fmt on a
@@ -112,7 +117,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retry:         o.retry,
 		logger:        o.logger,
 		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
-		lookup:        pace.New(pace.LookupRate, nil, false),
+		lookup:        newBudget(pace.LookupRate, o.budgetLimiters[BudgetContactLookup]),
+		event:         newBudget(pace.EventRate, o.budgetLimiters[BudgetEvent]),
 	}, nil
 }
 
@@ -191,13 +197,16 @@ func (c Client) LogValue() slog.Value {
 type endpoint struct {
 	method string
 	path   string
-	lookup bool // ContactIDByToken's own 150/s budget, not the account's 200/s
+	budget Budget // 0: the account's
 }
 
 // budgetOf returns the budget ep draws from.
 func (c *Client) budgetOf(ep endpoint) *pace.Budget {
-	if ep.lookup {
+	switch ep.budget {
+	case BudgetContactLookup:
 		return c.lookup
+	case BudgetEvent:
+		return c.event
 	}
 	return c.account
 }
@@ -298,4 +307,13 @@ func shielded(hc *http.Client) *http.Client {
 	c := *hc
 	c.Transport = keepIdle{rt}
 	return &c
+}
+
+// newBudget paces a budget of its own at its documented rate, under l if
+// the user gave one (believed from the first request, as for the account).
+func newBudget(rate float64, l Limiter) *pace.Budget {
+	if l == nil {
+		return pace.New(rate, nil, false)
+	}
+	return pace.New(rate, l, true)
 }

@@ -64,8 +64,10 @@ import (
 )
 
 // DefaultToken is the bot token a Server accepts unless WithToken says
-// otherwise. Its "4242424242" part is the bot's user id.
-const DefaultToken = "4242424242:TEST-telegramtest-token"
+// otherwise. Its "4242424242" part is the bot's user id. It has the format
+// of a token from @BotFather (digits, ":", then 35 of A-Z a-z 0-9 _ -),
+// which some libraries check before any request (telego does).
+const DefaultToken = "4242424242:TEST-telegramtest-token-0123456789a"
 
 // Server is a fake Telegram Bot API on 127.0.0.1, started by NewServer.
 type Server struct {

@@ -157,7 +157,19 @@
 //
 // # Other budgets
 //
-// Yespo lists some methods with budgets of their own (Get contact ID by
-// token: 150/s). A yespo.Client takes one Limiter; give calls to such
-// methods a client whose Limiter uses another key.
+// Yespo lists some methods with budgets of their own: Generate event
+// (yespo.Client.SendEvent) 350/s, Get contact ID by token 150/s. A
+// yespo.Client paces each budget apart and takes a Limiter per budget
+// (yespo.WithBudgetLimiter); NewBudgetLimiter makes one per budget key, so
+// that replicas share each budget and a burst of events never takes the
+// account's 200:
+//
+//	acct := yesporedis.NewBudgetLimiter(rdb, "yespo:acct-42", yespo.BudgetAccount) // = NewLimiter(rdb, "yespo:acct-42", 200)
+//	events := yesporedis.NewBudgetLimiter(rdb, "yespo:acct-42", yespo.BudgetEvent) // key "yespo:acct-42:event", 350/s
+//	client, err := yespo.NewClient(apiKey,
+//		yespo.WithRateLimiter(acct),
+//		yespo.WithBudgetLimiter(yespo.BudgetEvent, events))
+//
+// Options apply per Limiter: the headroom keeps events at 332/s, and a
+// WithCeiling key caps only the budget whose Limiter has it.
 package yesporedis

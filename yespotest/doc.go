@@ -13,8 +13,8 @@ code that uses github.com/yespo-go/yespo without a Yespo account or network
 
 # What it models
 
-The four endpoints of the yespo client (add tokens, mute, unmute, contact id
-by token) under the URL's /api/ path, with HTTP Basic authentication (the
+The five endpoints of the yespo client (add tokens, mute, unmute, contact id
+by token, Generate event v2) under the URL's /api/ path, with HTTP Basic authentication (the
 password must be Server.APIKey, else 401) and the documented answers:
 400 "Wrong app uuid" for a malformed app UUID, 404 "Not registered
 application" for an app not registered with NewApp or RegisterApp, 400
@@ -42,11 +42,27 @@ learns from sending a message: StatusFailed with reason "Forbidden" (the
 user blocked the bot) removes the token from the contact card, so the bot
 must register it again.
 
+Generate event (POST v2/event) checks the documented rules and answers 400
+with a text naming the one broken: eventTypeKey required, at most 100
+characters, keyValue at most 300, neither with any of
+< ; ’ \ / | " ` ' ^ ? ! , >; without keyValue, a param contactId,
+externalCustomerId, email, phone or pushToken with a number or a non-blank
+string (an externalCustomerId of "null" does not count); a body of at most
+20 KB (20,000 bytes). Characters are counted as UTF-16 units, the strictest
+reading. Events lists what it accepted, each param's value as the JSON
+sent, with the time it arrived; TokenAddedAt says when a token was first
+stored, so that a test can check that no event came before its token.
+
 For resilience tests, FailNext and FailRandomly inject faults — a status
 with an optional Retry-After, a delay, a dropped connection. For tests of
 throughput as a user meets it, WithLatency makes every answer take as long
 as a far-away server's, and WithRateLimit answers 429 with a Retry-After
 beyond a number of requests in any one-second window (Yespo's is 200).
+FailNextEvents faults Generate event alone. Each of Yespo's budgets has a
+window of its own, as Yespo counts them: WithRateLimit sets the account's
+(add tokens, mute, unmute), WithBudgetRateLimit the contact id lookup's
+(Yespo's: 150) or Generate event's (350), so a burst of events never takes
+the account's requests.
 A body over MaxBody gets 413. Requests lists everything the server
 received, with its arrival time and the status it answered.
 
@@ -58,7 +74,8 @@ it answers as usual and forgets.
 # What it does not model
 
 Contact fields beyond the four identifiers, other Yespo endpoints, sending
-messages, and any server behaviour the documentation leaves open (Yespo
+messages, the workflows an event starts, the account's optional
+event-parameter validation (a FailNextEvents fault of 400 plays it), and any server behaviour the documentation leaves open (Yespo
 documents no body limit; MaxBody is the fake's own). Where it
 had to choose, it chose the answer that catches client bugs: muting or
 unmuting a token no contact holds is 404 "Token not found"; the same token

@@ -90,3 +90,28 @@ func ExampleServer_ReportStatus() {
 	// after block: false
 	// after /start: true 1 contact
 }
+
+// Check that a bot's welcome event reaches Yespo after its subscriber's
+// token, with the params the workflow needs.
+func ExampleServer_Events() {
+	srv := yespotest.NewServer()
+	defer srv.Close()
+	app := srv.NewApp()
+	client := srv.Client()
+	ctx := context.Background()
+
+	_ = client.AddAppTokens(ctx, app, []yespo.Token{{Token: "123456789", ExternalCustomerID: "crm-42"}})
+	_ = client.SendEvent(ctx, yespo.Event{
+		TypeKey:  "telegram_subscribed",
+		KeyValue: "crm-42",
+		Params:   []yespo.EventParam{{Name: "telegramChatId", Value: "123456789"}},
+	})
+
+	added, _ := srv.TokenAddedAt(app, "123456789")
+	for _, ev := range srv.Events() {
+		fmt.Printf("%s %s %s=%s after the token: %v\n", ev.TypeKey, ev.KeyValue,
+			ev.Params[0].Name, ev.Params[0].Value, ev.Time.After(added))
+	}
+	// Output:
+	// telegram_subscribed crm-42 telegramChatId="123456789" after the token: true
+}

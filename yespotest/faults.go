@@ -24,6 +24,16 @@ func (s *Server) FailNext(n int, f Fault) {
 	}
 }
 
+// FailNextEvents makes the next n requests to Generate event (v2) get f,
+// before any FailNext faults; other endpoints do not take them.
+func (s *Server) FailNextEvents(n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults.events = append(s.faults.events, f)
+	}
+}
+
 // FailRandomly gives each request, with probability p, one of faults picked
 // at random (see WithSeed); p = 0 stops it. Queued FailNext faults go first.
 func (s *Server) FailRandomly(p float64, faults ...Fault) {
@@ -37,14 +47,21 @@ func (s *Server) FailRandomly(p float64, faults ...Fault) {
 
 // faults is the injection state; its methods expect the server's lock.
 type faults struct {
+	events []Fault // FailNextEvents'
 	queue  []Fault
 	p      float64
 	random []Fault
 	rng    *mathrand.Rand
 }
 
-// next returns the fault for the next request, if any.
-func (f *faults) next() (Fault, bool) {
+// next returns the fault for the next request, if any; event says it is
+// one to Generate event.
+func (f *faults) next(event bool) (Fault, bool) {
+	if event && len(f.events) > 0 {
+		fault := f.events[0]
+		f.events = f.events[1:]
+		return fault, true
+	}
 	if len(f.queue) > 0 {
 		fault := f.queue[0]
 		f.queue = f.queue[1:]

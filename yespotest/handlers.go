@@ -12,13 +12,14 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
-// routes mounts the four endpoints of the core client below /api/.
+// routes mounts the endpoints of the core client below /api/.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/apps/{app}/tokens", s.addTokens)
 	mux.HandleFunc("POST /api/v1/apps/{app}/token/mute", s.mute)
 	mux.HandleFunc("POST /api/v1/apps/{app}/token/unmute", s.unmute)
 	mux.HandleFunc("GET /api/v1/contact/token/{app}/{token}/contactId", s.contactID)
+	mux.HandleFunc("POST /api/v2/event", s.event)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusNotFound, "Not found")
 	})
@@ -33,6 +34,7 @@ type recorder struct {
 	s       *Server
 	i       int // index in s.requests, or -1
 	written bool
+	arrived time.Time // as in Request.Time
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -68,13 +70,14 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		now := time.Now()
 		s.mu.Lock()
-		rec := &recorder{ResponseWriter: w, s: s, i: -1}
+		rec := &recorder{ResponseWriter: w, s: s, i: -1, arrived: now}
 		if !s.cfg.forget {
 			rec.i = len(s.requests)
 			s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Time: now})
 		}
-		fault, faulty := s.faults.next()
-		allowed, wait := s.window.allow(s.cfg.rateLimit, now)
+		b := budgetOf(r.URL.Path)
+		fault, faulty := s.faults.next(b == yespo.BudgetEvent)
+		allowed, wait := s.windows[b].allow(s.cfg.limit(b), now)
 		s.mu.Unlock()
 
 		if !sleep(r, s.cfg.latency) {
@@ -182,8 +185,12 @@ func (s *Server) addTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.cfg.forget {
 		s.mu.Lock()
+		now := time.Now()
 		for _, t := range req.Tokens {
 			s.book.addToken(app, t, s.cfg.matching)
+			if k := (tokenKey{app, t.Token}); s.added[k].IsZero() {
+				s.added[k] = now
+			}
 		}
 		s.mu.Unlock()
 	}

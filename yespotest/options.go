@@ -1,18 +1,24 @@
 package yespotest
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/yespo-go/yespo"
+)
 
 // Option configures a Server in NewServer.
 type Option func(*config)
 
 type config struct {
-	apiKey    string
-	matching  Matching
-	rateLimit int
-	latency   time.Duration
-	seed      int64
-	seeded    bool
-	forget    bool
+	apiKey       string
+	matching     Matching
+	rateLimit    int                  // the account budget's
+	budgetLimits map[yespo.Budget]int // the others'
+	latency      time.Duration
+	seed         int64
+	seeded       bool
+	forget       bool
 }
 
 // WithAPIKey sets the key the server accepts as the Basic-auth password;
@@ -24,11 +30,55 @@ func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
 // MatchAnyIdentifier.
 func WithMatching(m Matching) Option { return func(c *config) { c.matching = m } }
 
-// WithRateLimit answers 429 with a Retry-After header to requests beyond
-// perSecond in any one-second window (a sliding window: no second, wherever
-// it starts, lets more through). 0, the default, sets no limit; 200 is
-// Yespo's documented limit per account.
+// WithRateLimit answers 429 with a Retry-After header to requests on the
+// account's budget (add tokens, mute, unmute) beyond perSecond in any
+// one-second window (a sliding window: no second, wherever it starts, lets
+// more through). 0, the default, sets no limit; 200 is Yespo's documented
+// limit per account. The contact id lookup and Generate event have windows
+// of their own, as Yespo counts them apart: see WithBudgetRateLimit.
 func WithRateLimit(perSecond int) Option { return func(c *config) { c.rateLimit = perSecond } }
+
+// WithBudgetRateLimit is WithRateLimit for budget b's own window:
+// yespo.BudgetEvent (Generate event; Yespo's limit is 350),
+// yespo.BudgetContactLookup (the contact id by token; 150) or
+// yespo.BudgetAccount (the same as WithRateLimit). Each budget's window
+// counts only its own requests, so a burst of events never takes the
+// account's 200. 0, the default, sets no limit. It panics on another
+// budget, like httptest on misuse.
+func WithBudgetRateLimit(b yespo.Budget, perSecond int) Option {
+	if b.PerSecond() == 0 {
+		panic("yespotest: WithBudgetRateLimit: unknown budget " + b.String())
+	}
+	return func(c *config) {
+		if b == yespo.BudgetAccount {
+			c.rateLimit = perSecond
+			return
+		}
+		if c.budgetLimits == nil {
+			c.budgetLimits = map[yespo.Budget]int{}
+		}
+		c.budgetLimits[b] = perSecond
+	}
+}
+
+// limit returns budget b's requests per second; 0 for none.
+func (c *config) limit(b yespo.Budget) int {
+	if b == yespo.BudgetAccount {
+		return c.rateLimit
+	}
+	return c.budgetLimits[b]
+}
+
+// budgetOf returns the budget a request to path draws from.
+func budgetOf(path string) yespo.Budget {
+	switch {
+	case path == "/api/v2/event":
+		return yespo.BudgetEvent
+	case strings.HasPrefix(path, "/api/v1/contact/token/"):
+		return yespo.BudgetContactLookup
+	}
+	return yespo.BudgetAccount
+}
 
 // WithLatency makes the server take d to answer every request, as a server
 // far away would: the request is counted against the rate limit when it

@@ -30,7 +30,9 @@ type Server struct {
 	requests []Request
 	reports  []StatusReport
 	faults   faults
-	window   rateWindow
+	windows  map[yespo.Budget]*rateWindow // one per budget, as Yespo counts them
+	events   []Event
+	added    map[tokenKey]time.Time // when each token was first stored
 }
 
 // Request is one request as the fake saw it.
@@ -73,7 +75,8 @@ func NewServer(opts ...Option) *Server {
 	if !cfg.seeded {
 		cfg.seed = int64(mathrand.Uint64() >> 1)
 	}
-	s := &Server{APIKey: cfg.apiKey, cfg: cfg, apps: map[string]bool{}, book: newBook()}
+	s := &Server{APIKey: cfg.apiKey, cfg: cfg, apps: map[string]bool{}, book: newBook(), added: map[tokenKey]time.Time{},
+		windows: map[yespo.Budget]*rateWindow{yespo.BudgetAccount: {}, yespo.BudgetContactLookup: {}, yespo.BudgetEvent: {}}}
 	s.faults.rng = mathrand.New(mathrand.NewPCG(uint64(cfg.seed), 0x9e3779b97f4a7c15))
 	s.srv = httptest.NewServer(s.routes())
 	s.URL = s.srv.URL + "/api/"

@@ -37,7 +37,15 @@ type target struct {
 	BaseURL string `json:"baseURL"`
 }
 
-func (t target) String() string { return "app " + t.AppUUID + " at " + t.BaseURL }
+// fakeBaseURL stands for the in-process fake in a -fake run's checkpoint.
+const fakeBaseURL = "the in-process fake Yespo (-fake)"
+
+func (t target) String() string {
+	if t.AppUUID == "" { // -fake without -app: a new app in every run
+		return "a new app at " + t.BaseURL
+	}
+	return "app " + t.AppUUID + " at " + t.BaseURL
+}
 
 // identity tells one version of an input file from another.
 type identity struct {

@@ -20,8 +20,7 @@ type importer struct {
 	cfg     config
 	input   identity // of the input, when the run began
 	target  target
-	cpPath  string
-	trial   bool          // -dry-run or -fake: no checkpoint is used or left
+	cpPath  string        // "" in a dry run: no checkpoint is used or left
 	start   progressState // what earlier runs did
 	resumed bool
 	tr      *tracker
@@ -96,30 +95,40 @@ func importFile(ctx context.Context, cfg config, stdout, stderr io.Writer) (int,
 	return im.report(ctx, eof, lastEnd, readErr, stdout, stderr)
 }
 
-// newImporter checks the input, loads its checkpoint (a trial neither uses
-// nor leaves one: a real import must not skip rows that only went to the
-// fake, nor may a trial step on a real import's unfinished files) and opens
-// the rejects and failed files.
+// newImporter checks the input, loads its checkpoint and opens the rejects
+// and failed files. A -fake run keeps a checkpoint of its own,
+// FILE.fake.checkpoint, which a real run never reads: a real import must
+// not skip rows that only went to the fake. A -dry-run keeps none. Neither
+// runs over a real import's unfinished files.
 func newImporter(cfg config, c *yespo.Client, app string, stderr io.Writer) (*importer, error) {
 	input, err := identify(cfg.path)
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{cfg: cfg, input: input, cpPath: cfg.path + ".checkpoint", trial: cfg.dryRun || cfg.fake}
-	if c != nil {
+	realCheckpoint := cfg.path + ".checkpoint"
+	im := &importer{cfg: cfg, input: input, cpPath: realCheckpoint}
+	switch {
+	case cfg.dryRun:
+		im.cpPath = ""
+	case cfg.fake:
+		im.cpPath = cfg.path + ".fake.checkpoint"
+		// The fake's URL and, without -app, its app are new in every run.
+		im.target = target{AppUUID: cfg.app, BaseURL: fakeBaseURL}
+	case c != nil:
 		im.target = target{AppUUID: app, BaseURL: c.BaseURL()}
 	}
-	if cfg.restart {
+	if cfg.restart && im.cpPath != "" {
 		if err := os.Remove(im.cpPath); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
 	}
-	var keep func(int64) bool // the lines of rejects and failed files to keep
-	if im.trial {
-		if _, err := os.Stat(im.cpPath); err == nil {
-			return nil, fmt.Errorf("an import of this file is unfinished (%s): finish it (run it again without -dry-run or -fake), or %s", im.cpPath, startOver(im.cpPath))
+	if cfg.dryRun || cfg.fake {
+		if _, err := os.Stat(realCheckpoint); err == nil {
+			return nil, fmt.Errorf("an import of this file is unfinished (%s): finish it (run it again without -dry-run or -fake), or %s", realCheckpoint, startOver(realCheckpoint))
 		}
-	} else {
+	}
+	var keep func(int64) bool // the lines of rejects and failed files to keep
+	if im.cpPath != "" {
 		cp, err := loadCheckpoint(im.cpPath, im.target, input)
 		if err != nil {
 			return nil, err
@@ -183,7 +192,7 @@ func drain(runCtx context.Context, b *yespo.Batcher) {
 	_ = b.Close(closeCtx)
 }
 
-// save flushes the rejects and failed files, then (unless a trial) writes
+// save flushes the rejects and failed files, then (unless a dry run) writes
 // the checkpoint: never a row whose line in those files is not on disk.
 // Every batch's outcome is saved before its OnBatch returns (see
 // groupCommit), so that a kill re-sends at most the batches in flight.
@@ -197,7 +206,7 @@ func (im *importer) save() error {
 	if err := im.failed.flush(); err != nil {
 		return err
 	}
-	if im.trial {
+	if im.cpPath == "" {
 		return nil
 	}
 	cp := checkpoint{Version: checkpointVersion, Target: im.target, Input: im.input, Prefix: st.prefix, Spans: st.spans, Done: st.done}
@@ -260,7 +269,7 @@ func (im *importer) feed(ctx context.Context, rows rowReader, b *yespo.Batcher) 
 		if stopping { // a stop after the last row is no interruption: this was not the last
 			return false, lastEnd, nil
 		}
-		if reason := check(&r, im.cfg.normalize); reason != "" {
+		if reason := check(&r, im.cfg); reason != "" {
 			im.rejects.write([]string{strconv.FormatInt(r.line, 10), reason, r.raw})
 			im.tr.rejectedRow(r.place)
 			continue
@@ -285,12 +294,22 @@ func (im *importer) feed(ctx context.Context, rows rowReader, b *yespo.Batcher) 
 }
 
 // check normalises r's token if asked and says why it is invalid, or "".
+// Unless -any-token, the token must be a Telegram chat id (see chatID).
 // The hints name the tool's flags, not the library's functions.
-func check(r *row, normalize bool) string {
+func check(r *row, cfg config) string {
 	if r.err != nil {
 		return r.err.Error()
 	}
-	if normalize {
+	if cfg.anyToken {
+		r.token.Token = strings.TrimSpace(r.token.Token)
+	} else {
+		id, why := chatID(r.token.Token, r.tokenNumber)
+		if why != "" {
+			return why
+		}
+		r.token.Token = id
+	}
+	if cfg.normalize {
 		var err error
 		if r.token.Phone != "" {
 			if r.token.Phone, err = yespo.NormalizePhone(r.token.Phone); err != nil {

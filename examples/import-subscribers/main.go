@@ -14,6 +14,13 @@
 // the file and the reason, rows whose batch Yespo refused to
 // <file>.failed.csv (which can be imported again as it is).
 //
+// A token must be a Telegram chat id — an optional '-', then digits, no
+// '+', no leading zero, no space, under 2^52 in magnitude; in JSON lines a
+// number must be integral and written without an exponent — unless
+// -any-token: other rows are rejected. A CSV line with a quote that is not
+// closed properly is rejected alone, and reading goes on with the next
+// line: every row is counted once, sent, failed or rejected.
+//
 // It stops at once, exit 1, on an answer that no retry fixes — a refused
 // key (401), a key without the right (403), an unknown app (404), a server
 // that cannot be reached — and says what to check; those rows are not
@@ -31,10 +38,12 @@
 // removes the checkpoint. Ctrl-C stops reading, lets the requests in flight
 // finish (1.5 s at most) and exits; a second Ctrl-C exits at once.
 //
-// It reads YESPO_API_KEY, YESPO_APP_UUID, YESPO_BASE_URL and
-// YESPO_REDIS_URL. Without YESPO_API_KEY it refuses to run; -fake imports
-// into an in-process fake Yespo (yespotest, keeping no history: its memory
-// stays flat over millions of rows) instead, to try the tool.
+// It reads YESPO_API_KEY, YESPO_APP_UUID, YESPO_BASE_URL (refused, and not
+// shown, with credentials in it) and YESPO_REDIS_URL. Without
+// YESPO_API_KEY it refuses to run; -fake imports into an in-process fake
+// Yespo (yespotest, keeping no history: its memory stays flat over
+// millions of rows) instead, to try the tool; it keeps a checkpoint of its
+// own, <file>.fake.checkpoint, which a real run never reads.
 //
 // Exit codes: 0 every row of the file sent; 2 some rows rejected, the rest
 // sent; 3 some rows failed to send; 1 the import could not run or was
@@ -117,9 +126,11 @@ func main() {
 type config struct {
 	path, format, app, baseURL, apiKey string
 	redisURL, redisFrom                string // redisFrom: "-redis" or "YESPO_REDIS_URL"
+	baseFrom                           string // "-base-url" or "YESPO_BASE_URL"
 	sep                                rune
 	columns                            columns
 	normalize, dryRun, fake, restart   bool
+	anyToken                           bool
 	batch, concurrency                 int
 	rps                                float64
 	rpsSet                             bool // -rps given, not the default
@@ -136,21 +147,36 @@ its own names maps them with -columns, e.g. for the header
 "chat_id,email,phone,customer id":
   -columns "chat_id=token,customer id=externalCustomerId"
 
+A token must be a Telegram chat id: an optional "-", then digits; no "+",
+no leading zero, no space; under 2^52 in magnitude. In JSON lines a string
+reads the same way, and a number must be integral and written without an
+exponent (1001 and 1001.0 are chat id 1001; 1e3 and 1001.5 are refused).
+Other rows are rejected, with the reason; -any-token sends the tokens of
+another app type as they are.
+
+A CSV line with a quote that is not closed properly, on the line or on a
+later one, is rejected alone: its record ends with the line, and the next
+line is read as the next row. Every row is counted once in the summary:
+sent, failed or rejected.
+
 Environment: YESPO_API_KEY (required, unless -fake), YESPO_APP_UUID (or
--app), YESPO_BASE_URL (or -base-url), YESPO_REDIS_URL (or -redis: share the
-account's 200 requests/s with the bot's processes through Redis; -rps then
-caps this import within it).
+-app), YESPO_BASE_URL (or -base-url; one with credentials, user:password@,
+is refused, and not shown), YESPO_REDIS_URL (or -redis: share the account's
+200 requests/s with the bot's processes through Redis; -rps then caps this
+import within it).
 
 Outputs: FILE.rejects.csv (invalid rows: the file's line, and why),
 FILE.failed.csv (rows Yespo refused: import that file to retry them),
 FILE.checkpoint (while unfinished: the app, base URL and input it is for,
 and the rows done; run the same command again to resume, -restart to start
-over).
+over). A -fake run keeps its own, FILE.fake.checkpoint, which a real run
+never reads, and resumes from it the same way; -dry-run keeps none.
 
-Exit codes: 0 all rows sent; 2 some rows rejected; 3 some rows failed to
-send; 1 could not run (a checkpoint for another app, base URL or version
-of the file included), or stopped by an error no retry fixes (wrong key,
-key rights, unknown app, unreachable server); 130 interrupted.
+Exit codes: 0 all rows sent; 2 some rows rejected (a token that is not a
+chat id included); 3 some rows failed to send; 1 could not run (a
+checkpoint for another app, base URL or version of the file included), or
+stopped by an error no retry fixes (wrong key, key rights, unknown app,
+unreachable server); 130 interrupted.
 
 Flags:
 `
@@ -167,14 +193,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	cfg := config{apiKey: getenv("YESPO_API_KEY")}
 	sep, cols := ",", ""
 	fs.StringVar(&cfg.app, "app", getenv("YESPO_APP_UUID"), "Yespo app UUID of the bot (env YESPO_APP_UUID)")
-	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root (env YESPO_BASE_URL; default "+yespo.DefaultBaseURL+")")
+	fs.StringVar(&cfg.baseURL, "base-url", getenv("YESPO_BASE_URL"), "Yespo API root, without credentials (env YESPO_BASE_URL; default "+yespo.DefaultBaseURL+")")
 	fs.StringVar(&cfg.format, "format", "", `"csv" or "jsonl" (default: from the file name)`)
 	fs.StringVar(&sep, "sep", sep, `CSV field separator: one character, or "tab"`)
 	fs.StringVar(&cols, "columns", "", `the file's own names for the fields, as NAME=FIELD pairs separated by commas, e.g. "chat_id=token,customer id=externalCustomerId"; FIELD is token, contactId, externalCustomerId, phone or email; names in any case; a column named like a field that is mapped from another name is ignored; for JSON lines the keys`)
 	fs.BoolVar(&cfg.normalize, "normalize", false, "clean up phones (+38 (050) 123-45-67 → +380501234567) and emails before validating")
+	fs.BoolVar(&cfg.anyToken, "any-token", false, "send tokens that are not Telegram chat ids as they are (another app type's); without it their rows are rejected")
 	fs.BoolVar(&cfg.dryRun, "dry-run", false, "validate only: write the rejects, send nothing")
-	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine")
-	fs.BoolVar(&cfg.restart, "restart", false, "discard FILE.checkpoint and start from the first row (rows sent before are sent again; Yespo keeps a token once)")
+	fs.BoolVar(&cfg.fake, "fake", false, "import into an in-process fake Yespo (yespotest) instead: nothing leaves this machine; rejects as in a real run, checkpoint in FILE.fake.checkpoint (a real run never reads it)")
+	fs.BoolVar(&cfg.restart, "restart", false, "discard FILE.checkpoint (with -fake FILE.fake.checkpoint) and start from the first row (rows sent before are sent again; Yespo keeps a token once)")
 	fs.IntVar(&cfg.batch, "batch", 500, "tokens per request")
 	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) through which this import shares the account's 200 requests/s with the bot; prefer env YESPO_REDIS_URL when it has a password")
 	fs.Float64Var(&cfg.rps, "rps", defaultRPS, "requests per second at most (paced at 97 % of it, for network jitter); the account allows 200 in all, shared with the bot")
@@ -196,8 +223,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 			cfg.rpsSet = true
 		case "redis":
 			cfg.redisFrom = "-redis"
+		case "base-url":
+			cfg.baseFrom = "-base-url"
 		}
 	})
+	if cfg.baseFrom == "" {
+		cfg.baseFrom = "YESPO_BASE_URL"
+	}
 	if cfg.redisFrom == "" && getenv("YESPO_REDIS_URL") != "" {
 		cfg.redisURL, cfg.redisFrom = getenv("YESPO_REDIS_URL"), "YESPO_REDIS_URL"
 	}
@@ -274,6 +306,11 @@ func checkConfig(cfg *config, sep string) error {
 	case cfg.progressEvery <= 0:
 		return usagef("-progress-every must be positive")
 	}
+	if cfg.baseURL != "" && !cfg.fake && !cfg.dryRun {
+		if clean, ok := withoutUserinfo(cfg.baseURL); !ok {
+			return fmt.Errorf("%s has credentials (user:password@) or an '@': leave them out, the API key goes in YESPO_API_KEY; without them it reads %q", cfg.baseFrom, clean)
+		}
+	}
 	if cfg.redisURL != "" {
 		if _, err := redis.ParseURL(cfg.redisURL); err != nil {
 			return fmt.Errorf("%s: %w", cfg.redisFrom, err)
@@ -307,6 +344,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "import-subscribers:", err)
 	}
 	return code
+}
+
+// withoutUserinfo returns raw cut of what may be credentials — everything
+// from its "//" (or its start) to its last '@' — and false, or raw and true
+// when it has no '@'. Any '@' counts: in a password that holds a '/' or a
+// '#', it is not where a URL parser looks, and the parser's error would
+// quote the password.
+func withoutUserinfo(raw string) (string, bool) {
+	at := strings.LastIndexByte(raw, '@')
+	if at < 0 {
+		return raw, true
+	}
+	scheme := ""
+	if i := strings.Index(raw[:at], "//"); i >= 0 {
+		scheme = raw[:i+2]
+	}
+	return scheme + raw[at+1:], false
 }
 
 // newClient returns the client and app to import into: Yespo's, or with

@@ -33,8 +33,10 @@ func newProgress(w io.Writer, size int64, every time.Duration, tr *tracker) *pro
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("importing"),
-			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetDescription(p.line(p.base, 0)), // from the first frame on
+			// One ETA, the line's: the bar's own counts from where it
+			// started, 0 after a resume.
+			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetWidth(30),

@@ -25,8 +25,8 @@ func (im *importer) report(ctx context.Context, eof bool, lastEnd int64, readErr
 	case readErr != nil:
 		fmt.Fprintf(stdout, "Stopped: %s in this run%s.\n", st.run, sofar)
 		return exitError, fmt.Errorf("%w (progress is saved: run again to resume)", readErr)
-	case !complete && ctx.Err() != nil && im.trial:
-		fmt.Fprintf(stdout, "Interrupted: %s in this run (a trial run keeps no checkpoint).\n", st.run)
+	case !complete && ctx.Err() != nil && im.cpPath == "":
+		fmt.Fprintf(stdout, "Interrupted: %s in this run (a dry run keeps no checkpoint).\n", st.run)
 		return exitInterrupted, nil
 	case !complete && ctx.Err() != nil:
 		fmt.Fprintf(stdout, "Interrupted: %s in this run%s. Run the same command again to resume.\n", st.run, sofar)
@@ -35,7 +35,7 @@ func (im *importer) report(ctx context.Context, eof bool, lastEnd int64, readErr
 		fmt.Fprintf(stdout, "Stopped: %s in this run%s.\n", st.run, sofar)
 		return exitError, fmt.Errorf("some rows were not confirmed: run the same command again to send them")
 	}
-	if !im.trial {
+	if im.cpPath != "" {
 		_ = os.Remove(im.cpPath)
 	}
 	im.summary(stdout, st.done, st.run)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,8 +20,11 @@ import (
 type row struct {
 	place
 	token yespo.Token
-	err   error  // why the row is not a token, if it is not
-	raw   string // the record as text, for the rejects file
+	// tokenNumber: the token was a JSON number (its text as written),
+	// not a string.
+	tokenNumber bool
+	err         error  // why the row is not a token, if it is not
+	raw         string // the record as text, for the rejects file
 }
 
 // place is where a row is in the file.
@@ -83,25 +85,25 @@ func seekLine(f *os.File, offset int64) (int64, error) {
 // csvRows reads CSV. The header maps columns to fields by name (see
 // columns); other columns are ignored.
 type csvRows struct {
-	r        *csv.Reader
-	base     int64 // file offset where r started
-	baseLine int64 // the file's line there
-	at       int64 // where the next row starts
-	index    map[string]int
-	fields   int // in the header: every row must have as many
+	r      *csvReader
+	at     int64 // where the next row starts
+	line   int64 // the file's line there
+	index  map[string]int
+	fields int // in the header: every row must have as many
 }
 
 func newCSVRows(f *os.File, sep rune, cols columns, offset int64) (*csvRows, error) {
-	hr := csv.NewReader(f)
-	hr.Comma = sep
-	hr.FieldsPerRecord = -1
-	header, err := hr.Read()
+	hr, err := newCSVReader(f, sep).read()
 	if err == io.EOF {
 		return nil, errors.New("the file is empty: a CSV file starts with a header line naming its columns (token, contactId, externalCustomerId, phone, email)")
+	}
+	if err == nil && hr.err != nil {
+		err = fmt.Errorf("line %d: %w", hr.skip+1, hr.err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the CSV header: %w", err)
 	}
+	header := hr.fields
 	index, err := cols.index(header)
 	if err != nil {
 		return nil, err
@@ -109,46 +111,38 @@ func newCSVRows(f *os.File, sep rune, cols columns, offset int64) (*csvRows, err
 	if err := checkHeader(header, index, sep); err != nil {
 		return nil, err
 	}
-	start := max(offset, hr.InputOffset())
+	start := max(offset, hr.n)
 	line, err := seekLine(f, start)
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
-	r.Comma = sep
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	return &csvRows{r: r, base: start, baseLine: line, at: start, index: index, fields: len(header)}, nil
+	return &csvRows{r: newCSVReader(f, sep), at: start, line: line, index: index, fields: len(header)}, nil
 }
 
 func (c *csvRows) next() (row, error) {
-	rec, err := c.r.Read()
-	if err == io.EOF {
-		return row{}, io.EOF
-	}
-	rw := row{place: place{start: c.at, end: c.base + c.r.InputOffset()}}
-	c.at = rw.end
+	rec, err := c.r.read()
 	if err != nil {
-		var pe *csv.ParseError
-		if !errors.As(err, &pe) {
-			return row{}, err
-		}
-		// Without csv's line and column: they count from where this reader
-		// started, which after a resume is not the file's start.
-		rw.line = c.baseLine + int64(pe.StartLine) - 1
-		rw.err, rw.raw = fmt.Errorf("malformed CSV: %w", pe.Err), strings.Join(rec, ",")
+		return row{}, err // io.EOF included
+	}
+	rw := row{place: place{line: c.line + rec.skip, start: c.at, end: c.at + rec.n}}
+	c.at, c.line = rw.end, c.line+rec.breaks
+	switch {
+	case rec.err == errUnclosed:
+		rw.err, rw.raw = fmt.Errorf("malformed CSV: %w; the line is rejected alone, the next one read as the next row", rec.err), rec.line
+		return rw, nil
+	case rec.err != nil:
+		rw.err, rw.raw = fmt.Errorf("malformed CSV: %w", rec.err), rec.line
 		return rw, nil
 	}
-	l, _ := c.r.FieldPos(0)
-	rw.line = c.baseLine + int64(l) - 1
-	rw.raw = strings.Join(rec, ",")
-	if len(rec) != c.fields {
-		rw.err = fmt.Errorf("%d %s, the header has %d", len(rec), plural(len(rec), "field", "fields"), c.fields)
+	fields := rec.fields
+	rw.raw = strings.Join(fields, ",")
+	if len(fields) != c.fields {
+		rw.err = fmt.Errorf("%d %s, the header has %d", len(fields), plural(len(fields), "field", "fields"), c.fields)
 		return rw, nil
 	}
 	rw.token, rw.err = tokenOf(func(name string) (string, error) {
 		if i, ok := c.index[name]; ok {
-			return strings.TrimSpace(rec[i]), nil
+			return fields[i], nil
 		}
 		return "", nil
 	})
@@ -157,7 +151,8 @@ func (c *csvRows) next() (row, error) {
 
 func (c *csvRows) offset() int64 { return c.at }
 
-// tokenOf builds a token from its fields' values.
+// tokenOf builds a token from its fields' values, as written: white space
+// around the identifiers goes, the token's is left for check to judge.
 func tokenOf(value func(field string) (string, error)) (yespo.Token, error) {
 	var t yespo.Token
 	var v [5]string
@@ -165,6 +160,9 @@ func tokenOf(value func(field string) (string, error)) (yespo.Token, error) {
 		var err error
 		if v[i], err = value(f); err != nil {
 			return t, err
+		}
+		if i > 0 {
+			v[i] = strings.TrimSpace(v[i])
 		}
 	}
 	t = yespo.Token{Token: v[0], ExternalCustomerID: v[2], Phone: v[3], Email: v[4]}
@@ -187,21 +185,19 @@ type jsonRows struct {
 	line   int64 // of the next line
 }
 
-const maxLine = 1 << 20
-
 func newJSONRows(f *os.File, cols columns, offset int64) (*jsonRows, error) {
 	line, err := seekLine(f, offset)
 	if err != nil {
 		return nil, err
 	}
-	return &jsonRows{r: bufio.NewReaderSize(f, maxLine), cols: cols, lineAt: offset, at: offset, line: line}, nil
+	return &jsonRows{r: bufio.NewReaderSize(f, maxRecord), cols: cols, lineAt: offset, at: offset, line: line}, nil
 }
 
 func (j *jsonRows) next() (row, error) {
 	for {
 		text, err := j.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			return row{}, fmt.Errorf("line %d is longer than %d bytes", j.line, maxLine)
+			return j.tooLong(text)
 		}
 		if len(text) == 0 && err != nil {
 			return row{}, err // io.EOF included
@@ -217,18 +213,38 @@ func (j *jsonRows) next() (row, error) {
 		}
 		rw := row{place: place{line: j.line - 1, start: j.at, end: j.lineAt}, raw: string(text)}
 		j.at = j.lineAt
-		rw.token, rw.err = j.decode(text)
+		rw.token, rw.tokenNumber, rw.err = j.decode(text)
 		return rw, nil
 	}
 }
 
 func (j *jsonRows) offset() int64 { return j.at }
 
+// tooLong skips a line longer than maxRecord, which starts with head: a
+// rejected row, not the end of the import.
+func (j *jsonRows) tooLong(head []byte) (row, error) {
+	rw := row{place: place{line: j.line, start: j.at}, raw: strings.ToValidUTF8(string(head[:256]), "") + "…"}
+	rw.err = fmt.Errorf("the line is longer than %d bytes", maxRecord)
+	text, err := head, bufio.ErrBufferFull
+	for err == bufio.ErrBufferFull {
+		j.lineAt += int64(len(text))
+		text, err = j.r.ReadSlice('\n')
+	}
+	j.lineAt += int64(len(text))
+	j.line++
+	if err != nil && err != io.EOF {
+		return row{}, err
+	}
+	rw.end, j.at = j.lineAt, j.lineAt
+	return rw, nil
+}
+
 // decode reads one object; a string or a number is a value, null none.
-func (j *jsonRows) decode(text []byte) (yespo.Token, error) {
+// number says whether the token was a number.
+func (j *jsonRows) decode(text []byte) (t yespo.Token, number bool, err error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(text, &obj); err != nil {
-		return yespo.Token{}, fmt.Errorf("not a JSON object: %w", err)
+		return t, false, fmt.Errorf("not a JSON object: %w", err)
 	}
 	byField := map[string]string{}
 	for key := range obj {
@@ -237,25 +253,27 @@ func (j *jsonRows) decode(text []byte) (yespo.Token, error) {
 			continue
 		}
 		if prev, dup := byField[f]; dup {
-			return yespo.Token{}, fmt.Errorf("two keys for %s: %q and %q", f, min(prev, key), max(prev, key))
+			return t, false, fmt.Errorf("two keys for %s: %q and %q", f, min(prev, key), max(prev, key))
 		}
 		byField[f] = key
 	}
-	return tokenOf(func(f string) (string, error) {
+	t, err = tokenOf(func(f string) (string, error) {
 		raw, ok := obj[byField[f]]
 		if !ok || string(raw) == "null" {
 			return "", nil
 		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
-			return strings.TrimSpace(s), nil
+			return s, nil
 		}
 		var n json.Number
 		if json.Unmarshal(raw, &n) == nil {
+			number = number || f == "token"
 			return n.String(), nil
 		}
 		return "", fmt.Errorf("%s: want a string or a number, not %s", byField[f], raw)
 	})
+	return t, number, err
 }
 
 func plural(n int, one, many string) string {

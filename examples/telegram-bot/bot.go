@@ -27,7 +27,6 @@ type app struct {
 	journal    *journal
 	log        *slog.Logger
 	work       *tracker
-	dispatch   *dispatcher
 	out        *outbox
 	health     *health
 	username   string // the bot's, from getMe
@@ -59,7 +58,6 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 		a.linkSecret = []byte(cfg.linkSecret)
 	}
 	a.health = newHealth()
-	a.dispatch = newDispatcher(a.handleUpdate)
 	var err error
 	if a.yespo, err = yespo.NewClient(cfg.yespoKey, append(yespoOptions(cfg, log), yespoOpts...)...); err != nil {
 		return nil, err
@@ -75,7 +73,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 		bot.WithServerURL(cfg.telegramURL),
 		bot.WithHTTPClient(pollTimeout, telegramClient()),
 		bot.WithSkipGetMe(), // called below, with a clearer error
-		// The dispatcher runs the handlers, one chat's in order, and needs
+		// telegramupdates runs the handlers, one chat's in order, and needs
 		// to know when each is done: ProcessUpdate runs them in its goroutine.
 		bot.WithNotAsyncHandlers(),
 		bot.WithMiddlewares(a.work.middleware, a.privateOnly),
@@ -110,11 +108,11 @@ func (a *app) handleUpdate(ctx context.Context, u *models.Update) error {
 	return err
 }
 
-// close waits for the handlers in flight, sends the replies still queued
-// and what the Batcher holds, within closeWait each, and closes the journal.
+// close, once the updates in hand are done (Poller.Run and the webhook
+// server's Shutdown wait for them), sends the replies still queued and what
+// the Batcher holds, within closeWait each, and closes the journal.
 func (a *app) close() {
 	a.stopProbe()
-	a.dispatch.wait()
 	ctx, cancel := context.WithTimeout(context.Background(), a.closeWait)
 	defer cancel()
 	a.out.close(ctx)

@@ -86,10 +86,10 @@ func configProblem(err error) bool {
 	return errors.Is(err, yespo.ErrUnauthorized) || errors.Is(err, yespo.ErrForbidden) || errors.Is(err, yespo.ErrAppNotFound)
 }
 
-// probeToken is the token the probe asks Yespo about: nobody holds it, so
-// that a working configuration answers 404 for the token, a wrong one 401,
-// 403 or 404 "Not registered application".
-const probeToken = "yespo-go-telegram-bot-probe"
+// probeToken is the token yespo.CheckApp asks Yespo about: nobody holds
+// it, so that a working configuration answers 404 for the token, a wrong
+// one 401, 403 or 404 "Not registered application".
+const probeToken = yespo.CheckAppToken
 
 // probeEvery is how often the probe asks again while Yespo refuses the
 // configuration; probeTimeout bounds one probe.
@@ -121,17 +121,19 @@ func (a *app) startProbe(ctx context.Context) {
 	}()
 }
 
-// probeYespo asks Yespo for the contact of probeToken and records whether
-// Yespo accepts the bot's key and app; any other failure (an outage) leaves
-// the record as it was.
+// probeYespo checks the bot's key and app with yespo.CheckApp, the
+// start-up check, and records whether Yespo accepts them; any other
+// failure (an outage) leaves the record as it was. CheckApp proves the key
+// and the app, not the key's right to add tokens: a key without it shows
+// in the first batch (onBatch), whose error names the missing right.
 func (a *app) probeYespo(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	_, err := a.yespo.ContactIDByToken(ctx, a.cfg.appUUID, probeToken)
+	err := a.yespo.CheckApp(ctx, a.cfg.appUUID)
 	switch {
 	case ctx.Err() != nil && err != nil:
 		return
-	case err == nil || (errors.Is(err, yespo.ErrNotFound) && !errors.Is(err, yespo.ErrAppNotFound)):
+	case err == nil:
 		a.recordYespo(nil)
 	case configProblem(err):
 		a.recordYespo(err)

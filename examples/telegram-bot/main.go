@@ -16,7 +16,7 @@
 // campaign's burst of /start costs a few requests and nothing is lost to a
 // crash, a deploy or an outage: each user is told "subscribed" once the
 // journal holds their token. An update is confirmed to Telegram only once
-// its effect is kept (poll.go, webhook.go); replies queue behind Telegram's
+// its effect is kept (package telegramupdates, poll.go); replies queue behind Telegram's
 // send limit (outbox.go). A user who blocked the bot is logged and skipped.
 // SIGINT or SIGTERM stops the bot after the updates in hand.
 //
@@ -227,8 +227,8 @@ func printLink(ctx context.Context, cfg config, stdout io.Writer) error {
 }
 
 // poll gets updates by long polling until ctx ends, confirming each to
-// Telegram only once its effect is durable (see poller), then waits for
-// the handlers in flight. Telegram refuses getUpdates while a webhook is
+// Telegram only once its effect is durable (see newPoller), then waits for
+// the handlers in flight. It fails if Telegram refuses the token. Telegram refuses getUpdates while a webhook is
 // set; poll refuses to start then, since another process (a replica in
 // webhook mode) may be serving it, unless -take-over says to delete it.
 func (a *app) poll(ctx context.Context) error {
@@ -239,12 +239,8 @@ func (a *app) poll(ctx context.Context) error {
 		}
 		return err
 	}
-	a.dispatch.retry = ctx
-	p := newPoller(a.cfg.telegramURL, a.cfg.telegramToken, telegramClient(), a.dispatch)
-	p.onOK = func() { a.health.telegramOK(time.Now()) }
 	a.log.Info("bot started: long polling", "bot", "@"+a.username, "yespo", a.cfg.yespoURL, "app", a.cfg.appUUID)
-	p.run(ctx, func(err error) { a.log.Error("telegram", "err", err) })
-	return nil
+	return a.newPoller().Run(ctx)
 }
 
 // checkNoWebhook fails if a webhook is set, unless cfg.takeOver: then it

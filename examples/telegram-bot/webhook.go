@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,7 +15,8 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
+
+	"github.com/yespo-go/yespo/telegramupdates"
 )
 
 // serveWebhook registers publicURL with Telegram and serves the updates it
@@ -88,51 +86,24 @@ func (a *app) boundedServer(h http.Handler) *http.Server {
 	}
 }
 
-// webhookHandler takes Telegram's POSTs: the secret token first, before the
-// body is read (401 for a wrong or missing one), then the update, which the
-// dispatcher handles in its chat's order; the answer waits for its effect
-// to be durable.
+// webhookHandler takes Telegram's POSTs through telegramupdates.Webhook:
+// the secret token first, before the body is read (401 for a wrong or
+// missing one, and the stranger's connection is closed at once), then the
+// update, which runs in its chat's order; the answer waits for its effect
+// to be durable: 200, or 500 so that Telegram sends it again.
 func (a *app) webhookHandler() http.Handler {
 	bad := newLogBudget(a.log, "webhook: refused requests", 10*time.Second)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "POST updates here", http.StatusMethodNotAllowed)
-			return
-		}
-		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
-		if subtle.ConstantTimeCompare([]byte(got), []byte(a.hookSecret)) != 1 {
-			bad.note("invalid webhook secret token", r)
-			w.Header().Set("Connection", "close") // its body is never read
-			http.Error(w, "wrong secret token", http.StatusUnauthorized)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdate))
-		var u models.Update
-		if err == nil {
-			err = json.Unmarshal(body, &u)
-		}
-		if err != nil {
-			bad.note("undecodable update: "+err.Error(), r) // the error, never the body
-			http.Error(w, "not an update", http.StatusBadRequest)
-			return
-		}
-		done := make(chan error, 1)
-		a.dispatch.submit(&u, func(err error) { done <- err })
-		select {
-		case err = <-done:
-		case <-time.After(hookAnswerTimeout):
-			err = errors.New("not durable in time")
-		case <-r.Context().Done():
-			return
-		}
-		if err != nil {
+	return &telegramupdates.Webhook{
+		Secret:         a.hookSecret,
+		Handler:        a.handleRaw,
+		MaxBody:        maxUpdate,
+		MaxInFlight:    maxHandlers,
+		HandlerTimeout: hookAnswerTimeout,
+		OnRefused:      func(r *http.Request, why string) { bad.note(why, r) },
+		OnFailed: func(u telegramupdates.Update, err error) {
 			a.log.Warn("webhook: update not kept; answering 500 so that Telegram sends it again", "update", u.ID, "err", err)
-			http.Error(w, "update not kept, send it again", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+		},
+	}
 }
 
 // webhookSecret is the secret token every process of one bot registers

@@ -14,17 +14,19 @@ import (
 
 // Yespo counts requests per account: 200 a second shared by every method
 // not listed otherwise (AddAppTokens, MuteAppToken and UnmuteAppToken among
-// them), and 150 a second of its own for ContactIDByToken. A Client paces
-// each of the two budgets on its own: every attempt of every call, retries
-// included, waits for a turn at its budget's pace, and every answer teaches
-// the pace (see rate.go). Two Clients with the same key pace separately;
-// processes sharing an account share a limiter through Redis instead
-// (github.com/yespo-go/yespo/yesporedis, set with WithRateLimiter).
+// them), 150 a second of its own for ContactIDByToken and 350 for
+// SendEvent. A Client paces each budget on its own: every attempt of every
+// call, retries included, waits for a turn at its budget's pace, and every
+// answer teaches the pace (see rate.go). Two Clients with the same key
+// pace separately; processes sharing an account share a limiter per budget
+// through Redis instead (github.com/yespo-go/yespo/yesporedis, set with
+// WithRateLimiter and WithBudgetLimiter).
 
 // The documented budgets, in requests per second.
 const (
 	AccountRate = 200.0
 	LookupRate  = 150.0
+	EventRate   = 350.0
 )
 
 // Limiter is the user's fixed limiter: see yespo.Limiter.

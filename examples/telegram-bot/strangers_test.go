@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo/telegramtest"
+	"github.com/yespo-go/yespo/yespotest"
+)
+
+// A stranger's connection costs a slot only for as long as its headers
+// take: 1,100 connections announce a 100 KB body, send it one byte every
+// 2 s, with no secret, against the built bot under a file limit of 1,024.
+// Each is answered and closed by the bot well within 10 s of its headers,
+// and 12 of 12 real users are subscribed within 5 s meanwhile.
+func TestStrangersCostOnlyTheirHeaders(t *testing.T) {
+	tg := telegramtest.NewServer()
+	t.Cleanup(tg.Close)
+	ys := yespotest.NewServer()
+	t.Cleanup(ys.Close)
+	app := ys.NewApp()
+	addr := freeAddr(t)
+	env := contractEnv(t, tg, ys, app)
+	args := append([]string{"-c", `ulimit -Sn 1024 && ulimit -Hn 1024 && exec "$0" "$@"`, builtBot(t)}, modeArgs("webhook", addr)...)
+	p := &botProc{t: t, cmd: exec.Command("sh", args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Env = envList(env)
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	p.waitStarted()
+
+	const strangers = 1100
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var held []time.Duration // from the end of its headers to the bot's close, per connection
+	var failures []string
+	for range strangers {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", addr, waitLimit)
+			if err != nil {
+				mu.Lock()
+				failures = append(failures, "dial: "+err.Error())
+				mu.Unlock()
+				return
+			}
+			defer c.Close()
+			_, err = fmt.Fprintf(c, "POST /telegram HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
+			headersSent := time.Now()
+			if err != nil {
+				mu.Lock()
+				failures = append(failures, "headers: "+err.Error())
+				mu.Unlock()
+				return
+			}
+			go func() { // one byte every 2 s, until the test ends or the bot hangs up
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Second):
+					}
+					if _, err := c.Write([]byte(" ")); err != nil {
+						return
+					}
+				}
+			}()
+			// Held until the bot closes: EOF (or a reset) after its answer.
+			_ = c.SetReadDeadline(headersSent.Add(15 * time.Second))
+			_, err = io.Copy(io.Discard, c)
+			closed := time.Now()
+			mu.Lock()
+			defer mu.Unlock()
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				failures = append(failures, "still open 15 s after its headers")
+				return
+			}
+			held = append(held, closed.Sub(headersSent))
+		})
+	}
+	users := make([]*telegramtest.User, 12)
+	sentAt := make([]time.Time, len(users))
+	for i := range users {
+		users[i] = tg.NewUser(int64(3000+i), "Real")
+		sentAt[i] = time.Now()
+		users[i].Send("/start " + signed(t, fmt.Sprintf("real-%d", i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := tg.WaitSent(ctx, len(users))
+	for i, u := range users {
+		got := u.Messages()
+		require.NotEmpty(t, got, "user %d got no answer within 5 s: %v\n%s", i, err, p.stderr.String())
+		assert.Equal(t, textSubscribed, got[0].Text)
+		assert.Less(t, got[0].Time.Sub(sentAt[i]), 5*time.Second)
+	}
+	wg.Wait()
+	close(stop)
+	require.Empty(t, failures)
+	require.Len(t, held, strangers)
+	sort.Slice(held, func(i, j int) bool { return held[i] < held[j] })
+	t.Logf("held after their headers: median %s, p99 %s, max %s", held[len(held)/2], held[len(held)*99/100], held[len(held)-1])
+	assert.Less(t, held[len(held)-1], 10*time.Second, "a stranger held past 10 s after its headers")
+	assert.NotContains(t, p.stderr.String(), "too many open files")
+	p.stop()
+}
