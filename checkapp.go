@@ -57,6 +57,7 @@ var methodNames = []struct{ suffix, name string }{
 	{"/token/mute", "Mute a token"},
 	{"/token/unmute", "Unmute a token"},
 	{"/contactId", "Get contact ID by token"},
+	{"v2/event", "Generate event"},
 }
 
 // rightHint says, for a 403, which method's right the key lacks: Yespo

@@ -112,18 +112,14 @@ func (c *Client) sendEvent(ctx context.Context, body []byte, by *caller) error {
 	return withEventRight(err)
 }
 
-// withEventRight adds to a 401 or 403 which right the key needs: Yespo
-// grants rights per key and method, so a key that adds tokens may well
-// lack this one.
+// withEventRight adds to a 401 which right the key may lack: Yespo grants
+// rights per key and method, so a key that adds tokens may well lack this
+// one. A 403's error names the method already (rightHint).
 func withEventRight(err error) error {
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized && ae.StatusCode != http.StatusForbidden {
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {
 		return err
 	}
-	why := "the API key lacks the right to generate events"
-	if ae.StatusCode == http.StatusUnauthorized {
-		why = "the API key is wrong or revoked, or lacks the right to generate events"
-	}
-	return fmt.Errorf("%w; %s (Generate event, v2/event): "+
-		"give the key that right in Yespo (your profile → Settings → API) or use a key that has it", err, why)
+	return fmt.Errorf("%w; the API key is wrong or revoked, or lacks the right to generate events (Generate event, v2/event): "+
+		"give the key that right in Yespo (your profile → Settings → API) or use a key that has it", err)
 }

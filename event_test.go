@@ -224,7 +224,7 @@ func TestSendEventAnswers(t *testing.T) {
 		"reset then 200": {sequence(reset, answer(200, `"OK"`)), nil, 2, ""},
 		"503 always":     {answer(503, "down"), yespo.ErrServer, 4, "(4 attempts)"},
 		"401":            {answer(401, "Unauthorized"), yespo.ErrUnauthorized, 1, "wrong or revoked, or lacks the right to generate events"},
-		"403":            {answer(403, "Forbidden"), yespo.ErrForbidden, 1, "403 Forbidden: Forbidden; the API key lacks the right to generate events"},
+		"403":            {answer(403, "Forbidden"), yespo.ErrForbidden, 1, `403 Forbidden: Forbidden; the API key lacks the right for "Generate event"`},
 		"404":            {answer(404, "Not found"), yespo.ErrNotFound, 1, `check that the base URL ends in "/api/"`},
 	}
 	for name, tc := range cases {
@@ -312,7 +312,7 @@ func TestSendEventFaultsFromFake(t *testing.T) {
 	var ae *yespo.APIError
 	require.True(t, errors.As(err, &ae))
 	assert.Equal(t, "Access denied", ae.Message)
-	assert.Contains(t, err.Error(), "right to generate events")
+	assert.Contains(t, err.Error(), `right for "Generate event"`)
 	require.NoError(t, c.SendEvent(context.Background(), welcome()), "the fault was used up")
 }
 
