@@ -1,16 +1,19 @@
 package yespo
 
 import (
+	"cmp"
 	"context"
-	"errors"
-	"strconv"
-	"sync"
+	"fmt"
+	"sync/atomic"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/engine"
+	"github.com/yespo-go/yespo/internal/pace"
 )
 
 // ErrBatcherClosed is returned by Batcher.Add and AddAndWait once Close has
 // been called.
-var ErrBatcherClosed = errors.New("yespo: batcher closed")
+var ErrBatcherClosed = engine.ErrClosed
 
 // BatcherOptions tunes a Batcher; zero fields take the defaults. Values
 // beyond the bounds below are refused by NewBatcher.
@@ -44,14 +47,28 @@ type BatcherOptions struct {
 	// Yespo's), from 1 second to 24 hours. With a Journal nothing fails at
 	// MaxOutage: the tokens stay kept. See Batcher.
 	MaxOutage time.Duration
-	// OnBatch, if set, is called exactly once for each batch settled
-	// before Close returns, with its outcome, from the goroutine that
-	// settled it; a batch refused with a 400 and split (see Batcher) is
-	// reported piece by piece. It should not block for long: Flush and
-	// Close wait for it, Close only until its ctx ends. It may call Flush
-	// and Close. A batch a Close gave up on is not reported to OnBatch:
-	// it is in Close's error and Stats.
+	// OnBatch, if set, is called once for each settled batch with its
+	// outcome — a batch refused with a 400 and split (see Batcher) piece
+	// by piece — after its tokens are settled (sent, or failed; with a
+	// Journal, removed from it). The calls are made one at a time, in the
+	// order the batches settled, on one goroutine of the Batcher's own,
+	// never on one that sends: a slow OnBatch delays no token already on
+	// its way, but a send starts only while fewer than Concurrency batches
+	// are in flight or waiting for OnBatch, so that what Yespo accepted and
+	// OnBatch has not heard of stays bounded. OnBatch may call Add, Flush,
+	// Close and AddAndWait: Flush and Close then return once the tokens
+	// added before them are settled, without waiting for OnBatch. Close
+	// from elsewhere waits for every OnBatch call to return, until its ctx
+	// ends; a batch a Close gave up on, or settled and not yet reported
+	// when it gave up, is not reported to OnBatch: it is in Close's error
+	// and Stats.
 	OnBatch func(BatchResult)
+	// OnEvent, if set, is called once for each follow-up event (see
+	// AddWithEvent) settled before Close returns — sent, or failed: refused
+	// for good with a 400, or, without a Journal, held past MaxOutage — on
+	// a dispatcher goroutine of its own, as OnBatch is. It may call Flush
+	// and Close.
+	OnEvent func(EventResult)
 	// Journal, if set, keeps every accepted token on stable storage until
 	// Yespo accepted it (a 2xx for its batch) or refused it for good (a
 	// 400), so that a crash, a deploy or an outage of any length loses
@@ -65,8 +82,10 @@ type BatcherOptions struct {
 	// Yespo accepted a batch and before the journal forgot it sends that
 	// batch again, which Yespo takes as a no-op (a token is kept once).
 	// NewBatcher fails, with an error matching ErrJournalTarget, on a
-	// journal made for another app or base URL. Nil keeps tokens in memory
-	// only. See Journal and github.com/yespo-go/yespo/yespobolt.
+	// journal made for another app or base URL. Nil keeps tokens in an
+	// in-memory journal: the same path, but a batch held through an outage
+	// fails after MaxOutage, and Close waits for it. See Journal and
+	// github.com/yespo-go/yespo/yespobolt.
 	Journal Journal
 }
 
@@ -95,7 +114,8 @@ type BatchResult struct {
 // BatcherStats counts what a Batcher did. After Close,
 // Added + Reclaimed == Sent + Failed + Duplicates + Held: every token Add
 // accepted or the journal handed back is sent, failed, a duplicate of one
-// pending, or kept in the journal (Reclaimed and Held are 0 without one).
+// pending, or kept in the journal (Reclaimed, and Held after Close, are 0
+// without one).
 type BatcherStats struct {
 	Added      int64 // tokens Add and AddAndWait accepted, duplicates included
 	Duplicates int64 // accepted tokens equal to one still pending: not sent again
@@ -112,21 +132,27 @@ type BatcherStats struct {
 	// client rate limiter (WithRateLimiter) caps what is sent under it.
 	Pace    float64
 	Pending int // tokens accepted and not yet sent or failed, duplicates aside
-	// Held counts tokens the journal holds for a later try, neither sent
-	// nor failed: while the Batcher runs, those of batches that failed for
-	// now (see BatcherOptions.Journal) and wait to be sent again; after
-	// Close, those left in the journal, which the next Batcher on it
-	// sends. Always 0 without a journal.
+	// Held counts tokens held for a later try, neither sent nor failed:
+	// while the Batcher runs, those of batches that failed for now (an
+	// outage; with a Journal, see BatcherOptions.Journal, any failure but
+	// a refusal for good) and wait to be sent again; after Close, those
+	// left in the journal, which the next Batcher on it sends (0 without
+	// a Journal).
 	Held int64
 	// Reclaimed counts tokens taken from the journal that earlier runs (or
 	// a dead replica) left: they are sent like added ones. With it, after
 	// Close, Added + Reclaimed == Sent + Failed + Duplicates + Held.
 	Reclaimed int64
 	// JournalDepth is how many tokens the journal holds, and
-	// JournalOldest the age of the oldest of them; both 0 without a
-	// journal.
+	// JournalOldest the age of the oldest of them — without a Journal,
+	// the in-memory one: the tokens pending. Stats gives them as last
+	// known (see Batcher.Stats), StatsContext reads them fresh.
 	JournalDepth  int
 	JournalOldest time.Duration
+	// EventsSent, EventsFailed and EventsHeld count the follow-up events
+	// of AddWithEvent as Sent, Failed and Held count tokens. An event
+	// whose token failed is not sent, nor counted here.
+	EventsSent, EventsFailed, EventsHeld int64
 }
 
 // Batcher gathers tokens from any number of goroutines and sends them to
@@ -150,51 +176,41 @@ type BatcherStats struct {
 // returns an *APIError with RetryAfter set — pauses the whole account
 // budget, at most once per batch and at most MaxPause; a longer one fails
 // the batch at once. During an outage (the Client saw nothing but 5xx, 429
-// or transport errors for three attempts spanning a second or more) the
-// batches are held instead of spending their retries: the Client probes
+// or transport errors for three attempts spanning a second or more), or
+// after a 429 its retries did not cure, a batch is held: the Client probes
 // Yespo with one request at a time, every 250 ms to 2 s, and when one
 // succeeds the pace finds the budget again; a batch fails only after
-// MaxOutage held (never, with a Journal). And a batch of several tokens
-// refused with a 400 is split in halves, again and again, so that the
-// token Yespo refuses fails alone and the others are sent; a 400 that
-// every half gets ends the search after about 2·log2(MaxBatch) requests.
-// Memory is bounded by MaxPending.
+// MaxOutage held (never, with a Journal, which holds as well a 401, 403 or
+// unknown app, tried again every 100 ms to 30 s). Each probe goes through
+// the Client's budget, which alone knows the outage. And a batch of
+// several tokens refused with a 400 is split in halves, again and again,
+// so that the token Yespo refuses fails alone and the others are sent; a
+// 400 that every half gets ends the search after about 2·log2(MaxBatch)
+// requests. Memory is bounded by MaxPending.
 type Batcher struct {
-	c    *Client
-	app  string
-	opts BatcherOptions
+	c     *Client
+	app   string
+	opts  BatcherOptions
+	eng   *engine.Engine[Token]
+	party pace.Party // the Batcher's turns at the Client's pace
 
-	ctx     context.Context // the sends'; cancelled, with a cause, when a Close gives up
-	cancel  context.CancelCauseFunc
-	closing chan struct{} // closed by the first Close: wakes blocked Adds
-	workers sync.WaitGroup
-	stopped sync.Once
-	party   party // the Batcher's turns at the Client's pace
+	// events sends the follow-up events of AddWithEvent, on the event
+	// budget, with turns of their own.
+	events     *engine.Engine[followUp]
+	eventsCtx  context.Context
+	eventParty pace.Party
+	lostEvents atomic.Int64 // follow-ups a closing Batcher could not queue
+	stopEvents context.CancelFunc
 
-	mu          sync.Mutex
-	wake        *sync.Cond          // workers wait on it for a batch they may send
-	closed      bool                // Close was called: no more Adds
-	abandoned   bool                // a Close gave up: nothing more is sent
-	quit        bool                // the workers are to return
-	filling     *batch              // accepting tokens; cut when full or due
-	pending     map[Token]*batch    // each pending token → the batch carrying it, for de-duplication
-	unfinished  map[*batch]struct{} // cut and not settled: waiting or in flight
-	room        chan struct{}       // closed when tokens settle: blocked Adds and Close look again
-	ready       []*batch            // cut, waiting for a worker
-	flush       *time.Timer         // FlushInterval of the oldest filling token
-	flushArmed  bool
-	settling    int            // batches filed whose OnBatch and waiters are being told
-	inCallback  map[uint64]int // goroutine → OnBatch calls it is running (see goid)
-	giveUpCause error          // the ctx error of the Close that gave up
-	stats       BatcherStats
-	firstErr    error
-	jr          *journalState // nil without a journal: see batcher_journal.go
+	attempts, rateLimited atomic.Int64
 }
 
 // NewBatcher returns a running Batcher that adds tokens to appUUID. It fails
 // with a *ValidationError, matching ErrInvalidInput, on a malformed appUUID
 // or an option out of its bounds (see BatcherOptions), and allocates
-// nothing for a refused option.
+// nothing for a refused option. With a Journal it opens it and takes what
+// earlier runs left, up to MaxPending, within a minute: it fails, wrapping
+// the journal's error, if either fails.
 func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, error) {
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return nil, err
@@ -203,31 +219,44 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	b := &Batcher{
-		c: c, app: appUUID, opts: opts,
-		ctx:        ctx,
-		cancel:     cancel,
-		closing:    make(chan struct{}),
-		pending:    map[Token]*batch{},
-		unfinished: map[*batch]struct{}{},
-		inCallback: map[uint64]int{},
-		room:       make(chan struct{}),
+	b := &Batcher{c: c, app: appUUID, opts: opts}
+	cfg := engine.Config[Token]{
+		MaxBatch: opts.MaxBatch, MaxPending: opts.MaxPending, Concurrency: opts.Concurrency,
+		FlushInterval: opts.FlushInterval, MaxOutage: opts.MaxOutage,
+		Durable:  opts.Journal != nil,
+		Journal:  engine.NewMemory[Token](),
+		FollowUp: b.handOver,
+		Send:     b.send,
+		Classify: b.classify,
+		Pause:    b.pauseFor,
+		GaveUp:   gaveUpError,
+		Logger:   c.logger,
 	}
-	b.wake = sync.NewCond(&b.mu)
-	b.filling = b.newBatch()
-	b.flush = time.AfterFunc(time.Hour, b.flushDue)
-	b.flush.Stop()
-	if opts.Journal != nil { // journal hook: bind it, queue what earlier runs left
-		if err := b.openJournal(); err != nil {
-			cancel(err)
-			return nil, err
+	if opts.OnBatch != nil {
+		cfg.OnResult = func(r engine.Result[Token]) {
+			opts.OnBatch(BatchResult{Tokens: r.Items, Err: r.Err, Attempted: r.Attempted})
 		}
 	}
-	b.workers.Add(opts.Concurrency)
-	for range opts.Concurrency {
-		go b.work()
+	if opts.Journal != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), engine.OpenTimeout)
+		defer cancel()
+		if err := opts.Journal.Open(ctx, JournalTarget{AppUUID: appUUID, BaseURL: c.BaseURL()}); err != nil {
+			return nil, fmt.Errorf("yespo: batcher: journal: %w", err)
+		}
+		cfg.Journal = journalOf{opts.Journal}
 	}
+	var cancel context.CancelFunc
+	b.eventsCtx, cancel = context.WithCancel(context.Background())
+	if b.events, err = b.newEvents(cfg.Journal); err != nil {
+		cancel()
+		return nil, err
+	}
+	if b.eng, err = engine.New(cfg); err != nil {
+		cancel()
+		_ = b.events.Close(context.Background())
+		return nil, fmt.Errorf("yespo: batcher: journal: reclaim: %w", err)
+	}
+	b.stopEvents = cancel
 	return b, nil
 }
 
@@ -258,12 +287,12 @@ func (o BatcherOptions) withDefaults() (BatcherOptions, error) {
 	if o.MaxOutage != 0 && o.MaxOutage < minMaxOutage {
 		return o, invalid("BatcherOptions.MaxOutage", "must be at least 1s (or 0 for the default)")
 	}
-	o.MaxBatch = cmpOr(o.MaxBatch, 500)
-	o.FlushInterval = cmpOr(o.FlushInterval, 100*time.Millisecond)
-	o.MaxPending = cmpOr(o.MaxPending, max(100_000, o.MaxBatch))
-	o.Concurrency = cmpOr(o.Concurrency, 128)
-	o.MaxPause = cmpOr(o.MaxPause, time.Minute)
-	o.MaxOutage = cmpOr(o.MaxOutage, 10*time.Minute)
+	o.MaxBatch = cmp.Or(o.MaxBatch, 500)
+	o.FlushInterval = cmp.Or(o.FlushInterval, 100*time.Millisecond)
+	o.MaxPending = cmp.Or(o.MaxPending, max(100_000, o.MaxBatch))
+	o.Concurrency = cmp.Or(o.Concurrency, 128)
+	o.MaxPause = cmp.Or(o.MaxPause, time.Minute)
+	o.MaxOutage = cmp.Or(o.MaxOutage, 10*time.Minute)
 	if o.MaxPending < o.MaxBatch {
 		return o, invalid("BatcherOptions.MaxPending", "must be at least MaxBatch")
 	}
@@ -275,48 +304,48 @@ func boundString(name string, v int64) string {
 	if name == "MaxPause" || name == "FlushInterval" || name == "MaxOutage" {
 		return time.Duration(v).String()
 	}
-	return formatCount(v)
-}
-
-// formatCount writes n with thousands separators: 10,000,000.
-func formatCount(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var out []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
+	s := fmt.Sprint(v)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	return string(out)
+	return s
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-// newBatch returns an empty batch.
-func (b *Batcher) newBatch() *batch {
-	return &batch{done: make(chan struct{})}
-}
-
-// Stats returns the counters so far.
+// Stats returns the counters so far, and the journal's depth and oldest
+// entry as last known — refreshed in the background at most every 2 s
+// while Stats is called, and following the Batcher's own appends and
+// removes in between: it does no I/O. StatsContext reads them fresh.
 func (b *Batcher) Stats() BatcherStats {
-	b.mu.Lock()
-	st := b.stats
-	st.Pending = b.pendingLocked()
-	st.Pace = b.c.account.current()
-	b.mu.Unlock()
-	b.journalStats(&st) // journal hook: outside the lock, it asks the journal
-	return st
+	return b.stats(b.eng.Stats())
 }
 
-// pendingLocked counts tokens accepted and not yet sent or failed,
-// duplicates aside.
-func (b *Batcher) pendingLocked() int {
-	return int(b.stats.Added + b.stats.Reclaimed - b.stats.Duplicates - b.stats.Sent - b.stats.Failed)
+// StatsContext returns the counters with the journal's depth and oldest
+// entry read now. If the journal fails or ctx ends first, it returns the
+// last known figures with that error.
+func (b *Batcher) StatsContext(ctx context.Context) (BatcherStats, error) {
+	if ctx == nil {
+		return b.Stats(), invalid("ctx", "must not be nil")
+	}
+	st, err := b.eng.StatsContext(ctx)
+	return b.stats(st), err
+}
+
+func (b *Batcher) stats(e engine.Stats) BatcherStats {
+	ev := b.events.Stats()
+	st := BatcherStats{
+		Added: e.Added, Duplicates: e.Duplicates, Sent: e.Sent, Failed: e.Failed, Batches: e.Batches,
+		Pauses: e.Pauses, Pending: e.Pending, Held: e.Held, Reclaimed: e.Reclaimed,
+		Attempts: b.attempts.Load(), RateLimited: b.rateLimited.Load(),
+		Pace: b.c.account.Rate(), JournalDepth: e.Journal.Depth,
+		EventsSent: ev.Sent, EventsFailed: ev.Failed, EventsHeld: ev.Held,
+	}
+	if b.opts.Journal != nil { // kept with its token, for the next Batcher
+		st.EventsHeld += b.lostEvents.Load()
+	} else {
+		st.EventsFailed += b.lostEvents.Load()
+	}
+	if !e.Journal.Oldest.IsZero() {
+		st.JournalOldest = time.Since(e.Journal.Oldest)
+	}
+	return st
 }

@@ -1,6 +1,10 @@
 package yespo
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/yespo-go/yespo/internal/pace"
+)
 
 // Budget names one of Yespo's rate budgets. Yespo counts requests per
 // account, in budgets: most methods share the account's 200 requests per
@@ -39,11 +43,11 @@ func (b Budget) String() string {
 func (b Budget) PerSecond() int {
 	switch b {
 	case BudgetAccount:
-		return int(accountRate)
+		return int(pace.AccountRate)
 	case BudgetContactLookup:
-		return int(lookupRate)
+		return int(pace.LookupRate)
 	case BudgetEvent:
-		return int(eventRate)
+		return int(pace.EventRate)
 	}
 	return 0
 }

@@ -284,7 +284,7 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	id, ok := decodeID(raw)
 	if !ok {
 		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
-			ep.method, ep.path, resp.StatusCode, snippet(c.creds().scrub.body(raw, len(raw))), ErrUnexpectedResponse)
+			ep.method, ep.path, resp.StatusCode, snippet(c.creds().scrub.Body(raw, len(raw))), ErrUnexpectedResponse)
 	}
 	return id, nil
 }

@@ -106,9 +106,13 @@ retries included, on the budget it draws from: it starts at half the
 documented rate, doubles while nothing is refused, settles near the rate
 Yespo accepted and learns from every 429 — another integration of the
 account may take part of the budget. A Client needs no limiter. To cap it
-lower, pass one; the pace still backs off under it:
+lower, pass one; the pace then starts at the budget, leaves the limiter to
+decide, and still backs off under it on every 429:
 
 	client, err := yespo.NewClient(key, yespo.WithRateLimiter(rate.NewLimiter(100, 1)))
+
+An account whose budget is not Yespo's 200 a second says so with
+WithAccountRate: the pace starts there instead of ramping up.
 
 Two Clients pace separately, even with the same key: use one Client per
 process. Several processes on one account share each budget through Redis
@@ -146,7 +150,9 @@ still pending, and every token ends up sent or reported failed:
 AddAndWait returns the outcome of the user's own token — nil once Yespo
 has it — after at most FlushInterval plus the request; use it where the
 bot's answer depends on the registration. Add returns at once; failures
-reach OnBatch, Flush and Close.
+reach OnBatch, Flush and Close. OnBatch runs on a goroutine of the
+Batcher's own, one call at a time, once the batch's tokens are settled; it
+may call Flush and Close, which then wait only for the tokens.
 
 Full batches go out as fast as the Client's pace allows, up to Concurrency
 (128) requests in flight. All Batchers of a Client share its pace and take
@@ -210,7 +216,12 @@ UUID: a malformed one is rejected before any request is made. Add WithRetry(0,
 The client logs nothing unless given a *slog.Logger with WithLogger. It then
 writes one Debug record per attempt (method, path, status, attempt, wait,
 and for a transport failure its scrubbed text) and one Warn record when it
-gives up.
+gives up. A Batcher adds, with the error where there is one: Warn "yespo:
+batcher: Yespo did not accept a batch; holding its tokens … and trying
+again" once when a hold begins, Info "… Yespo accepts again; sending the
+tokens held …" when it ends, and Warn "… journal reclaim failed …",
+"… journal remove failed …" and "… closed with tokens held in the
+journal …".
 
 # Security
 

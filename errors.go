@@ -2,17 +2,14 @@ package yespo
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/yespo-go/yespo/internal/redact"
 )
 
 // Sentinel errors for errors.Is. An *APIError matches the one that fits its
@@ -216,127 +213,15 @@ const maxMessage = 1 << 10
 // rawMessage cleaned of control characters and cut at 1 KiB on a rune
 // boundary.
 func errorMessage(body []byte, contentType string) string {
-	return clean(rawMessage(body, contentType), maxMessage)
+	return redact.Clean(redact.RawMessage(body, contentType), maxMessage)
 }
 
-// rawMessage extracts the server's text from an error body, decoded but not
-// yet cleaned or cut, so that it can be scrubbed whole: the "message",
-// "error" or "errorMessage" string of a JSON object, a JSON string, the
-// title of an HTML page, or else the trimmed text.
-func rawMessage(body []byte, contentType string) string {
-	trimmed := bytes.TrimSpace(body)
-	msg := ""
-	switch {
-	case len(trimmed) == 0:
-	case trimmed[0] == '{':
-		msg = jsonMessage(trimmed)
-	case trimmed[0] == '"':
-		_ = json.Unmarshal(trimmed, &msg)
-	case strings.Contains(strings.ToLower(contentType), "html") || trimmed[0] == '<':
-		msg = htmlTitle(trimmed)
-	}
-	if strings.TrimSpace(msg) == "" {
-		msg = string(trimmed)
-	}
-	return msg
-}
-
-// jsonMessage returns the first non-blank string among the object's
-// "message", "error" and "errorMessage" members; members of other types (as
-// in {"error":true,"message":"…"}) are skipped, not fatal.
-func jsonMessage(obj []byte) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(obj, &m) != nil {
-		return ""
-	}
-	for _, key := range []string{"message", "error", "errorMessage"} {
-		var s string
-		if json.Unmarshal(m[key], &s) == nil && strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// htmlTitle returns the text of the first <title> element, or "".
-func htmlTitle(b []byte) string {
-	lower := bytes.ToLower(b)
-	start := bytes.Index(lower, []byte("<title>"))
-	if start < 0 {
-		return ""
-	}
-	start += len("<title>")
-	end := bytes.Index(lower[start:], []byte("</title>"))
-	if end < 0 {
-		return ""
-	}
-	return string(b[start : start+end])
-}
-
-// clean makes s fit for one line of an error: valid UTF-8, runs of white
-// space and control characters folded to one space, at most n bytes.
-func clean(s string, n int) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = true
-			continue
-		}
-		sep := 0
-		if space && b.Len() > 0 {
-			sep = 1
-		}
-		if b.Len()+sep+utf8.RuneLen(r) > n {
-			break
-		}
-		if sep == 1 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// transportError ends a call that got no HTTP answer: a network failure, a
-// refused redirect, a done context, a failing limiter. Its text is scrubbed
-// of the key; errors.Is and errors.As reach the cause (context.Canceled,
-// *url.Error, net.Error). It prints that text and nothing else, whatever the
-// verb, so that %+v and %#v cannot walk into the cause's fields: a
-// *url.Error holds the URL a redirect pointed to.
-type transportError struct {
-	text  string
-	cause error
-}
-
-// Error returns the scrubbed text.
-func (e *transportError) Error() string { return e.text }
-
-// Unwrap returns the cause, for errors.Is and errors.As.
-func (e *transportError) Unwrap() error { return e.cause }
-
-// Format prints the scrubbed text for every verb, quoted for %q.
-func (e *transportError) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		_, _ = io.WriteString(f, strconv.Quote(e.text))
-		return
-	}
-	_, _ = io.WriteString(f, e.text)
-}
-
-// transportError wraps err, which ended the call to ep after attempts
-// attempts. The *url.Error inside, if any, has its URL scrubbed too, for
-// whoever reaches it with errors.As: it is the one that error's own text
-// prints.
-func (s scrubber) transportError(ep endpoint, attempts int, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = s.text(ue.URL)
-	}
+// scrubTransport wraps err, which ended the call to ep after attempts
+// attempts, as a *redact.TransportError: see there.
+func scrubTransport(s redact.Scrubber, ep endpoint, attempts int, err error) error {
 	text := "yespo: " + ep.method + " " + ep.path
 	if attempts > 1 {
 		text += " (" + strconv.Itoa(attempts) + " attempts)"
 	}
-	return &transportError{text: text + ": " + s.text(err.Error()), cause: err}
+	return s.Transport(text, err)
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/yespo-go/yespo/internal/redact"
 )
 
 func TestValidationError(t *testing.T) {
@@ -215,9 +217,9 @@ func TestNotFromYespoHint(t *testing.T) {
 // A transport error prints its scrubbed text and nothing else, whatever the
 // verb, while errors.Is and errors.As reach its cause.
 func TestTransportError(t *testing.T) {
-	s := newScrubber("s3cr3t")
+	s := redact.New(basicUser, "s3cr3t")
 	cause := &url.Error{Op: "Post", URL: "https://elsewhere.example/?key=s3cr3t", Err: fmt.Errorf("refused: %w", context.Canceled)}
-	err := s.transportError(endpoint{method: "POST", path: "v1/x"}, 3, cause)
+	err := scrubTransport(s, endpoint{method: "POST", path: "v1/x"}, 3, cause)
 	want := `yespo: POST v1/x (3 attempts): Post "https://elsewhere.example/?key=[REDACTED]": refused: context canceled`
 	assert.Equal(t, want, err.Error())
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
@@ -229,6 +231,6 @@ func TestTransportError(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, "https://elsewhere.example/?key=[REDACTED]", ue.URL, "the cause's URL is scrubbed too")
 
-	one := s.transportError(endpoint{method: "GET", path: "v1/y"}, 1, errors.New("boom"))
+	one := scrubTransport(s, endpoint{method: "GET", path: "v1/y"}, 1, errors.New("boom"))
 	assert.Equal(t, "yespo: GET v1/y: boom", one.Error())
 }

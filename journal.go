@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/engine"
 )
 
 // ErrJournalTarget matches the error a Journal returns from Open when it
@@ -13,13 +15,6 @@ import (
 // journal holds, and how to deliver them (run against their target) or drop
 // them (remove the journal's storage).
 var ErrJournalTarget = errors.New("yespo: journal belongs to another target")
-
-// ErrHeld is matched by the error of Flush, Close and AddAndWait when tokens
-// are held in the journal: Yespo has not accepted them yet (an outage, a
-// rate limit, a refused key…; the error wraps the last cause too), and the
-// Batcher — or, after Close, the next Batcher on the journal — sends them
-// again. Nothing is lost; delivery is at least once.
-var ErrHeld = errors.New("yespo: tokens held in the journal")
 
 // JournalTarget is what a journal's tokens are for: they are replayed only
 // to the same app at the same API root.
@@ -62,7 +57,9 @@ type JournalStats struct {
 // goroutine at a time, with the tokens of all the Adds that arrived while
 // the previous Append ran (a burst of Adds is a few calls, each one sync);
 // Remove once a batch is settled for good;
-// Stats from Batcher.Stats and at Close. After Batcher.Close returns it calls
+// Stats in the background (at most every 2 seconds while Batcher.Stats is
+// called), from Batcher.StatsContext, and at Close. The Batcher stores a
+// record's payload and hands it back with its entry; it never reads it. After Batcher.Close returns it calls
 // nothing more. Delivery is at least once: an entry Yespo accepted and a
 // crash kept from Remove is sent again by the next Batcher.
 //
@@ -100,4 +97,34 @@ type Journal interface {
 	Reclaim(ctx context.Context, max int) ([]JournalEntry, error)
 	// Stats returns how much the journal holds.
 	Stats(ctx context.Context) (JournalStats, error)
+}
+
+// journalOf is a Journal as the engine uses it.
+type journalOf struct{ j Journal }
+
+func (a journalOf) Append(ctx context.Context, records []engine.Record[Token]) ([]engine.Entry[Token], error) {
+	recs := make([]JournalRecord, len(records))
+	for i, r := range records {
+		recs[i] = JournalRecord{Token: r.Item, Payload: r.Payload}
+	}
+	entries, err := a.j.Append(ctx, recs)
+	return entriesOf(entries), err
+}
+
+func (a journalOf) Remove(ctx context.Context, ids []string) error { return a.j.Remove(ctx, ids) }
+func (a journalOf) Reclaim(ctx context.Context, max int) ([]engine.Entry[Token], error) {
+	entries, err := a.j.Reclaim(ctx, max)
+	return entriesOf(entries), err
+}
+func (a journalOf) Stats(ctx context.Context) (engine.JournalStats, error) {
+	st, err := a.j.Stats(ctx)
+	return engine.JournalStats{Depth: st.Depth, Oldest: st.Oldest}, err
+}
+
+func entriesOf(entries []JournalEntry) []engine.Entry[Token] {
+	out := make([]engine.Entry[Token], len(entries))
+	for i, e := range entries {
+		out[i] = engine.Entry[Token]{ID: e.ID, Item: e.Token, Payload: e.Payload, Added: e.Added}
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Option configures a Client in NewClient. An Option that gets a bad value
@@ -25,13 +27,14 @@ type Limiter interface {
 
 // options is what the Options collect; NewClient turns it into a Client.
 type options struct {
-	baseURL    string
-	httpClient *http.Client
-	transport  http.RoundTripper
-	userAgent  string
-	retry      retryPolicy
-	logger     *slog.Logger
-	limiter    Limiter // the account's (WithRateLimiter)
+	baseURL     string
+	httpClient  *http.Client
+	transport   http.RoundTripper
+	userAgent   string
+	retry       retry.Policy
+	logger      *slog.Logger
+	limiter     Limiter
+	accountRate float64
 	// budgetLimiters are the other budgets' (WithBudgetLimiter).
 	budgetLimiters map[Budget]Limiter
 }
@@ -135,7 +138,7 @@ func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 		case maxWait < minWait:
 			return invalid("retry", "maxWait must not be less than minWait")
 		}
-		o.retry = retryPolicy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
 		return nil
 	}
 }
@@ -157,18 +160,35 @@ func WithLogger(l *slog.Logger) Option {
 // WithRateLimiter makes every attempt on the account's budget, retries
 // included, wait on l first: l is a ceiling, under which the Client's pace
 // still backs off on every 429 (another integration may take part of the
-// account). ContactIDByToken and SendEvent, on budgets of their own, do
-// not wait on l: see WithBudgetLimiter.
-// A Client needs no limiter to stay within Yespo's 200 requests per
-// second; use one to cap a Client lower, or, when several processes share
-// the account, a limiter shared through Redis
-// (github.com/yespo-go/yespo/yesporedis). It fails on nil.
+// account). With a limiter the pace believes the budget from the first
+// request — Yespo's documented 200 a second, or WithAccountRate's — rather
+// than ramp up to it from half: l decides how fast. ContactIDByToken, on a
+// budget of its own, does not wait on l, nor does SendEvent: see
+// WithBudgetLimiter. A Client needs no limiter to stay
+// within Yespo's 200 requests per second; use one to cap a Client lower,
+// or, when several processes share the account, a limiter shared through
+// Redis (github.com/yespo-go/yespo/yesporedis). It fails on nil.
 func WithRateLimiter(l Limiter) Option {
 	return func(o *options) error {
 		if l == nil {
 			return invalid("rateLimiter", "must not be nil")
 		}
 		o.limiter = l
+		return nil
+	}
+}
+
+// WithAccountRate states the account's budget, in requests per second,
+// when it is not Yespo's documented 200 (a plan's own limit, or the share
+// an import may take): the Client's pace starts at it from the first
+// request instead of ramping up from half, and probes no higher; it still
+// backs off on every 429. It fails unless 0 < perSecond ≤ 10,000.
+func WithAccountRate(perSecond float64) Option {
+	return func(o *options) error {
+		if !(perSecond > 0 && perSecond <= 10_000) {
+			return invalid("accountRate", "must be more than 0 and at most 10,000 requests per second")
+		}
+		o.accountRate = perSecond
 		return nil
 	}
 }

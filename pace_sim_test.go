@@ -151,3 +151,31 @@ func TestSimFixedLimiterLearns(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A stated budget is believed from the first request: a 5 s job at 150 ms
+// with a limiter of 200 a second, or the account's rate stated as 200,
+// gets 85 % or more of 200 requests a second end to end — from the first
+// Add to Close's return — with at most 1 % answered 429 and nothing lost.
+func TestSimStatedBudgetEndToEnd(t *testing.T) {
+	for name, opt := range map[string]func() yespo.Option{
+		"WithRateLimiter(200/s)": func() yespo.Option { return yespo.WithRateLimiter(newBucket(200)) },
+		"WithAccountRate(200)":   func() yespo.Option { return yespo.WithAccountRate(200) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sim := newSim(200, 150*time.Millisecond)
+				b, err := sim.client(t, opt()).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: simBatch, MaxPending: 200 * simBatch})
+				require.NoError(t, err)
+				added := feed(t, b, "e", sim.start.Add(5*time.Second))
+				require.NoError(t, b.Close(context.Background()))
+				took := time.Since(sim.start)
+				all := sim.span(0, time.Hour)
+				ratio := float64(all.ok) / took.Seconds() / 200
+				t.Logf("%s: %v in %v end to end: %.2f of 200 req/s", name, all, took, ratio)
+				assert.GreaterOrEqual(t, ratio, 0.85, "end to end")
+				assert.LessOrEqual(t, all.share429(), 0.01)
+				assert.Zero(t, sim.lost(added))
+			})
+		})
+	}
+}

@@ -2,18 +2,15 @@ package yespo
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/yespo-go/yespo/internal/pace"
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // caller is who makes a call: whose turn it takes at the budget's pace,
@@ -22,7 +19,7 @@ import (
 // passes its own, built for each send. It reaches the attempt loop as an
 // argument, never through the context.
 type caller struct {
-	party *party // whose turn; nil: the Client's direct calls
+	party *pace.Party // whose turn; nil: the Client's direct calls
 	// attempted, if set, hears of each attempt once it is answered:
 	// status is 0 for a transport error.
 	attempted func(status int)
@@ -40,8 +37,8 @@ type attemptLoop struct {
 	c        *Client
 	ep       endpoint
 	by       caller
-	budget   *budget
-	policy   retryPolicy
+	budget   *pace.Budget
+	policy   retry.Policy
 	attempts int
 	began    time.Time     // when the current attempt's turn was granted
 	wait     time.Duration // decided by checkRetry, handed to backoff
@@ -58,7 +55,7 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint, by *caller) (*htt
 		st.by = *by
 	}
 	if st.by.party == nil {
-		st.by.party = &st.budget.direct
+		st.by.party = st.budget.Direct()
 	}
 	if err := st.pace(req.Context()); err != nil {
 		return nil, st, err
@@ -85,7 +82,7 @@ func (c *Client) send(req *retryablehttp.Request, ep endpoint, by *caller) (*htt
 
 // pace waits for the attempt's turn at its budget.
 func (a *attemptLoop) pace(ctx context.Context) error {
-	if err := a.budget.wait(ctx, a.by.party); err != nil {
+	if err := a.budget.Wait(ctx, a.by.party); err != nil {
 		return err
 	}
 	a.began = time.Now()
@@ -107,7 +104,7 @@ func (a *attemptLoop) observe(resp *http.Response, err error) {
 	if err == nil {
 		status = resp.StatusCode
 	}
-	a.budget.answered(a.began, status)
+	a.budget.Answered(a.began, status)
 	if a.by.attempted != nil {
 		a.by.attempted(status)
 	}
@@ -122,15 +119,15 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 	a.observe(resp, err)
 	// A final answer stands even if ctx ended meanwhile: a 2xx means Yespo
 	// has the tokens, and reporting it as cancelled would be wrong.
-	final := err == nil && !retryableStatus(resp.StatusCode)
+	final := err == nil && !retry.Status(resp.StatusCode)
 	switch {
 	case !final && ctx.Err() != nil:
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		return false, ctx.Err()
-	case final || !shouldRetry(ctx, resp, err):
+	case final || !retry.Should(ctx, resp, err):
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		return false, nil
-	case a.by.holdsOutage && a.budget.down():
+	case a.by.holdsOutage && a.budget.Down():
 		a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 		a.log(ctx, slog.LevelWarn, "yespo: giving up: Yespo is down; the batch is held", resp, err)
 		return false, nil
@@ -142,7 +139,7 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 		return false, nil
 	}
 	if err == nil {
-		if after, ok := serverWait(resp.StatusCode, resp.Header, time.Now()); ok {
+		if after, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
 			if after > a.policy.MaxWait {
 				a.log(ctx, slog.LevelDebug, "yespo: attempt", resp, err)
 				a.log(ctx, slog.LevelWarn, "yespo: giving up: server asks to wait longer than the retry limit", resp, err,
@@ -150,7 +147,7 @@ func (a *attemptLoop) checkRetry(ctx context.Context, resp *http.Response, err e
 				return false, nil
 			}
 			a.wait = after
-			a.budget.pause(after) // the account was asked to wait, not only this call
+			a.budget.Pause(after) // the account was asked to wait, not only this call
 		}
 	}
 	if a.wait == 0 {
@@ -203,155 +200,7 @@ func (a *attemptLoop) log(ctx context.Context, level slog.Level, msg string, res
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", a.c.creds().scrub.text(err.Error())))
+		attrs = append(attrs, slog.String("error", a.c.creds().scrub.Text(err.Error())))
 	}
 	l.LogAttrs(ctx, level, msg, attrs...)
-}
-
-// The retry policy: which answers are worth another attempt, how long to
-// wait before it, and what the server asked us to wait.
-
-// retryPolicy is how many times to retry and the bounds of the waits in between.
-type retryPolicy struct {
-	MaxRetries int           // 0 = a single attempt
-	MinWait    time.Duration // first backoff, and the floor of every jittered wait
-	MaxWait    time.Duration // cap of every wait; a longer Retry-After ends the retries
-}
-
-// defaultRetry is 3 retries with exponential backoff from 250 ms to 5 s.
-var defaultRetry = retryPolicy{MaxRetries: 3, MinWait: 250 * time.Millisecond, MaxWait: 5 * time.Second}
-
-// retryableStatus reports whether a response with this status may succeed
-// when sent again: 408, 429, 500, 502, 503 and 504. Every Yespo apps endpoint
-// is idempotent (tokens accumulate, mute and unmute set state), so a repeat
-// is safe even when the first attempt was processed.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// errRedirectRefused is returned by the client's redirect policy; a refused
-// redirect is final.
-var errRedirectRefused = errors.New("redirect refused")
-
-// permanentError reports whether a transport error cannot be cured by
-// retrying: certificate problems, a malformed or unsupported URL, and a
-// redirect the policy refused. Other errors (refused or reset connections,
-// timeouts of one attempt) are transient.
-func permanentError(err error) bool {
-	var (
-		unknownAuth  x509.UnknownAuthorityError
-		certInvalid  x509.CertificateInvalidError
-		hostname     x509.HostnameError
-		verification *tls.CertificateVerificationError
-	)
-	switch {
-	case errors.As(err, &unknownAuth), errors.As(err, &certInvalid),
-		errors.As(err, &hostname), errors.As(err, &verification),
-		errors.Is(err, errRedirectRefused):
-		return true
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		msg := ue.Err.Error()
-		return strings.Contains(msg, "unsupported protocol scheme") ||
-			strings.Contains(msg, "stopped after") ||
-			strings.Contains(msg, "invalid header")
-	}
-	return false
-}
-
-// shouldRetry is the whole retry decision for one finished attempt. ctx is the
-// caller's context: once it is done, nothing is retried.
-func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if err != nil {
-		return !permanentError(err)
-	}
-	return retryableStatus(resp.StatusCode)
-}
-
-// Backoff returns the wait before retry number n (0 for the first retry):
-// a uniform pick between MinWait·2ⁿ and twice that, capped at MaxWait and
-// never below MinWait. The upper half of a doubling band keeps the waits
-// growing while the jitter keeps many clients from retrying in step — at the
-// first retry too, and at the cap, where the pick is in [MaxWait/2, MaxWait].
-func (p retryPolicy) Backoff(n int) time.Duration {
-	if p.MaxWait <= 0 {
-		return 0
-	}
-	hi := doubled(max(p.MinWait, 1), n+1, p.MaxWait)
-	lo := max(hi/2, min(p.MinWait, p.MaxWait))
-	return lo + rand.N(hi-lo+1)
-}
-
-// doubled returns d doubled n times, or limit once that is reached; it
-// never overflows.
-func doubled(d time.Duration, n int, limit time.Duration) time.Duration {
-	for i := 0; i < n && d < limit; i++ {
-		if d > limit/2 {
-			return limit
-		}
-		d *= 2
-	}
-	return min(d, limit)
-}
-
-// serverWait returns the wait the server asked for with an answer of this status:
-// Retry-After as seconds or an HTTP date, else, on a 429 only, the rate-limit
-// headers some gateways send (RateLimit-Reset and X-RateLimit-Reset, as
-// seconds to wait or as a Unix time) — on other answers they describe the
-// quota window, not a request to wait. Yespo documents none of them; they
-// are honoured when present, never required.
-func serverWait(status int, h http.Header, now time.Time) (time.Duration, bool) {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if secs, ok := parseSeconds(v); ok {
-			return seconds(secs), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0), true
-		}
-	}
-	if status != http.StatusTooManyRequests {
-		return 0, false
-	}
-	for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
-		secs, ok := parseSeconds(strings.TrimSpace(h.Get(name)))
-		if !ok {
-			continue
-		}
-		if secs > 1_000_000_000 { // a Unix time, not a delta
-			secs = max(secs-now.Unix(), 0)
-		}
-		return seconds(secs), true
-	}
-	return 0, false
-}
-
-// parseSeconds reads a non-negative decimal; values beyond int64 saturate.
-func parseSeconds(v string) (int64, bool) {
-	secs, err := strconv.ParseUint(v, 10, 64)
-	switch {
-	case err == nil:
-		return int64(min(secs, 1<<63-1)), true
-	case errors.Is(err, strconv.ErrRange):
-		return 1<<63 - 1, true
-	}
-	return 0, false
-}
-
-// seconds converts without overflowing: absurd values saturate.
-func seconds(s int64) time.Duration {
-	const maxSecs = int64(1<<63-1) / int64(time.Second)
-	if s < 0 {
-		return 0
-	}
-	return time.Duration(min(s, maxSecs)) * time.Second
 }

@@ -1,6 +1,7 @@
 package yespo
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/yespo-go/yespo/internal/pace"
+	"github.com/yespo-go/yespo/internal/redact"
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // Version is the library's version, sent in the User-Agent.
@@ -59,22 +64,22 @@ type Client struct {
 	// attemptClient is what go-retryablehttp sends through: the user's
 	// http.Client, or the default one, behind a shield (see keepIdle).
 	attemptClient *http.Client
-	retry         retryPolicy
+	retry         retry.Policy
 	logger        *slog.Logger // nil: no logging
 	// account paces the apps methods on the account's 200 requests per
 	// second, under the user's Limiter if any; lookup paces
 	// ContactIDByToken on its own 150 per second, event SendEvent on its
 	// own 350, each under its WithBudgetLimiter limiter if any.
-	account *budget
-	lookup  *budget
-	event   *budget
+	account *pace.Budget
+	lookup  *pace.Budget
+	event   *pace.Budget
 }
 
 // credentials are reached through a func so that no printer — fmt on a
 // Client nested in another value, spew, a debugger dump — can walk to them.
 type credentials struct {
-	auth  string   // the Authorization header value
-	scrub scrubber // the key's forms, to scrub from everything a server sends
+	auth  string          // the Authorization header value
+	scrub redact.Scrubber // the key's forms, to scrub from everything a server sends
 }
 
 // NewClient returns a Client that authenticates with apiKey. Without options
@@ -89,7 +94,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
 	}
-	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: defaultRetry}
+	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -99,7 +104,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		}
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + apiKey))
-	creds := &credentials{auth: "Basic " + basic, scrub: newScrubber(apiKey)}
+	creds := &credentials{auth: "Basic " + basic, scrub: redact.New(basicUser, apiKey)}
 	hc := o.httpClient
 	if hc == nil {
 		hc = defaultHTTPClient(o.transport, creds.scrub)
@@ -111,9 +116,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		attemptClient: shielded(hc),
 		retry:         o.retry,
 		logger:        o.logger,
-		account:       newBudget(accountRate, o.limiter),
-		lookup:        newBudget(lookupRate, o.budgetLimiters[BudgetContactLookup]),
-		event:         newBudget(eventRate, o.budgetLimiters[BudgetEvent]),
+		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
+		lookup:        newBudget(pace.LookupRate, o.budgetLimiters[BudgetContactLookup]),
+		event:         newBudget(pace.EventRate, o.budgetLimiters[BudgetEvent]),
 	}, nil
 }
 
@@ -124,11 +129,11 @@ func (c *Client) BaseURL() string { return c.baseURL }
 
 // defaultHTTPClient has its own transport (http.DefaultTransport is never
 // mutated), a 30 s timeout and the same-host redirect policy.
-func defaultHTTPClient(rt http.RoundTripper, s scrubber) *http.Client {
+func defaultHTTPClient(rt http.RoundTripper, s redact.Scrubber) *http.Client {
 	if rt == nil {
 		rt = newTransport()
 	}
-	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: s.checkRedirect}
+	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect(s)}
 }
 
 func newTransport() *http.Transport {
@@ -155,19 +160,21 @@ func newTransport() *http.Transport {
 // into a bodiless GET) is not followed: its 3xx answer becomes an *APIError
 // instead of a 2xx from somewhere that never saw the tokens. The host it
 // names is scrubbed: the redirect is the server's text.
-func (s scrubber) checkRedirect(req *http.Request, via []*http.Request) error {
-	first := via[0]
-	switch {
-	case len(via) >= 10:
-		return fmt.Errorf("yespo: stopped after 10 redirects: %w", errRedirectRefused)
-	case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-		return fmt.Errorf("yespo: redirect from https to http: %w", errRedirectRefused)
-	case !strings.EqualFold(req.URL.Host, first.URL.Host):
-		return fmt.Errorf("yespo: redirect to another host (%s): %w", s.text(req.URL.Host), errRedirectRefused)
-	case req.Method != first.Method:
-		return http.ErrUseLastResponse
+func checkRedirect(s redact.Scrubber) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		first := via[0]
+		switch {
+		case len(via) >= 10:
+			return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
+		case first.URL.Scheme == "https" && req.URL.Scheme != "https":
+			return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
+		case !strings.EqualFold(req.URL.Host, first.URL.Host):
+			return fmt.Errorf("yespo: redirect to another host (%s): %w", s.Text(req.URL.Host), retry.ErrRedirectRefused)
+		case req.Method != first.Method:
+			return http.ErrUseLastResponse
+		}
+		return nil
 	}
-	return nil
 }
 
 // Format prints the client without its API key, for every verb: a Client
@@ -194,7 +201,7 @@ type endpoint struct {
 }
 
 // budgetOf returns the budget ep draws from.
-func (c *Client) budgetOf(ep endpoint) *budget {
+func (c *Client) budgetOf(ep endpoint) *pace.Budget {
 	switch ep.budget {
 	case BudgetContactLookup:
 		return c.lookup
@@ -238,7 +245,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte, by *caller) (
 	}
 	resp, st, err := c.send(req, ep, by)
 	if err != nil {
-		return nil, c.creds().scrub.transportError(ep, st.attempts, err)
+		return nil, scrubTransport(c.creds().scrub, ep, st.attempts, err)
 	}
 	if err := c.checkResponse(resp, ep, st.attempts); err != nil {
 		return nil, err
@@ -259,17 +266,17 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 	// Read a little past the limit so that a key straddling it is still
 	// found and scrubbed; then cut. A body cut short by a broken connection
 	// still tells something: the status is what matters.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.margin())))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.Margin())))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    clean(s.text(rawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
-		Body:       s.body(raw, maxErrorBody),
-		Header:     s.header(resp.Header),
+		Message:    redact.Clean(s.Text(redact.RawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
+		Body:       s.Body(raw, maxErrorBody),
+		Header:     s.Header(resp.Header),
 		Attempts:   attempts,
 		Method:     ep.method,
 		Path:       ep.path,
 	}
-	if d, ok := serverWait(resp.StatusCode, resp.Header, time.Now()); ok {
+	if d, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	return e
@@ -300,4 +307,13 @@ func shielded(hc *http.Client) *http.Client {
 	c := *hc
 	c.Transport = keepIdle{rt}
 	return &c
+}
+
+// newBudget paces a budget of its own at its documented rate, under l if
+// the user gave one (believed from the first request, as for the account).
+func newBudget(rate float64, l Limiter) *pace.Budget {
+	if l == nil {
+		return pace.New(rate, nil, false)
+	}
+	return pace.New(rate, l, true)
 }

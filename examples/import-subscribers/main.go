@@ -367,7 +367,8 @@ func withoutUserinfo(raw string) (string, bool) {
 // -fake an in-process fake's. Every request waits on limiter first. This is
 // the one place where the client and its options are made.
 func newClient(cfg config, limiter yespo.Limiter) (c *yespo.Client, app string, closeFn func(), err error) {
-	opts := []yespo.Option{yespo.WithUserAgent("yespo-import-subscribers"), yespo.WithRateLimiter(limiter)}
+	opts := []yespo.Option{yespo.WithUserAgent("yespo-import-subscribers"), yespo.WithRateLimiter(limiter),
+		yespo.WithAccountRate(cfg.rps)} // -rps states the budget: the pace starts there
 	if !cfg.fake {
 		if cfg.baseURL != "" {
 			opts = append(opts, yespo.WithBaseURL(cfg.baseURL))

@@ -57,7 +57,7 @@ func (a *app) serveAdmin(addr string) (stop func(), err error) {
 }
 
 // metrics is the bot's Prometheus registry; every value is read when
-// scraped.
+// scraped, the Batcher's in one Stats call (which does no I/O).
 func (a *app) metrics() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	gauge := func(name, help string, f func() float64) {
@@ -66,21 +66,7 @@ func (a *app) metrics() *prometheus.Registry {
 	counter := func(name, help string, labels prometheus.Labels, f func() float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
 	}
-	stat := func(pick func(s batchStats) float64) func() float64 {
-		return func() float64 { return pick(a.batchStats()) }
-	}
-	gauge("telegram_bot_journal_depth", "Tokens the journal holds: accepted and not yet accepted (or refused for good) by Yespo.",
-		stat(func(s batchStats) float64 { return float64(s.JournalDepth) }))
-	gauge("telegram_bot_journal_oldest_seconds", "Age of the oldest token the journal holds; 0 when empty.",
-		stat(func(s batchStats) float64 { return s.JournalOldest.Seconds() }))
-	counter("telegram_bot_tokens_sent_total", "Tokens Yespo accepted.", nil,
-		stat(func(s batchStats) float64 { return float64(s.Sent) }))
-	counter("telegram_bot_tokens_failed_total", "Tokens Yespo refused for good (or, without a journal, that failed).", nil,
-		stat(func(s batchStats) float64 { return float64(s.Failed) }))
-	counter("telegram_bot_yespo_rate_limited_total", "Requests to Yespo answered 429.", nil,
-		stat(func(s batchStats) float64 { return float64(s.RateLimited) }))
-	gauge("telegram_bot_yespo_pace_requests_per_second", "The Batcher's adaptive send rate to Yespo; 0 when a shared (Redis) budget paces it.",
-		stat(func(s batchStats) float64 { return s.Pace }))
+	reg.MustRegister(batchCollector{a.batchStats})
 	gauge("telegram_bot_yespo_config_ok", "1 while Yespo accepts the bot's API key and app (or has not said otherwise), 0 while it refuses them.",
 		func() float64 {
 			if a.health.yespoConfigErr() != nil {
@@ -101,4 +87,40 @@ func (a *app) metrics() *prometheus.Registry {
 	counter("telegram_bot_telegram_rate_limited_total", "sendMessage calls Telegram answered 429.", nil,
 		func() float64 { return float64(a.out.limited.Load()) })
 	return reg
+}
+
+// batchCollector reports the Batcher's figures from one Stats call per
+// scrape.
+type batchCollector struct{ stats func() batchStats }
+
+var batchDescs = []struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(batchStats) float64
+}{
+	{prometheus.NewDesc("telegram_bot_journal_depth", "Tokens the journal holds: accepted and not yet accepted (or refused for good) by Yespo.", nil, nil),
+		prometheus.GaugeValue, func(s batchStats) float64 { return float64(s.JournalDepth) }},
+	{prometheus.NewDesc("telegram_bot_journal_oldest_seconds", "Age of the oldest token the journal holds; 0 when empty.", nil, nil),
+		prometheus.GaugeValue, func(s batchStats) float64 { return s.JournalOldest.Seconds() }},
+	{prometheus.NewDesc("telegram_bot_tokens_sent_total", "Tokens Yespo accepted.", nil, nil),
+		prometheus.CounterValue, func(s batchStats) float64 { return float64(s.Sent) }},
+	{prometheus.NewDesc("telegram_bot_tokens_failed_total", "Tokens Yespo refused for good (or, without a journal, that failed).", nil, nil),
+		prometheus.CounterValue, func(s batchStats) float64 { return float64(s.Failed) }},
+	{prometheus.NewDesc("telegram_bot_yespo_rate_limited_total", "Requests to Yespo answered 429.", nil, nil),
+		prometheus.CounterValue, func(s batchStats) float64 { return float64(s.RateLimited) }},
+	{prometheus.NewDesc("telegram_bot_yespo_pace_requests_per_second", "The Batcher's adaptive send rate to Yespo; 0 when a shared (Redis) budget paces it.", nil, nil),
+		prometheus.GaugeValue, func(s batchStats) float64 { return s.Pace }},
+}
+
+func (c batchCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range batchDescs {
+		ch <- d.desc
+	}
+}
+
+func (c batchCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for _, d := range batchDescs {
+		ch <- prometheus.MustNewConstMetric(d.desc, d.kind, d.value(st))
+	}
 }

@@ -1,4 +1,7 @@
-package yespo
+// Package pace paces the attempts a Client makes on each of Yespo's rate
+// budgets, finds the budget's real size from Yespo's answers, and holds an
+// outage with one probe at a time.
+package pace
 
 import (
 	"context"
@@ -21,52 +24,82 @@ import (
 
 // The documented budgets, in requests per second.
 const (
-	accountRate = 200.0
-	lookupRate  = 150.0
-	eventRate   = 350.0
+	AccountRate = 200.0
+	LookupRate  = 150.0
+	EventRate   = 350.0
 )
 
-// paceSlack is how much unused time at the pace a sender may catch up
-// after an idle spell, so that timer latency does not slow the pace down.
-const paceSlack = 20 * time.Millisecond
+// Limiter is the user's fixed limiter: see yespo.Limiter.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
 
-// budget paces the attempts that draw from one of Yespo's rate budgets. The
+// paceSlack is how much unused time at the pace a sender may catch up
+// after an idle spell, so that timer latency does not slow the pace down;
+// lateSlack how much a sender that waited all along may catch up when its
+// turns came late (a loaded machine's scheduler), which an idle one may not:
+// a job's first turns do not burst.
+const (
+	paceSlack = 20 * time.Millisecond
+	lateSlack = 100 * time.Millisecond
+)
+
+// Budget paces the attempts that draw from one of Yespo's rate budgets. The
 // parties that wait on it — each Batcher of the Client, and the Client's
 // direct calls as one — take turns, so that a Batcher with a long backlog
 // cannot starve another's few sends.
-type budget struct {
+type Budget struct {
 	limiter Limiter // the user's fixed limiter: a ceiling under which the pace still adapts; nil for none
 
 	mu          sync.Mutex
 	rate        rateControl
 	next        time.Time // earliest start of the next turn
+	busySince   time.Time // since when waiters have been queued
 	pausedUntil time.Time // a Retry-After holds every turn until then
-	parties     []*party  // those with a waiter, in turn order
+	parties     []*Party  // those with a waiter, in turn order
 	turn        int       // index in parties of the next to be served
 	timer       *time.Timer
 	timerAt     time.Time // when timer fires; zero when not armed
-	direct      party     // the Client's own calls: AddAppTokens, mute, unmute, lookups
+	direct      Party     // the Client's own calls: AddAppTokens, mute, unmute, lookups
 }
 
-// party is one queue of waiters at a budget: a Batcher's, or the direct
+// Party is one queue of waiters at a budget: a Batcher's, or the direct
 // calls'. Its fields are guarded by the budget's mutex.
-type party struct {
+type Party struct {
 	waiting []chan struct{} // closed when granted, oldest first
-	queued  bool            // in budget.parties
+	queued  bool            // in Budget.parties
 }
 
-func newBudget(documented float64, limiter Limiter) *budget {
-	b := &budget{limiter: limiter, rate: newRateControl(documented)}
+// New returns a Budget of documented requests per second, under limiter
+// (nil for none). The pace ramps up from half the documented rate to find
+// what the account has left, unless stated: then the user said what the
+// budget is, and the pace starts there (backing off on 429 all the same).
+func New(documented float64, limiter Limiter, stated bool) *Budget {
+	b := &Budget{limiter: limiter, rate: newRateControl(documented)}
+	if stated {
+		b.rate.believe()
+	}
 	b.timer = time.AfterFunc(time.Hour, b.fire)
 	b.timer.Stop()
 	return b
 }
 
-// wait blocks on the user's limiter, if any, then until p's turn at the
+// Direct is the party of the Client's direct calls.
+func (b *Budget) Direct() *Party { return &b.direct }
+
+// Reset starts the pace afresh on a budget of documented requests per
+// second: benchmarks of the library's own cost lift the pace with it.
+func (b *Budget) Reset(documented float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rate = newRateControl(documented)
+}
+
+// Wait blocks on the user's limiter, if any, then until p's turn at the
 // pace. The pace comes last so that a cut takes effect at once: turns the
 // pace granted are sent without further delay. It returns ctx's error if
 // ctx ends first; a turn granted meanwhile is given up.
-func (b *budget) wait(ctx context.Context, p *party) error {
+func (b *Budget) Wait(ctx context.Context, p *Party) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -75,6 +108,9 @@ func (b *budget) wait(ctx context.Context, p *party) error {
 	}
 	ch := make(chan struct{})
 	b.mu.Lock()
+	if len(b.parties) == 0 {
+		b.busySince = time.Now() // waiters from now on: an idle spell ends
+	}
 	p.waiting = append(p.waiting, ch)
 	if !p.queued {
 		p.queued = true
@@ -98,7 +134,7 @@ func (b *budget) wait(ctx context.Context, p *party) error {
 // limit waits on the user's limiter, if any. x/time/rate refuses up front
 // a wait that would outlast ctx's deadline, with an error of its own; that
 // error is made to match context.DeadlineExceeded like every other expiry.
-func (b *budget) limit(ctx context.Context) error {
+func (b *Budget) limit(ctx context.Context) error {
 	if b.limiter == nil {
 		return nil
 	}
@@ -112,9 +148,9 @@ func (b *budget) limit(ctx context.Context) error {
 	return fmt.Errorf("rate limiter: %w", err)
 }
 
-// answered feeds one attempt's outcome to the pace: status is the HTTP
+// Answered feeds one attempt's outcome to the pace: status is the HTTP
 // status, 0 for a transport error; began is when its turn was granted.
-func (b *budget) answered(began time.Time, status int) {
+func (b *Budget) Answered(began time.Time, status int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
@@ -124,9 +160,9 @@ func (b *budget) answered(began time.Time, status int) {
 	b.dispatchLocked(now) // an outage's probe may be due now
 }
 
-// pause holds every turn until d from now, or later if already paused: the
+// Pause holds every turn until d from now, or later if already paused: the
 // server asked the account to wait.
-func (b *budget) pause(d time.Duration) {
+func (b *Budget) Pause(d time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if until := time.Now().Add(d); until.After(b.pausedUntil) {
@@ -134,23 +170,23 @@ func (b *budget) pause(d time.Duration) {
 	}
 }
 
-// down reports whether the budget is holding an outage: no answer but
+// Down reports whether the budget is holding an outage: no answer but
 // errors for a while, probed one attempt at a time.
-func (b *budget) down() bool {
+func (b *Budget) Down() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.rate.down()
 }
 
-// current returns the pace in requests per second.
-func (b *budget) current() float64 {
+// Rate returns the pace in requests per second.
+func (b *Budget) Rate() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.rate.rate
 }
 
 // fire is the timer's: a turn may be due.
-func (b *budget) fire() {
+func (b *Budget) fire() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.timerAt = time.Time{}
@@ -159,7 +195,7 @@ func (b *budget) fire() {
 
 // dispatchLocked grants every turn due by now, one party after the other,
 // and arms the timer for the next one.
-func (b *budget) dispatchLocked(now time.Time) {
+func (b *Budget) dispatchLocked(now time.Time) {
 	for len(b.parties) > 0 {
 		at := b.dueLocked(now)
 		if at.After(now) {
@@ -176,15 +212,16 @@ func (b *budget) dispatchLocked(now time.Time) {
 		} else {
 			b.turn++
 		}
-		paced := !b.next.Before(now.Add(-paceSlack)) // the sender was not idle: the pace held it
-		b.next = maxTime(b.next, now.Add(-paceSlack)).Add(b.rate.interval())
+		paced := !b.next.Before(now.Add(-paceSlack))                 // the sender was not idle: the pace held it
+		owed := maxTime(maxTime(b.next, b.busySince), b.pausedUntil) // turns owed since then, if they came late
+		b.next = maxTime(owed, now.Add(-lateSlack)).Add(b.rate.interval())
 		b.rate.took(now, paced)
 		close(ch)
 	}
 }
 
 // dueLocked returns when the next turn may be granted.
-func (b *budget) dueLocked(now time.Time) time.Time {
+func (b *Budget) dueLocked(now time.Time) time.Time {
 	at := maxTime(b.next, b.pausedUntil)
 	if probe, ok := b.rate.probeAt(now); ok {
 		at = maxTime(at, probe)
@@ -193,7 +230,7 @@ func (b *budget) dueLocked(now time.Time) time.Time {
 }
 
 // armLocked makes sure the timer fires by at.
-func (b *budget) armLocked(at, now time.Time) {
+func (b *Budget) armLocked(at, now time.Time) {
 	if !b.timerAt.IsZero() && !b.timerAt.After(at) {
 		return
 	}
@@ -202,7 +239,7 @@ func (b *budget) armLocked(at, now time.Time) {
 }
 
 // withdrawLocked takes ch out of p's queue; false if it was granted already.
-func (b *budget) withdrawLocked(p *party, ch chan struct{}) bool {
+func (b *Budget) withdrawLocked(p *Party, ch chan struct{}) bool {
 	for i, w := range p.waiting {
 		if w != ch {
 			continue
@@ -222,7 +259,7 @@ func (b *budget) withdrawLocked(p *party, ch chan struct{}) bool {
 }
 
 // dropLocked removes the party at i, which has no waiter left.
-func (b *budget) dropLocked(i int) {
+func (b *Budget) dropLocked(i int) {
 	b.parties[i].queued = false
 	b.parties = append(b.parties[:i], b.parties[i+1:]...)
 	if b.turn > i {

@@ -1,4 +1,6 @@
-package yespo
+// Package redact scrubs an API key from everything a client writes: error
+// text, error fields, log records.
+package redact
 
 import (
 	"encoding/base64"
@@ -17,20 +19,22 @@ import (
 // records) is scrubbed as it is finally written, by meaning: an occurrence
 // counts whatever mix of encodings spells it.
 
-// redacted replaces every occurrence of the key.
-const redacted = "[REDACTED]"
+// Redacted replaces every occurrence of the key.
+const Redacted = "[REDACTED]"
 
-// scrubber knows the forms of one client's key.
-type scrubber struct {
+// Scrubber knows the forms of one client's key.
+type Scrubber struct {
 	// secrets are the key, and the base64 of the Basic credentials and of
 	// the key alone, standard and URL alphabet, without padding, so that a
 	// re-encoded echo that drops the "=" is caught too.
 	secrets []string
 }
 
-func newScrubber(apiKey string) scrubber {
-	s := scrubber{secrets: []string{apiKey}}
-	for _, plain := range []string{basicUser + ":" + apiKey, apiKey} {
+// New returns the Scrubber of apiKey, sent as the password of the Basic
+// credentials of user.
+func New(user, apiKey string) Scrubber {
+	s := Scrubber{secrets: []string{apiKey}}
+	for _, plain := range []string{user + ":" + apiKey, apiKey} {
 		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 			if f := enc.EncodeToString([]byte(plain)); !slices.Contains(s.secrets, f) {
 				s.secrets = append(s.secrets, f)
@@ -40,10 +44,10 @@ func newScrubber(apiKey string) scrubber {
 	return s
 }
 
-// margin is how far past a cut an occurrence may reach: six bytes a byte
+// Margin is how far past a cut an occurrence may reach: six bytes a byte
 // spelt "\u00XX", eight for "\u0025XX" (a percent-encoding JSON-escaped);
 // twelve leaves room.
-func (s scrubber) margin() int {
+func (s Scrubber) Margin() int {
 	n := 0
 	for _, sec := range s.secrets {
 		n = max(n, 12*len(sec))
@@ -51,29 +55,29 @@ func (s scrubber) margin() int {
 	return n
 }
 
-// text returns str with every spelling of the key replaced. If the key
+// Text returns str with every spelling of the key replaced. If the key
 // still shows after decoding what is left (say, percent-encoded twice), no
 // part of str can be trusted and the whole of it is replaced.
-func (s scrubber) text(str string) string {
+func (s Scrubber) Text(str string) string {
 	for _, sec := range s.secrets {
 		str = replaceSpelt(str, sec)
 	}
 	if s.reveals(str) {
-		return redacted
+		return Redacted
 	}
 	return str
 }
 
-// body is text for a body, cut to at most limit bytes after scrubbing so
+// Body is Text for a body, cut to at most limit bytes after scrubbing so
 // that an occurrence straddling the cut goes too.
-func (s scrubber) body(b []byte, limit int) []byte {
-	out := s.text(string(b))
+func (s Scrubber) Body(b []byte, limit int) []byte {
+	out := s.Text(string(b))
 	return []byte(out[:min(len(out), limit)])
 }
 
 // reveals reports whether decoding str, up to three times over, shows a
 // secret.
-func (s scrubber) reveals(str string) bool {
+func (s Scrubber) reveals(str string) bool {
 	for range 3 {
 		decoded := decodeLoosely(str)
 		if decoded == str {
@@ -89,20 +93,20 @@ func (s scrubber) reveals(str string) bool {
 	return false
 }
 
-// header returns the answer's headers worth keeping in an *APIError:
+// Header returns the answer's headers worth keeping in an *APIError:
 // those that carry credentials or cookies are dropped, and so is any header
-// whose name spells the key; values are scrubbed. At most maxErrorHeader
+// whose name spells the key; values are scrubbed. At most MaxHeader
 // bytes of names and values are kept, in name order.
-func (s scrubber) header(h http.Header) http.Header {
+func (s Scrubber) Header(h http.Header) http.Header {
 	out := http.Header{}
 	size := 0
 	for _, name := range slices.Sorted(maps.Keys(h)) {
-		if dropHeader(name) || s.text(name) != name {
+		if dropHeader(name) || s.Text(name) != name {
 			continue
 		}
 		for _, v := range h.Values(name) {
-			v = s.text(v)
-			if size += len(name) + len(v); size > maxErrorHeader {
+			v = s.Text(v)
+			if size += len(name) + len(v); size > MaxHeader {
 				return out
 			}
 			out[name] = append(out[name], v)
@@ -111,9 +115,9 @@ func (s scrubber) header(h http.Header) http.Header {
 	return out
 }
 
-// maxErrorHeader bounds APIError.Header; the transport already refuses
+// MaxHeader bounds APIError.Header; the transport already refuses
 // headers past 1 MB, far more than an error needs to carry around.
-const maxErrorHeader = 16 << 10
+const MaxHeader = 16 << 10
 
 // dropHeader reports whether a response header carries credentials or
 // session state, which no error should hold.
@@ -126,7 +130,7 @@ func dropHeader(canonical string) bool {
 }
 
 // replaceSpelt replaces every occurrence of secret in s, however it is
-// spelt (see spelt), with redacted.
+// spelt (see spelt), with Redacted.
 func replaceSpelt(s, secret string) string {
 	if secret == "" {
 		return s
@@ -142,7 +146,7 @@ func replaceSpelt(s, secret string) string {
 			continue
 		}
 		b.WriteString(s[last:i])
-		b.WriteString(redacted)
+		b.WriteString(Redacted)
 		last = end
 		i = end - 1
 	}

@@ -1,4 +1,4 @@
-package yespo
+package pace
 
 import (
 	"context"
@@ -16,16 +16,16 @@ import (
 // out among the first turns, not after the import's queue.
 func TestBudgetPartiesTakeTurns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(accountRate, nil)
-		b.pause(time.Second) // let everyone queue before the first turn
-		var imp, bot party
+		b := New(AccountRate, nil, false)
+		b.Pause(time.Second) // let everyone queue before the first turn
+		var imp, bot Party
 		var mu sync.Mutex
 		var order []string
 		var wg sync.WaitGroup
-		enqueue := func(p *party, name string, n int) {
+		enqueue := func(p *Party, name string, n int) {
 			for range n {
 				wg.Go(func() {
-					require.NoError(t, b.wait(context.Background(), p))
+					require.NoError(t, b.Wait(context.Background(), p))
 					mu.Lock()
 					order = append(order, name)
 					mu.Unlock()
@@ -49,16 +49,16 @@ func TestBudgetPartiesTakeTurns(t *testing.T) {
 // A waiter whose ctx ends leaves the queue; the turn goes to the next.
 func TestBudgetWaiterWithdraws(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(accountRate, nil)
-		b.pause(time.Second)
-		var p party
+		b := New(AccountRate, nil, false)
+		b.Pause(time.Second)
+		var p Party
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { errc <- b.wait(ctx, &p) }()
+		go func() { errc <- b.Wait(ctx, &p) }()
 		synctest.Wait()
 		cancel()
 		assert.ErrorIs(t, <-errc, context.Canceled)
-		require.NoError(t, b.wait(context.Background(), &p), "the queue is not stuck")
+		require.NoError(t, b.Wait(context.Background(), &p), "the queue is not stuck")
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		assert.Empty(t, b.parties)
@@ -70,7 +70,7 @@ func TestBudgetWaiterWithdraws(t *testing.T) {
 // it with a ramp from a small share of the best rate.
 func TestRateOutageRules(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	r := newRateControl(accountRate)
+	r := newRateControl(AccountRate)
 	r.answered(t0, t0, 503)
 	r.answered(t0.Add(400*time.Millisecond), t0.Add(500*time.Millisecond), 503)
 	assert.False(t, r.down(), "two failures")
@@ -97,5 +97,5 @@ func TestRateOutageRules(t *testing.T) {
 	assert.Equal(t, []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}, waits)
 	assert.True(t, r.answered(at, at.Add(100*time.Millisecond), 200), "a 2xx ends the outage")
 	assert.False(t, r.down())
-	assert.InDelta(t, accountRate/16, r.rate, 1e-9, "the ramp starts low and doubles")
+	assert.InDelta(t, AccountRate/16, r.rate, 1e-9, "the ramp starts low and doubles")
 }

@@ -1,4 +1,4 @@
-package yespo
+package pace
 
 import (
 	"net/http"
@@ -43,7 +43,7 @@ const (
 	outageAttempts   = 3
 	outageSpan       = time.Second
 	probeGapMin      = 500 * time.Millisecond
-	probeGapMax      = 2 * time.Second
+	probeGapMax      = time.Second
 	probeConfirm     = 2 * time.Second
 	outageProbeFirst = 250 * time.Millisecond
 	outageProbeMax   = 2 * time.Second
@@ -89,6 +89,14 @@ func newRateControl(documented float64) rateControl {
 	r := rateControl{documented: documented, best: documented, probeGap: probeGapMin, rtt: 200 * time.Millisecond}
 	r.restart(documented / 2)
 	return r
+}
+
+// believe starts the pace at the top of the budget, as if a ramp had
+// reached it: the user stated the budget.
+func (r *rateControl) believe() {
+	r.rate = max(settleShare*r.best, minRate)
+	r.from = r.rate
+	r.reach = 1 // the ramp is over: the next turns settle and probe beyond
 }
 
 // restart begins a ramp from rate.

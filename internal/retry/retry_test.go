@@ -1,4 +1,4 @@
-package yespo
+package retry
 
 import (
 	"context"
@@ -23,17 +23,17 @@ import (
 func TestRetryableStatus(t *testing.T) {
 	retryable := map[int]bool{408: true, 429: true, 500: true, 502: true, 503: true, 504: true}
 	for code := 100; code <= 599; code++ {
-		assert.Equal(t, retryable[code], retryableStatus(code), "status %d", code)
+		assert.Equal(t, retryable[code], Status(code), "status %d", code)
 	}
 	for _, code := range []int{0, -1, 600, 999} {
-		assert.False(t, retryableStatus(code), "status %d", code)
+		assert.False(t, Status(code), "status %d", code)
 	}
 }
 
-// backoffBand is the documented range of retryPolicy.Backoff(n): MinWait doubled
+// backoffBand is the documented range of Policy.Backoff(n): MinWait doubled
 // n times and capped at MaxWait is the ceiling d; the floor is the upper half
 // of d, but never below MinWait.
-func backoffBand(p retryPolicy, n int) (lo, hi time.Duration) {
+func backoffBand(p Policy, n int) (lo, hi time.Duration) {
 	hi = max(p.MinWait, 1)
 	for i := 0; i <= n && hi < p.MaxWait; i++ {
 		if hi > p.MaxWait/2 {
@@ -50,15 +50,15 @@ func TestBackoff(t *testing.T) {
 	const samples = 300
 	tests := []struct {
 		name string
-		p    retryPolicy
+		p    Policy
 		maxN int
 	}{
-		{"default", defaultRetry, 12},
-		{"min wait 0", retryPolicy{MinWait: 0, MaxWait: time.Second}, 40},
-		{"small", retryPolicy{MinWait: time.Millisecond, MaxWait: 8 * time.Millisecond}, 10},
-		{"cap not a power of two", retryPolicy{MinWait: 100 * time.Millisecond, MaxWait: 750 * time.Millisecond}, 10},
-		{"min equals max", retryPolicy{MinWait: time.Second, MaxWait: time.Second}, 5},
-		{"huge max wait", retryPolicy{MinWait: time.Second, MaxWait: math.MaxInt64}, 70},
+		{"default", Default, 12},
+		{"min wait 0", Policy{MinWait: 0, MaxWait: time.Second}, 40},
+		{"small", Policy{MinWait: time.Millisecond, MaxWait: 8 * time.Millisecond}, 10},
+		{"cap not a power of two", Policy{MinWait: 100 * time.Millisecond, MaxWait: 750 * time.Millisecond}, 10},
+		{"min equals max", Policy{MinWait: time.Second, MaxWait: time.Second}, 5},
+		{"huge max wait", Policy{MinWait: time.Second, MaxWait: math.MaxInt64}, 70},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,10 +103,10 @@ func TestBackoff(t *testing.T) {
 func TestBackoffFirstRetryJitter(t *testing.T) {
 	tests := []struct {
 		name string
-		p    retryPolicy
+		p    Policy
 	}{
-		{"default", defaultRetry},
-		{"small", retryPolicy{MinWait: time.Millisecond, MaxWait: 8 * time.Millisecond}},
+		{"default", Default},
+		{"small", Policy{MinWait: time.Millisecond, MaxWait: 8 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,10 +125,10 @@ func TestBackoffFirstRetryJitter(t *testing.T) {
 func TestBackoffNoMaxWait(t *testing.T) {
 	tests := []struct {
 		name string
-		p    retryPolicy
+		p    Policy
 	}{
-		{"zero policy", retryPolicy{}},
-		{"negative max", retryPolicy{MinWait: time.Second, MaxWait: -time.Second}},
+		{"zero policy", Policy{}},
+		{"negative max", Policy{MinWait: time.Second, MaxWait: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestAfter(t *testing.T) {
 			for k, v := range tt.header {
 				h.Set(k, v)
 			}
-			got, ok := serverWait(http.StatusTooManyRequests, h, now)
+			got, ok := ServerWait(http.StatusTooManyRequests, h, now)
 			assert.Equal(t, tt.wantOK, ok)
 			if tt.want == longWait {
 				assert.Greater(t, got, 100*365*24*time.Hour)
@@ -198,12 +198,12 @@ func TestAfter(t *testing.T) {
 func TestAfterResetHeadersOnlyOn429(t *testing.T) {
 	now := time.Now()
 	reset := http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(now.Add(time.Hour).Unix(), 10)}, "Ratelimit-Reset": {"60"}}
-	_, ok := serverWait(http.StatusServiceUnavailable, reset, now)
+	_, ok := ServerWait(http.StatusServiceUnavailable, reset, now)
 	assert.False(t, ok)
-	d, ok := serverWait(http.StatusTooManyRequests, reset, now)
+	d, ok := ServerWait(http.StatusTooManyRequests, reset, now)
 	assert.True(t, ok)
 	assert.Equal(t, time.Minute, d)
-	d, ok = serverWait(http.StatusServiceUnavailable, http.Header{"Retry-After": {"7"}}, now)
+	d, ok = ServerWait(http.StatusServiceUnavailable, http.Header{"Retry-After": {"7"}}, now)
 	assert.True(t, ok)
 	assert.Equal(t, 7*time.Second, d)
 }
@@ -221,8 +221,8 @@ func TestPermanentError(t *testing.T) {
 		{"hostname", urlErr(x509.HostnameError{Host: "yespo.io"}), true},
 		{"cert invalid", urlErr(x509.CertificateInvalidError{Reason: x509.Expired}), true},
 		{"tls verification", urlErr(&tls.CertificateVerificationError{Err: errors.New("bad")}), true},
-		{"redirect refused", fmt.Errorf("checking redirect: %w", errRedirectRefused), true},
-		{"redirect refused in url.Error", urlErr(errRedirectRefused), true},
+		{"redirect refused", fmt.Errorf("checking redirect: %w", ErrRedirectRefused), true},
+		{"redirect refused in url.Error", urlErr(ErrRedirectRefused), true},
 		{"unsupported scheme", urlErr(errors.New(`unsupported protocol scheme "ftp"`)), true},
 		{"too many redirects", urlErr(errors.New("stopped after 10 redirects")), true},
 		{"invalid header", urlErr(errors.New(`net/http: invalid header field value for "X"`)), true},
@@ -234,7 +234,7 @@ func TestPermanentError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, permanentError(tt.err))
+			assert.Equal(t, tt.want, Permanent(tt.err))
 		})
 	}
 }
@@ -262,7 +262,7 @@ func TestShouldRetry(t *testing.T) {
 		{"connection refused", context.Background(), 0, refused, true},
 		{"refused in url.Error", context.Background(), 0, &url.Error{Op: "Post", URL: "u", Err: refused}, true},
 		{"unknown authority", context.Background(), 0, &url.Error{Op: "Post", URL: "u", Err: x509.UnknownAuthorityError{}}, false},
-		{"redirect refused", context.Background(), 0, fmt.Errorf("redirect: %w", errRedirectRefused), false},
+		{"redirect refused", context.Background(), 0, fmt.Errorf("redirect: %w", ErrRedirectRefused), false},
 		{"canceled ctx, 503", canceled, 503, nil, false},
 		{"canceled ctx, refused", canceled, 0, refused, false},
 		{"expired ctx, 503", expired, 503, nil, false},
@@ -273,7 +273,7 @@ func TestShouldRetry(t *testing.T) {
 			if tt.status != 0 {
 				resp = &http.Response{StatusCode: tt.status, Header: http.Header{}}
 			}
-			assert.Equal(t, tt.want, shouldRetry(tt.ctx, resp, tt.err))
+			assert.Equal(t, tt.want, Should(tt.ctx, resp, tt.err))
 		})
 	}
 }

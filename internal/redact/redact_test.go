@@ -1,4 +1,4 @@
-package yespo
+package redact
 
 import (
 	"encoding/base64"
@@ -46,23 +46,23 @@ func TestReplaceSpeltAmbiguous(t *testing.T) {
 }
 
 func TestScrubberReplacesWholeWhenStillRevealing(t *testing.T) {
-	s := newScrubber("s3cr3t")
-	assert.Equal(t, "[REDACTED]", s.text("x %2573%2533cr3t y"), "percent-encoded twice")
-	assert.Equal(t, "[REDACTED]", s.text(`x \u0025733cr3t y`), `\u of a percent-encoding`)
-	assert.Equal(t, "x [REDACTED] y %41", s.text("x s3cr3t y %41"), "decodable text without the key stays")
+	s := New("yespo-go", "s3cr3t")
+	assert.Equal(t, "[REDACTED]", s.Text("x %2573%2533cr3t y"), "percent-encoded twice")
+	assert.Equal(t, "[REDACTED]", s.Text(`x \u0025733cr3t y`), `\u of a percent-encoding`)
+	assert.Equal(t, "x [REDACTED] y %41", s.Text("x s3cr3t y %41"), "decodable text without the key stays")
 }
 
 func TestScrubberForms(t *testing.T) {
 	const key = "s3cr3t-k3y"
-	s := newScrubber(key)
+	s := New("yespo-go", key)
 	basic := base64.StdEncoding.EncodeToString([]byte("yespo-go:" + key))
 	for _, in := range []string{
 		key, "Basic " + basic, strings.TrimRight(basic, "="),
 		base64.RawURLEncoding.EncodeToString([]byte("yespo-go:" + key)),
 		base64.StdEncoding.EncodeToString([]byte(key)),
 	} {
-		assert.NotContains(t, s.text("<"+in+">"), strings.TrimRight(in, "="), in)
-		assert.Contains(t, s.text("<"+in+">"), redacted, in)
+		assert.NotContains(t, s.Text("<"+in+">"), strings.TrimRight(in, "="), in)
+		assert.Contains(t, s.Text("<"+in+">"), Redacted, in)
 	}
 }
 
@@ -70,21 +70,21 @@ func TestScrubberForms(t *testing.T) {
 // whole: the read reaches margin bytes past the cut.
 func TestScrubberBytesStraddlingCut(t *testing.T) {
 	const key = "s3cr3t-k3y"
-	s := newScrubber(key)
+	s := New("yespo-go", key)
 	var spelt strings.Builder
 	for _, c := range []byte(key) {
 		spelt.WriteString(`\u00` + strings.ToUpper(string("0123456789abcdef"[c>>4])+string("0123456789abcdef"[c&15])))
 	}
 	limit := 100
 	body := strings.Repeat("x", limit-3) + spelt.String() + "tail"
-	assert.LessOrEqual(t, len(body), limit+s.margin())
-	got := s.body([]byte(body), limit)
+	assert.LessOrEqual(t, len(body), limit+s.Margin())
+	got := s.Body([]byte(body), limit)
 	assert.Len(t, got, limit)
 	assert.Equal(t, strings.Repeat("x", limit-3)+"[RE", string(got))
 }
 
 func TestScrubberHeader(t *testing.T) {
-	s := newScrubber("s3cr3t")
+	s := New("yespo-go", "s3cr3t")
 	h := http.Header{
 		"Retry-After":         {"30"},
 		"X-Request-Id":        {"abc"},
@@ -103,20 +103,20 @@ func TestScrubberHeader(t *testing.T) {
 		"Location":         {"https://yespo.io/login?key=[REDACTED]", "/b"},
 		"Www-Authenticate": {`Basic realm="[REDACTED]"`},
 		"X-S3cr3t":         {"name spells the key? no: case differs"},
-	}, s.header(h))
+	}, s.Header(h))
 
 	big := http.Header{}
 	for i := range 100 {
 		big.Set("X-"+strings.Repeat("a", i), strings.Repeat("v", 1000))
 	}
 	size := 0
-	for k, vs := range s.header(big) {
+	for k, vs := range s.Header(big) {
 		for _, v := range vs {
 			size += len(k) + len(v)
 		}
 	}
-	assert.LessOrEqual(t, size, maxErrorHeader)
-	assert.Greater(t, size, maxErrorHeader-2000)
+	assert.LessOrEqual(t, size, MaxHeader)
+	assert.Greater(t, size, MaxHeader-2000)
 }
 
 func TestDecodeLoosely(t *testing.T) {
