@@ -25,7 +25,18 @@ import (
 	"github.com/yespo-go/yespo/yespotest"
 )
 
-var long = flag.Bool("long", false, "run the kill loop at full size (200 kills)")
+var (
+	long     = flag.Bool("long", false, "run the kill loops at full size (200 kills)")
+	killSeed = flag.Uint64("seed", 0, "the kill loops' seed, to replay a run (0: a random one)")
+)
+
+// seedOf returns -seed, or a random seed; the loops log it.
+func seedOf() uint64 {
+	if *killSeed != 0 {
+		return *killSeed
+	}
+	return rand.Uint64()
+}
 
 var (
 	childOnce sync.Once
@@ -107,6 +118,25 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
+// killAtRandom waits for c's first printed line, then for after — the
+// random moment of the kill — then SIGKILLs c and checks that it died of it.
+func (c *child) killAtRandom(t *testing.T, round int, after time.Duration) {
+	t.Helper()
+	select {
+	case <-c.first:
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("round %d: the child printed nothing in 30 s", round)
+	}
+	time.Sleep(after) // when the kill lands, not whether the test passes
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	stderr, err := c.wait()
+	var exit *exec.ExitError
+	if !assert.ErrorAs(t, err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("round %d: the child did not die of the SIGKILL: %v\n%s", round, err, stderr)
+	}
+}
+
 // wait reaps the child and returns its exit error and stderr.
 func (c *child) wait() (stderr string, err error) {
 	<-c.done
@@ -127,7 +157,7 @@ func TestKillLoopLosesNothing(t *testing.T) {
 	if *long {
 		kills = 200
 	}
-	seed := rand.Uint64()
+	seed := seedOf()
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t.Logf("seed %d, %d kills", seed, kills)
 
@@ -140,19 +170,7 @@ func TestKillLoopLosesNothing(t *testing.T) {
 	var promised []string
 	for round := range kills {
 		c := startChild(t, srv, app, journal, "-prefix", fmt.Sprint(round+1), "-workers", fmt.Sprint(1+rng.IntN(16)))
-		select {
-		case <-c.first:
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("round %d: the child printed nothing in 30 s", round)
-		}
-		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond) // the random moment of the kill
-		require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-		stderr, err := c.wait()
-		var exit *exec.ExitError
-		if !assert.ErrorAs(t, err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: the child did not die of the SIGKILL: %v\n%s", round, err, stderr)
-		}
+		c.killAtRandom(t, round, time.Duration(rng.IntN(300))*time.Millisecond)
 		promised = append(promised, c.added...)
 	}
 

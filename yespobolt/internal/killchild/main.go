@@ -7,7 +7,10 @@
 // opens the Batcher (which sends what the journal holds), closes it and
 // exits 0. With -fsize a file may grow to that many bytes only, as on a
 // full disk: Adds fail once the journal cannot grow, and the child exits 3
-// after the first failure.
+// after the first failure. With -event TYPE each token is added with
+// AddWithEvent and a follow-up event of that type (see welcome), and the
+// line it prints is the token, a tab and the event as JSON; -every paces
+// the Adds, so that the events, one a request on their own budget, keep up.
 //
 // Environment: YESPO_API_KEY, YESPO_BASE_URL, YESPO_APP_UUID.
 package main
@@ -35,6 +38,8 @@ func main() {
 	workers := flag.Int("workers", 8, "concurrent Add callers")
 	drain := flag.Bool("drain", false, "add nothing: send what the journal holds, close")
 	fsize := flag.Uint64("fsize", 0, "most bytes a file may grow to (0: no limit)")
+	event := flag.String("event", "", "add each token with a follow-up event of this type")
+	every := flag.Duration("every", 0, "at most one Add each this long, over all workers (0: no pacing)")
 	flag.Parse()
 	if *fsize > 0 { // a write beyond it fails with EFBIG instead of killing the process
 		signal.Ignore(syscall.SIGXFSZ)
@@ -43,7 +48,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	err := run(*path, *prefix, *n, *workers, *drain)
+	err := run(*path, *prefix, *n, *workers, *drain, adder{event: *event, every: *every})
 	if errors.Is(err, errAddFailed) {
 		os.Exit(3)
 	}
@@ -56,7 +61,7 @@ func main() {
 // errAddFailed is run's error once an Add failed.
 var errAddFailed = errors.New("an Add failed")
 
-func run(path, prefix string, n, workers int, drain bool) error {
+func run(path, prefix string, n, workers int, drain bool, add adder) error {
 	j, err := yespobolt.Open(path)
 	if err != nil {
 		return err
@@ -78,24 +83,27 @@ func run(path, prefix string, n, workers int, drain bool) error {
 			return err
 		}
 		st := b.Stats()
-		fmt.Printf("drained %d reclaimed, %d sent, journal depth %d\n", st.Reclaimed, st.Sent, st.JournalDepth)
+		fmt.Printf("drained %d reclaimed, %d sent, %d events sent, %d events failed, journal depth %d\n",
+			st.Reclaimed, st.Sent, st.EventsSent, st.EventsFailed, st.JournalDepth)
 		return nil
 	}
 	var out sync.Mutex
 	var wg sync.WaitGroup
 	var failed atomic.Bool
+	add.start()
+	defer add.stop()
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < n && !failed.Load(); i += workers {
 				tok := fmt.Sprintf("%s%07d", prefix, i)
-				err := b.Add(context.Background(), yespo.Token{Token: tok, ExternalCustomerID: "c-" + tok})
+				line, err := add.add(b, tok, i)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "add:", err)
 					failed.Store(true)
 					continue
 				}
 				out.Lock()
-				fmt.Println(tok) // one write per line: the parent sees it before a SIGKILL can land
+				fmt.Println(line) // one write per line: the parent sees it before a SIGKILL can land
 				out.Unlock()
 			}
 		})
