@@ -145,9 +145,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // yespoOptions collects the options of the Yespo client, in one place so
 // that more can join them. With YESPO_REDIS_URL every request first waits
-// its turn in the account's budget, shared through Redis with the other
-// replicas of the bot and with imports (see package yesporedis); without it
-// the Batcher finds Yespo's limit by itself.
+// its turn in its budget, shared through Redis with the other replicas of
+// the bot and with imports (see package yesporedis): the account's 200/s
+// for the tokens, Generate event's own 350/s for the welcome events;
+// without it the Client finds Yespo's limits by itself.
 func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
 	opts := []yespo.Option{
 		yespo.WithBaseURL(cfg.yespoURL),
@@ -157,8 +158,13 @@ func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
 	if cfg.redisURL != "" {
 		ro, _ := redis.ParseURL(cfg.redisURL) // checked in validate
 		ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
-		opts = append(opts, yespo.WithRateLimiter(yesporedis.NewLimiter(redis.NewClient(ro),
-			accountBudgetKey, accountRPS, yesporedis.WithLogger(log))))
+		rdb := redis.NewClient(ro)
+		opts = append(opts,
+			yespo.WithRateLimiter(yesporedis.NewLimiter(rdb, accountBudgetKey, accountRPS, yesporedis.WithLogger(log))),
+			// Its own key (yespo:account:event): a burst of welcomes never
+			// takes the tokens' turns, and the replicas share the 350/s.
+			yespo.WithBudgetLimiter(yespo.BudgetEvent,
+				yesporedis.NewBudgetLimiter(rdb, accountBudgetKey, yespo.BudgetEvent, yesporedis.WithLogger(log))))
 	}
 	return opts
 }
@@ -295,6 +301,7 @@ type config struct {
 	adminAddr     string  // -admin: health and metrics on this address
 	maxConns      int     // -max-connections: setWebhook's max_connections
 	sendRate      float64 // -send-rate: replies per second, under Telegram's limit
+	welcomeEvent  string  // -welcome-event, YESPO_WELCOME_EVENT: the event type sent with each subscription; "" = none
 }
 
 // setting is a string option that comes from a flag or, failing that, from
@@ -315,6 +322,7 @@ func (c *config) settings() []setting {
 		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
 		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s, and the replicas of the bot their journal; unset: this process paces itself alone", &c.redisURL, ""},
 		{"journal", "YESPO_JOURNAL", "the journal directory that keeps subscribers' tokens until Yespo has them (in a container: on a volume)", &c.journalPath, defaultJournal},
+		{"welcome-event", "YESPO_WELCOME_EVENT", "the Yespo event type (eventTypeKey) sent with each new subscription, once Yespo has the token, to start a welcome workflow; unset: no event", &c.welcomeEvent, ""},
 	}
 }
 
@@ -373,7 +381,7 @@ func (c config) validate() error {
 	}
 	var missing []string
 	for _, s := range c.settings() {
-		optional := s.dst == &c.redisURL || s.dst == &c.journalPath
+		optional := s.dst == &c.redisURL || s.dst == &c.journalPath || s.dst == &c.welcomeEvent
 		if *s.dst == "" && !optional && (c.linkFor == "" || s.dst == &c.telegramToken) {
 			missing = append(missing, s.env+" (or -"+s.flag+")")
 		}
@@ -399,6 +407,11 @@ func (c config) validate() error {
 	}
 	if err := yespo.ValidateAppUUID(c.appUUID); err != nil {
 		return fmt.Errorf("YESPO_APP_UUID: %w", err)
+	}
+	if c.welcomeEvent != "" {
+		if err := yespo.ValidateEventTypeKey(c.welcomeEvent); err != nil {
+			return fmt.Errorf("YESPO_WELCOME_EVENT (-welcome-event): %w", err)
+		}
 	}
 	return c.checkWebhook()
 }
