@@ -63,6 +63,12 @@ type BatcherOptions struct {
 	// when it gave up, is not reported to OnBatch: it is in Close's error
 	// and Stats.
 	OnBatch func(BatchResult)
+	// OnEvent, if set, is called once for each follow-up event (see
+	// AddWithEvent) settled before Close returns — sent, or failed: refused
+	// for good with a 400, or, without a Journal, held past MaxOutage — on
+	// a dispatcher goroutine of its own, as OnBatch is. It may call Flush
+	// and Close.
+	OnEvent func(EventResult)
 	// Journal, if set, keeps every accepted token on stable storage until
 	// Yespo accepted it (a 2xx for its batch) or refused it for good (a
 	// 400), so that a crash, a deploy or an outage of any length loses
@@ -143,6 +149,10 @@ type BatcherStats struct {
 	// known (see Batcher.Stats), StatsContext reads them fresh.
 	JournalDepth  int
 	JournalOldest time.Duration
+	// EventsSent, EventsFailed and EventsHeld count the follow-up events
+	// of AddWithEvent as Sent, Failed and Held count tokens. An event
+	// whose token failed is not sent, nor counted here.
+	EventsSent, EventsFailed, EventsHeld int64
 }
 
 // Batcher gathers tokens from any number of goroutines and sends them to
@@ -184,6 +194,14 @@ type Batcher struct {
 	eng   *engine.Engine[Token]
 	party pace.Party // the Batcher's turns at the Client's pace
 
+	// events sends the follow-up events of AddWithEvent, on the event
+	// budget, with turns of their own.
+	events     *engine.Engine[followUp]
+	eventsCtx  context.Context
+	eventParty pace.Party
+	lostEvents atomic.Int64 // follow-ups a closing Batcher could not queue
+	stopEvents context.CancelFunc
+
 	attempts, rateLimited atomic.Int64
 }
 
@@ -207,6 +225,7 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 		FlushInterval: opts.FlushInterval, MaxOutage: opts.MaxOutage,
 		Durable:  opts.Journal != nil,
 		Journal:  engine.NewMemory[Token](),
+		FollowUp: b.handOver,
 		Send:     b.send,
 		Classify: b.classify,
 		Pause:    b.pauseFor,
@@ -226,9 +245,18 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 		}
 		cfg.Journal = journalOf{opts.Journal}
 	}
+	var cancel context.CancelFunc
+	b.eventsCtx, cancel = context.WithCancel(context.Background())
+	if b.events, err = b.newEvents(cfg.Journal); err != nil {
+		cancel()
+		return nil, err
+	}
 	if b.eng, err = engine.New(cfg); err != nil {
+		cancel()
+		_ = b.events.Close(context.Background())
 		return nil, fmt.Errorf("yespo: batcher: journal: reclaim: %w", err)
 	}
+	b.stopEvents = cancel
 	return b, nil
 }
 
@@ -303,11 +331,18 @@ func (b *Batcher) StatsContext(ctx context.Context) (BatcherStats, error) {
 }
 
 func (b *Batcher) stats(e engine.Stats) BatcherStats {
+	ev := b.events.Stats()
 	st := BatcherStats{
 		Added: e.Added, Duplicates: e.Duplicates, Sent: e.Sent, Failed: e.Failed, Batches: e.Batches,
 		Pauses: e.Pauses, Pending: e.Pending, Held: e.Held, Reclaimed: e.Reclaimed,
 		Attempts: b.attempts.Load(), RateLimited: b.rateLimited.Load(),
 		Pace: b.c.account.Rate(), JournalDepth: e.Journal.Depth,
+		EventsSent: ev.Sent, EventsFailed: ev.Failed, EventsHeld: ev.Held,
+	}
+	if b.opts.Journal != nil { // kept with its token, for the next Batcher
+		st.EventsHeld += b.lostEvents.Load()
+	} else {
+		st.EventsFailed += b.lostEvents.Load()
 	}
 	if !e.Journal.Oldest.IsZero() {
 		st.JournalOldest = time.Since(e.Journal.Oldest)

@@ -1,6 +1,9 @@
 package yespo
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Add queues t. It validates t first (an error matching ErrInvalidInput),
 // blocks while MaxPending tokens are pending, and returns ctx's error if ctx
@@ -55,7 +58,8 @@ func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
 // already cut are settled — sent, or failed — through any pause or outage
 // (at most MaxOutage) and at the pace in force; with a Journal, a batch
 // held in it counts as settled. It does not wait for OnBatch, and may be
-// called from it. It returns ctx's error if ctx ends first (nil ctx: an
+// called from it. Then it waits, the same way, for the follow-up events
+// (AddWithEvent) of the tokens Yespo accepted. It returns ctx's error if ctx ends first (nil ctx: an
 // error matching ErrInvalidInput), or an error counting the tokens that
 // failed among them and wrapping the first failure, joined with one
 // matching ErrHeld that counts those held.
@@ -63,7 +67,11 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("ctx", "must not be nil")
 	}
-	return b.eng.Flush(ctx)
+	err := b.eng.Flush(ctx)
+	if ctx.Err() != nil {
+		return err
+	}
+	return errors.Join(err, b.events.Flush(ctx))
 }
 
 // Close flushes, then stops the Batcher: later Adds return ErrBatcherClosed.
@@ -86,5 +94,9 @@ func (b *Batcher) Close(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("ctx", "must not be nil")
 	}
-	return b.eng.Close(ctx)
+	err := b.eng.Close(ctx)
+	if ctx.Err() != nil {
+		b.stopEvents() // a handOver waiting for room gives up
+	}
+	return errors.Join(err, b.events.Close(ctx))
 }

@@ -23,7 +23,7 @@ func (e *Engine[T]) Add(ctx context.Context, item T, payload []byte) (*batch.Bat
 		e.mu.Unlock()
 		return nil, err
 	}
-	if twin := e.fill.Twin(item); twin != nil {
+	if twin := e.fill.Twin(item); twin != nil && payload == nil { // a payload is kept: appended
 		e.st.Added++
 		e.st.Duplicates++
 		e.mu.Unlock()
@@ -156,6 +156,9 @@ func (e *Engine[T]) journaledLocked(entries []Entry[T]) {
 func (e *Engine[T]) queueLocked(rec Record[T], id string) *batch.Batch[T] {
 	e.st.Added++
 	e.ids[rec.Item] = append(e.ids[rec.Item], id)
+	if rec.Payload != nil {
+		e.payloads[id] = rec.Payload
+	}
 	if twin := e.fill.Twin(rec.Item); twin != nil {
 		e.st.Duplicates++
 		return twin
@@ -220,6 +223,9 @@ func (e *Engine[T]) Take(ctx context.Context, n int) (int, error) {
 	for i, en := range entries {
 		e.st.Reclaimed++
 		e.ids[en.Item] = append(e.ids[en.Item], en.ID)
+		if en.Payload != nil {
+			e.payloads[en.ID] = en.Payload
+		}
 		if twins[i] != nil {
 			e.st.Duplicates++
 		}

@@ -96,7 +96,7 @@ func (e *Engine[T]) Flush(ctx context.Context) error {
 	}
 	var errs []error
 	if failed > 0 {
-		errs = append(errs, fmt.Errorf("yespo: batcher: %d of %d tokens failed: %w", failed, total, first))
+		errs = append(errs, fmt.Errorf("yespo: batcher: %d of %d %s failed: %w", failed, total, e.noun(), first))
 	}
 	if held > 0 {
 		errs = append(errs, e.heldErrorLocked(held, total))
@@ -115,7 +115,7 @@ func (e *Engine[T]) heldErrorLocked(n, of int) error {
 	if of > 0 {
 		count += " of " + formatCount(int64(of))
 	}
-	return fmt.Errorf("yespo: batcher: %s tokens held in the journal, not yet accepted by Yespo (sent again when it accepts; nothing is lost): %w: %w", count, ErrHeld, cause)
+	return fmt.Errorf("yespo: batcher: %s %s held in the journal, not yet accepted by Yespo (sent again when it accepts; nothing is lost): %w: %w", count, e.noun(), ErrHeld, cause)
 }
 
 // Close flushes, then stops the engine: later Adds return ErrClosed. It
@@ -187,6 +187,9 @@ func (e *Engine[T]) abandon(cause error) {
 			continue
 		}
 		for _, t := range b.Items {
+			for _, id := range e.ids[t] {
+				delete(e.payloads, id)
+			}
 			delete(e.ids, t)
 		}
 		e.fileLocked(b, e.gaveUpLocked(b))
@@ -244,14 +247,14 @@ func (e *Engine[T]) summary() error {
 	e.st.Held = int64(e.pendingLocked())
 	var errs []error
 	if e.st.Failed > 0 {
-		errs = append(errs, fmt.Errorf("yespo: batcher: %d of %d tokens failed: %w", e.st.Failed, e.st.Added+e.st.Reclaimed-e.st.Duplicates, e.firstErr))
+		errs = append(errs, fmt.Errorf("yespo: batcher: %d of %d %s failed: %w", e.st.Failed, e.st.Added+e.st.Reclaimed-e.st.Duplicates, e.noun(), e.firstErr))
 	}
 	if e.giveUp != nil && e.st.Failed == 0 && e.st.Held == 0 {
 		errs = append(errs, fmt.Errorf("yespo: batcher: Close gave up waiting for OnBatch: %w", e.giveUp))
 	}
 	if e.st.Held > 0 {
 		errs = append(errs, e.heldErrorLocked(int(e.st.Held), int(e.st.Added+e.st.Reclaimed-e.st.Duplicates)))
-		e.warn("yespo: batcher: closed with tokens held in the journal; the next batcher on it sends them", e.cause, "tokens", e.st.Held)
+		e.warn("yespo: batcher: closed with "+e.noun()+" held in the journal; the next batcher on it sends them", e.cause, "tokens", e.st.Held)
 	}
 	return errors.Join(errs...)
 }

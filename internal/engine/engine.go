@@ -67,7 +67,15 @@ type Config[T comparable] struct {
 	GaveUp func(cause error, attempted bool) error
 	// OnResult, if set, hears each settled batch, on the dispatcher.
 	OnResult func(Result[T])
+	// FollowUp, if set, takes the entries with a payload of a batch Yespo
+	// accepted, instead of their removal from the journal: it owns them
+	// from then on, and removes them once it is done with their payloads.
+	// It is called on a worker, before the batch settles, so that a Flush
+	// that sees the batch settled sees them handed over.
+	FollowUp func(entries []Entry[T])
 	Logger   *slog.Logger // nil: no logging
+	// Noun names the items in errors and log records: "tokens" if empty.
+	Noun string
 }
 
 // Result is one settled batch.
@@ -112,7 +120,8 @@ type Engine[T comparable] struct {
 
 	mu         sync.Mutex
 	fill       *batch.Filler[T]
-	ids        map[T][]string // journal entries of each pending item: several when twins were appended
+	ids        map[T][]string    // journal entries of each pending item: several when twins were appended
+	payloads   map[string][]byte // the payload of each pending entry that has one, by id
 	unfinished map[*batch.Batch[T]]struct{}
 	flush      *time.Timer
 	armed      bool
@@ -148,6 +157,7 @@ func New[T comparable](cfg Config[T]) (*Engine[T], error) {
 		kick:       make(chan struct{}, 1),
 		fill:       batch.NewFiller[T](cfg.MaxBatch),
 		ids:        map[T][]string{},
+		payloads:   map[string][]byte{},
 		unfinished: map[*batch.Batch[T]]struct{}{},
 		changed:    make(chan struct{}),
 	}
@@ -248,6 +258,14 @@ func (e *Engine[T]) pendingLocked() int {
 func (e *Engine[T]) changedLocked() {
 	close(e.changed)
 	e.changed = make(chan struct{})
+}
+
+// noun names the items, plural.
+func (e *Engine[T]) noun() string {
+	if e.cfg.Noun == "" {
+		return "tokens"
+	}
+	return e.cfg.Noun
 }
 
 // warn logs a warning, if there is a logger.

@@ -134,7 +134,7 @@ func (e *Engine[T]) holdLocked(b *batch.Batch[T], v Verdict, err error) {
 	}
 	reason := map[Verdict]hold.Reason{Outage: hold.Outage, Transient: hold.Transient, Operator: hold.Operator}[v]
 	if e.hold.Add(b, reason) {
-		e.warn("yespo: batcher: Yespo did not accept a batch; holding its tokens"+e.where()+" and trying again", err, "tokens", len(b.Items))
+		e.warn("yespo: batcher: Yespo did not accept a batch; holding its "+e.noun()+""+e.where()+" and trying again", err, "tokens", len(b.Items))
 	}
 }
 
@@ -202,12 +202,23 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 		return
 	}
 	var ids []string
+	var follow []Entry[T]
 	for _, t := range b.Items {
-		ids = append(ids, e.ids[t]...)
+		for _, id := range e.ids[t] {
+			if p, ok := e.payloads[id]; ok && err == nil && e.cfg.FollowUp != nil {
+				follow = append(follow, Entry[T]{ID: id, Item: t, Payload: p})
+			} else {
+				ids = append(ids, id)
+			}
+			delete(e.payloads, id)
+		}
 		delete(e.ids, t)
 	}
 	e.mu.Unlock()
 	e.remove(ids)
+	if len(follow) > 0 {
+		e.cfg.FollowUp(follow)
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -222,7 +233,7 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 				e.setHeldLocked(h, false)
 			}
 			if l := e.cfg.Logger; l != nil {
-				l.Info("yespo: batcher: Yespo accepts again; sending the tokens held"+e.where(), "batches", len(released))
+				l.Info("yespo: batcher: Yespo accepts again; sending the "+e.noun()+" held"+e.where(), "batches", len(released))
 			}
 			e.pool.PushFront(released...)
 		}
