@@ -65,7 +65,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 	if a.journal, err = openJournal(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch}); err != nil {
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch, OnEvent: a.onEvent}); err != nil {
 		a.journal.close(log)
 		return nil, err
 	}

@@ -65,3 +65,14 @@ func welcomeEvent(typeKey string, tok yespo.Token, from *models.User, source str
 	ev.Params = append(ev.Params, yespo.EventParam{Name: "source", Value: source})
 	return ev
 }
+
+// onEvent hears every welcome event settled: one Yespo refused for good
+// (a 400, e.g. from the account's event-parameter validation) is logged
+// with Yespo's words. Events held through an outage or a refused key stay
+// in the journal and are tried again; the token batches' errors say why.
+func (a *app) onEvent(r yespo.EventResult) {
+	if r.Err != nil {
+		a.log.Error("yespo refused the welcome event; the subscriber is registered without it",
+			"chat", r.Token.Token, "event", r.Event.TypeKey, "err", r.Err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +168,27 @@ func params(t testing.TB, ev yespotest.Event) map[string]string {
 		m[p.Name] = s
 	}
 	return m
+}
+
+// An event Yespo refuses for good (400) is logged with Yespo's words and
+// leaves the journal: the subscriber stays registered, the bot goes on.
+func TestWelcomeEventRefusedIsLogged(t *testing.T) {
+	tg, ys, cfg := fakes(t)
+	cfg.welcomeEvent = welcomeType
+	h := startBotOn(t, tg, ys, cfg, nil)
+	ys.FailNextEvents(1, yespotest.Fault{Status: 400, Body: `{"errors":[{"field":"firstName","message":"too long"}]}`})
+	ann := tg.NewUser(1001, "Ann")
+	assert.Equal(t, []string{textSubscribed}, texts(h.say(ann, "/start "+signed(t, "crm-42"))))
+	settled(t, h.bot)
+	_, ok := ys.ContactByToken(h.app, "1001")
+	assert.True(t, ok)
+	assert.Empty(t, ys.Events())
+	assert.Equal(t, int64(1), h.bot.batch.Stats().EventsFailed)
+	want := regexp.MustCompile(`level=ERROR msg="yespo refused the welcome event; the subscriber is registered without it" chat=1001 event=telegram_subscribed err=.*too long`)
+	var logs strings.Builder
+	for ctx := bounded(t); !want.MatchString(logs.String()); { // OnEvent runs on a goroutine of its own
+		require.NoError(t, ctx.Err(), "no such line in %s", logs.String())
+		time.Sleep(10 * time.Millisecond)
+		logs.WriteString(h.log())
+	}
 }
