@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
+	"github.com/yespo-go/yespo/yesporedis/redistest"
 	"github.com/yespo-go/yespo/yespotest"
 )
 
@@ -190,5 +192,22 @@ func TestWelcomeEventRefusedIsLogged(t *testing.T) {
 		require.NoError(t, ctx.Err(), "no such line in %s", logs.String())
 		time.Sleep(10 * time.Millisecond)
 		logs.WriteString(h.log())
+	}
+}
+
+// With YESPO_REDIS_URL the welcome events draw from Generate event's own
+// budget in Redis (yespo:account:event), which the replicas share, apart
+// from the account's.
+func TestWelcomeEventsShareTheirBudgetInRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	tg, ys, cfg := fakes(t)
+	cfg.redisURL, cfg.welcomeEvent = rs.URL(), welcomeType
+	h := startBotOn(t, tg, ys, cfg, nil)
+	h.say(tg.NewUser(1001, "Ann"), "/start "+signed(t, "crm-42"))
+	waitEvents(t, ys, 1)
+	for _, key := range []string{"rate:" + accountBudgetKey, "rate:" + accountBudgetKey + ":event"} {
+		n, err := rs.Client().Exists(context.Background(), key).Result()
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n, "%s: the request waited its turn in Redis", key)
 	}
 }
