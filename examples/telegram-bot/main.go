@@ -59,6 +59,7 @@ import (
 
 	"github.com/go-telegram/bot"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/deeplink"
@@ -165,9 +166,21 @@ func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
 			// takes the tokens' turns, and the replicas share the 350/s.
 			yespo.WithBudgetLimiter(yespo.BudgetEvent,
 				yesporedis.NewBudgetLimiter(rdb, accountBudgetKey, yespo.BudgetEvent, yesporedis.WithLogger(log))))
+	} else if cfg.welcomeEvent != "" {
+		opts = append(opts, yespo.WithBudgetLimiter(yespo.BudgetEvent, rate.NewLimiter(eventCeiling, eventBurst)))
 	}
 	return opts
 }
+
+// eventCeiling caps the welcome events of a bot without Redis at 95 % of
+// Generate event's 350 requests a second, with a burst of 9, as yesporedis
+// does by default: the Client's pace alone probes beyond the budget to
+// find it, and a campaign's 2,000 welcomes then met 2 to 37 answers 429;
+// under the ceiling none (BENCHMARKS.md, BenchmarkWelcomeBurst).
+const (
+	eventCeiling = rate.Limit(0.95 * 350)
+	eventBurst   = 9
+)
 
 // accountBudgetKey names the account's budget in Redis: every process that
 // uses the same Yespo account (bot replicas, imports, a shop backend) must

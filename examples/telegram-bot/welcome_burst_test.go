@@ -55,7 +55,7 @@ type welcomeRun struct {
 // welcomeFigures is what a run measured.
 type welcomeFigures struct {
 	users, events  int
-	eventsPeak     int           // most events Yespo accepted in any one second
+	eventsPeak     int           // most event requests (429s and retries included) Yespo got in any one second
 	eventsLimited  int           // event requests answered 429
 	tokensLimited  int           // token requests answered 429
 	tokensAfter    time.Duration // from the last /start to the last token stored
@@ -69,8 +69,8 @@ func (f welcomeFigures) String() string {
 		rate = float64(f.events-1) / f.eventsDuration.Seconds()
 	}
 	return strings.Join([]string{
-		itoa(f.users) + " users, " + itoa(f.events) + " events",
-		"events: peak " + itoa(f.eventsPeak) + " in one second, mean " + itoa(int(rate)) + "/s, " + itoa(f.eventsLimited) + " × 429",
+		itoa(f.users) + " users, " + itoa(f.events) + " events accepted at a mean " + itoa(int(rate)) + "/s",
+		"event requests: peak " + itoa(f.eventsPeak) + " in one second, " + itoa(f.eventsLimited) + " × 429",
 		"tokens: " + itoa(f.tokensLimited) + " × 429, last stored " + f.tokensAfter.Round(time.Millisecond).String() + " after the last /start",
 		"last event " + f.eventsAfter.Round(time.Millisecond).String() + " after the last /start",
 	}, "; ")
@@ -130,7 +130,11 @@ func runWelcomeBurst(tb testing.TB, r welcomeRun) welcomeFigures {
 	if r.welcome {
 		checkWelcomes(tb, ys, app, b, &f, lastStart)
 	}
+	var eventTimes []time.Time
 	for _, req := range ys.Requests() {
+		if strings.HasSuffix(req.Path, "/v2/event") {
+			eventTimes = append(eventTimes, req.Time)
+		}
 		switch {
 		case req.Status != http.StatusTooManyRequests:
 		case strings.HasSuffix(req.Path, "/v2/event"):
@@ -139,6 +143,8 @@ func runWelcomeBurst(tb testing.TB, r welcomeRun) welcomeFigures {
 			f.tokensLimited++
 		}
 	}
+	slices.SortFunc(eventTimes, func(a, b time.Time) int { return a.Compare(b) })
+	f.eventsPeak = peakPerSecond(eventTimes)
 	if r.kills > 0 {
 		tb.Logf("seed %d: killed at %v", seed, moments)
 	}
@@ -188,7 +194,7 @@ func checkWelcomes(tb testing.TB, ys *yespotest.Server, app string, b *burst, f 
 		times[i] = ev.Time
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	f.events, f.eventsPeak = len(evs), peakPerSecond(times)
+	f.events = len(evs)
 	f.eventsAfter = times[len(times)-1].Sub(lastStart)
 	f.eventsDuration = times[len(times)-1].Sub(times[0])
 }
@@ -256,6 +262,7 @@ func BenchmarkWelcomeBurst(b *testing.B) {
 	}{
 		{"welcome=off", welcomeRun{users: 2000, replicas: 1}},
 		{"welcome=on", welcomeRun{users: 2000, replicas: 1, welcome: true}},
+		{"welcome=off/replicas=2/redis", welcomeRun{users: 2000, replicas: 2}},
 		{"welcome=on/replicas=2/redis", welcomeRun{users: 2000, replicas: 2, welcome: true}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -264,7 +271,7 @@ func BenchmarkWelcomeBurst(b *testing.B) {
 				f = runWelcomeBurst(b, c.run)
 			}
 			b.Log(f)
-			b.ReportMetric(float64(f.eventsPeak), "events-peak/s")
+			b.ReportMetric(float64(f.eventsPeak), "event-requests-peak/s")
 			b.ReportMetric(float64(f.eventsLimited), "event-429s")
 			b.ReportMetric(float64(f.tokensLimited), "token-429s")
 			b.ReportMetric(float64(f.tokensAfter.Milliseconds()), "tokens-stored-ms-after-burst")
