@@ -34,12 +34,9 @@ import (
 func TestWelcomeBurst(t *testing.T) {
 	for _, kills := range []int{0, 2} {
 		t.Run(map[int]string{0: "steady", 2: "2 kills"}[kills], func(t *testing.T) {
-			f := runWelcomeBurst(t, welcomeRun{users: scaled(300, 2000), replicas: 1, kills: kills, welcome: true})
-			t.Log(f)
-			if kills == 0 {
-				assert.Zero(t, f.eventsLimited, "event requests answered 429")
-				assert.Zero(t, f.tokensLimited, "token requests answered 429")
-			}
+			// The rates and 429s are wall-clock figures, for the log and
+			// BenchmarkWelcomeBurst; the test checks what must always hold.
+			t.Log(runWelcomeBurst(t, welcomeRun{users: scaled(300, 2000), replicas: 1, kills: kills, welcome: true}))
 		})
 	}
 }
