@@ -28,7 +28,9 @@
 // YESPO_JOURNAL, YESPO_REDIS_URL and TELEGRAM_WEBHOOK_SECRET (environment
 // only; default derived from the bot token). It long-polls unless -webhook
 // ADDR and -webhook-url URL are given; -admin ADDR serves /healthz, /readyz
-// and /metrics.
+// and /metrics. -welcome-event NAME (YESPO_WELCOME_EVENT) sends, with each
+// subscription, a Yespo event of type NAME once Yespo has the token, to
+// start a welcome workflow (welcome.go).
 //
 //	telegram-bot -link crm-42   # prints the signed deep link for customer crm-42
 //	telegram-bot -demo          # a scripted conversation against in-process fakes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"regexp"
@@ -39,6 +40,11 @@ func TestWelcomeEventConfig(t *testing.T) {
 	cfg, err = parseConfig([]string{"-welcome-event", welcomeType}, getenv(env), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, welcomeType, cfg.welcomeEvent, "the flag wins")
+
+	var help bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), []string{"-h"}, getenv(nil), io.Discard, &help), flag.ErrHelp)
+	assert.Contains(t, help.String(), "-welcome-event")
+	assert.Contains(t, help.String(), "(env YESPO_WELCOME_EVENT)")
 
 	builtBot(t) // before runCommand's bounded wait starts
 	cases := []struct {
