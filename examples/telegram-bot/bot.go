@@ -65,7 +65,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, yespoOpts ...yesp
 	if a.journal, err = openJournal(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch}); err != nil {
+	if a.batch, err = a.yespo.NewBatcher(cfg.appUUID, yespo.BatcherOptions{Journal: a.journal.j, OnBatch: a.onBatch, OnEvent: a.onEvent}); err != nil {
 		a.journal.close(log)
 		return nil, err
 	}
@@ -151,7 +151,8 @@ func (a *app) onStart(ctx context.Context, _ *bot.Bot, u *models.Update) {
 		a.reply(ctx, chat, text, nil)
 		return
 	}
-	a.subscribe(ctx, chat, yespo.Token{Token: yespo.TelegramToken(chat), ExternalCustomerID: id}, nil)
+	tok := yespo.Token{Token: yespo.TelegramToken(chat), ExternalCustomerID: id}
+	a.subscribe(ctx, chat, tok, a.welcomeFor(tok, u.Message.From, sourceLink), nil)
 }
 
 // errLinksOff refuses every deep link of a bot started without a secret:
@@ -181,17 +182,26 @@ func (a *app) onContact(ctx context.Context, _ *bot.Bot, u *models.Update) {
 		a.reply(ctx, m.Chat.ID, textBadPhone, phoneKeyboard)
 		return
 	}
-	a.subscribe(ctx, m.Chat.ID, yespo.Token{Token: yespo.TelegramToken(m.Chat.ID), Phone: phone}, removeKeyboard)
+	tok := yespo.Token{Token: yespo.TelegramToken(m.Chat.ID), Phone: phone}
+	a.subscribe(ctx, m.Chat.ID, tok, a.welcomeFor(tok, m.From, sourcePhone), removeKeyboard)
 }
 
 // subscribe registers tok through the shared Batcher, so that a burst of
-// users shares the requests. The user is told "subscribed" once the journal
-// holds the token — on its way to Yespo, whenever Yespo can take it, across
+// users shares the requests, with the welcome event welcome when not nil
+// (welcome.go), which the Batcher sends once Yespo has accepted the token.
+// The user is told "subscribed" once the journal holds the token (and its
+// event) — on its way to Yespo, whenever Yespo can take it, across
 // restarts and outages — unless Yespo refuses the bot's key or app: then
 // "unavailable", and the token waits in the journal for a configuration
 // Yespo accepts.
-func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, markup models.ReplyMarkup) {
-	if err := a.batch.Add(ctx, tok); err != nil {
+func (a *app) subscribe(ctx context.Context, chat int64, tok yespo.Token, welcome *yespo.Event, markup models.ReplyMarkup) {
+	var err error
+	if welcome == nil {
+		err = a.batch.Add(ctx, tok)
+	} else {
+		err = a.batch.AddWithEvent(ctx, tok, *welcome)
+	}
+	if err != nil {
 		// Not kept: the update stays unconfirmed and comes again. No reply
 		// now, so that the user hears one answer once the journal works.
 		a.log.Error("journal: token not kept; the update will be handled again", "chat", chat, "err", err)

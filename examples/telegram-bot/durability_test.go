@@ -34,7 +34,7 @@ type burst struct {
 
 const firstUser = 100000
 
-func newBurst(t *testing.T, tg *telegramtest.Server, n int) *burst {
+func newBurst(t testing.TB, tg *telegramtest.Server, n int) *burst {
 	b := &burst{tg: tg, sentAt: make([]time.Time, n)}
 	for i := range n {
 		b.users = append(b.users, tg.NewUser(int64(firstUser+i), "User"))
@@ -74,7 +74,7 @@ func (b *burst) missing(ys *yespotest.Server, app string) []int {
 
 // waitAllStored waits until every user is in Yespo, checking every 50 ms,
 // and fails after limit with how many are missing.
-func (b *burst) waitAllStored(t *testing.T, ys *yespotest.Server, app string, limit time.Duration) time.Time {
+func (b *burst) waitAllStored(t testing.TB, ys *yespotest.Server, app string, limit time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {

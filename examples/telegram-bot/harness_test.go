@@ -28,7 +28,7 @@ import (
 // normally within milliseconds.
 const waitLimit = 10 * time.Second
 
-func bounded(t *testing.T) context.Context {
+func bounded(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	t.Cleanup(cancel)
 	return ctx
@@ -39,7 +39,7 @@ func bounded(t *testing.T) context.Context {
 const testSecret = "test-secret-0123456789abcdefghij"
 
 // signed returns the payload of the deep link the shop would make for id.
-func signed(t *testing.T, id string, opts ...deeplink.Option) string {
+func signed(t testing.TB, id string, opts ...deeplink.Option) string {
 	t.Helper()
 	payload, err := deeplink.Sign([]byte(testSecret), id, opts...)
 	require.NoError(t, err)
@@ -166,7 +166,7 @@ var phoneKeyboardButtons = [][]telegramtest.Button{{{Text: "Share my phone numbe
 
 // contractEnv is the environment a deployment sets, pointing at the fakes,
 // with a journal of the test's own.
-func contractEnv(t *testing.T, tg *telegramtest.Server, ys *yespotest.Server, app string) map[string]string {
+func contractEnv(t testing.TB, tg *telegramtest.Server, ys *yespotest.Server, app string) map[string]string {
 	return map[string]string{
 		"YESPO_JOURNAL":        filepath.Join(t.TempDir(), "bot.journal"),
 		"TELEGRAM_BOT_TOKEN":   tg.Token,
@@ -272,7 +272,7 @@ func TestMain(m *testing.M) {
 }
 
 // builtBot returns the path of the command, built with go build.
-func builtBot(t *testing.T) string {
+func builtBot(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binPath = filepath.Join(binDir, "telegram-bot")

@@ -28,7 +28,9 @@
 // YESPO_JOURNAL, YESPO_REDIS_URL and TELEGRAM_WEBHOOK_SECRET (environment
 // only; default derived from the bot token). It long-polls unless -webhook
 // ADDR and -webhook-url URL are given; -admin ADDR serves /healthz, /readyz
-// and /metrics.
+// and /metrics. -welcome-event NAME (YESPO_WELCOME_EVENT) sends, with each
+// subscription, a Yespo event of type NAME once Yespo has the token, to
+// start a welcome workflow (welcome.go).
 //
 //	telegram-bot -link crm-42   # prints the signed deep link for customer crm-42
 //	telegram-bot -demo          # a scripted conversation against in-process fakes
@@ -59,6 +61,7 @@ import (
 
 	"github.com/go-telegram/bot"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
 	"github.com/yespo-go/yespo"
 	"github.com/yespo-go/yespo/deeplink"
@@ -145,9 +148,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // yespoOptions collects the options of the Yespo client, in one place so
 // that more can join them. With YESPO_REDIS_URL every request first waits
-// its turn in the account's budget, shared through Redis with the other
-// replicas of the bot and with imports (see package yesporedis); without it
-// the Batcher finds Yespo's limit by itself.
+// its turn in its budget, shared through Redis with the other replicas of
+// the bot and with imports (see package yesporedis): the account's 200/s
+// for the tokens, Generate event's own 350/s for the welcome events;
+// without it the Client finds Yespo's limits by itself.
 func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
 	opts := []yespo.Option{
 		yespo.WithBaseURL(cfg.yespoURL),
@@ -157,11 +161,28 @@ func yespoOptions(cfg config, log *slog.Logger) []yespo.Option {
 	if cfg.redisURL != "" {
 		ro, _ := redis.ParseURL(cfg.redisURL) // checked in validate
 		ro.ContextTimeoutEnabled = true       // a stuck Redis costs a Wait yesporedis's timeout, no more
-		opts = append(opts, yespo.WithRateLimiter(yesporedis.NewLimiter(redis.NewClient(ro),
-			accountBudgetKey, accountRPS, yesporedis.WithLogger(log))))
+		rdb := redis.NewClient(ro)
+		opts = append(opts,
+			yespo.WithRateLimiter(yesporedis.NewLimiter(rdb, accountBudgetKey, accountRPS, yesporedis.WithLogger(log))),
+			// Its own key (yespo:account:event): a burst of welcomes never
+			// takes the tokens' turns, and the replicas share the 350/s.
+			yespo.WithBudgetLimiter(yespo.BudgetEvent,
+				yesporedis.NewBudgetLimiter(rdb, accountBudgetKey, yespo.BudgetEvent, yesporedis.WithLogger(log))))
+	} else if cfg.welcomeEvent != "" {
+		opts = append(opts, yespo.WithBudgetLimiter(yespo.BudgetEvent, rate.NewLimiter(eventCeiling, eventBurst)))
 	}
 	return opts
 }
+
+// eventCeiling caps the welcome events of a bot without Redis at 95 % of
+// Generate event's 350 requests a second, with a burst of 9, as yesporedis
+// does by default: the Client's pace alone probes beyond the budget to
+// find it, and a campaign's 2,000 welcomes then met 2 to 37 answers 429;
+// under the ceiling none (BENCHMARKS.md, BenchmarkWelcomeBurst).
+const (
+	eventCeiling = rate.Limit(0.95 * 350)
+	eventBurst   = 9
+)
 
 // accountBudgetKey names the account's budget in Redis: every process that
 // uses the same Yespo account (bot replicas, imports, a shop backend) must
@@ -295,6 +316,7 @@ type config struct {
 	adminAddr     string  // -admin: health and metrics on this address
 	maxConns      int     // -max-connections: setWebhook's max_connections
 	sendRate      float64 // -send-rate: replies per second, under Telegram's limit
+	welcomeEvent  string  // -welcome-event, YESPO_WELCOME_EVENT: the event type sent with each subscription; "" = none
 }
 
 // setting is a string option that comes from a flag or, failing that, from
@@ -315,6 +337,7 @@ func (c *config) settings() []setting {
 		{"yespo-base-url", "YESPO_BASE_URL", "Yespo API root", &c.yespoURL, yespo.DefaultBaseURL},
 		{"redis", "YESPO_REDIS_URL", "Redis URL (redis://host:6379/0) through which every process on this Yespo account shares its 200 requests/s, and the replicas of the bot their journal; unset: this process paces itself alone", &c.redisURL, ""},
 		{"journal", "YESPO_JOURNAL", "the journal directory that keeps subscribers' tokens until Yespo has them (in a container: on a volume)", &c.journalPath, defaultJournal},
+		{"welcome-event", "YESPO_WELCOME_EVENT", "the Yespo event type (eventTypeKey) sent with each new subscription, once Yespo has the token, to start a welcome workflow; unset: no event", &c.welcomeEvent, ""},
 	}
 }
 
@@ -373,7 +396,7 @@ func (c config) validate() error {
 	}
 	var missing []string
 	for _, s := range c.settings() {
-		optional := s.dst == &c.redisURL || s.dst == &c.journalPath
+		optional := s.dst == &c.redisURL || s.dst == &c.journalPath || s.dst == &c.welcomeEvent
 		if *s.dst == "" && !optional && (c.linkFor == "" || s.dst == &c.telegramToken) {
 			missing = append(missing, s.env+" (or -"+s.flag+")")
 		}
@@ -399,6 +422,11 @@ func (c config) validate() error {
 	}
 	if err := yespo.ValidateAppUUID(c.appUUID); err != nil {
 		return fmt.Errorf("YESPO_APP_UUID: %w", err)
+	}
+	if c.welcomeEvent != "" {
+		if err := yespo.ValidateEventTypeKey(c.welcomeEvent); err != nil {
+			return fmt.Errorf("YESPO_WELCOME_EVENT (-welcome-event): %w", err)
+		}
 	}
 	return c.checkWebhook()
 }

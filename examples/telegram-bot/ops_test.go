@@ -74,7 +74,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	assert.Equal(t, 0.0, value("telegram_bot_yespo_config_ok"))
 	assert.Equal(t, 1.0, value("telegram_bot_journal_depth"), "Ann's token waits for a key Yespo accepts")
 	assert.Equal(t, 1.0, value("telegram_bot_updates_handled_total"))
-	for _, name := range []string{"telegram_bot_journal_oldest_seconds", "telegram_bot_tokens_sent_total", "telegram_bot_tokens_failed_total",
+	for _, name := range []string{"telegram_bot_journal_oldest_seconds", "telegram_bot_tokens_sent_total", "telegram_bot_tokens_failed_total", "telegram_bot_events_sent_total",
 		"telegram_bot_yespo_rate_limited_total", "telegram_bot_yespo_pace_requests_per_second", "telegram_bot_replies_total",
 		"telegram_bot_replies_queued", "telegram_bot_telegram_rate_limited_total"} {
 		value(name)

@@ -28,7 +28,7 @@ func scaled(small, full int) int {
 
 // botProc is the built bot running as a child process.
 type botProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	exited chan error
@@ -36,7 +36,7 @@ type botProc struct {
 
 // startProc starts the built bot with args and env (on top of a minimal
 // environment); it is killed when the test ends if still running.
-func startProc(t *testing.T, args []string, env map[string]string) *botProc {
+func startProc(t testing.TB, args []string, env map[string]string) *botProc {
 	t.Helper()
 	p := &botProc{t: t, cmd: exec.Command(builtBot(t), args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	p.cmd.Env = envList(env)
@@ -78,7 +78,7 @@ func (p *botProc) waitStarted() {
 
 // freeAddr returns a 127.0.0.1 address nobody listens on, for a webhook
 // that a restarted bot must serve on again.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
@@ -95,7 +95,7 @@ func modeArgs(mode, addr string) []string {
 }
 
 // waitUp waits until the bot listens for updates in mode.
-func waitUp(t *testing.T, p *botProc, tg *telegramtest.Server, mode string) {
+func waitUp(t testing.TB, p *botProc, tg *telegramtest.Server, mode string) {
 	t.Helper()
 	p.waitStarted()
 	if mode == "polling" {
