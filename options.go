@@ -50,6 +50,9 @@ func WithBaseURL(rawURL string) Option {
 	return func(o *options) error {
 		u, err := url.Parse(rawURL)
 		switch {
+		case err != nil && strings.Contains(rawURL, "@"):
+			// url.Error quotes the whole URL: its credentials too.
+			return invalid("baseURL", "not a URL, and it seems to hold credentials: pass the API key to NewClient")
 		case err != nil:
 			return invalid("baseURL", "not a URL: "+err.Error())
 		case u.Scheme != "http" && u.Scheme != "https":

@@ -410,3 +410,19 @@ func printed(err error) []string {
 	return []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err),
 		fmt.Sprintf("%s", err), fmt.Sprintf("%q", err), fmt.Sprint(fmt.Errorf("wrapped: %w", err))}
 }
+
+// A base URL that does not parse and holds credentials is refused without
+// quoting it: url.Parse's error carries the whole URL.
+func TestBaseURLCredentialsNotEchoed(t *testing.T) {
+	const secret = "s3cr%zzet-sentinel"
+	for _, raw := range []string{
+		"https://user:" + secret + "@yespo.io/api/",
+		"https://user:" + secret + "@yes po.io/api/",
+		"ht tp://user:" + secret + "@yespo.io/api/",
+	} {
+		_, err := yespo.NewClient(testKey, yespo.WithBaseURL(raw))
+		require.Error(t, err, raw)
+		assert.NotContains(t, err.Error(), "s3cr", raw)
+		assert.NotContains(t, fmt.Sprintf("%+v %#v", err, err), "s3cr", raw)
+	}
+}
