@@ -155,7 +155,7 @@ func (e *Engine[T]) journaledLocked(entries []Entry[T]) {
 // batch: its twin's if another Add of it got here first.
 func (e *Engine[T]) queueLocked(rec Record[T], id string) *batch.Batch[T] {
 	e.st.Added++
-	e.ids[rec.Item] = append(e.ids[rec.Item], id)
+	e.addIDLocked(rec.Item, id)
 	if twin := e.fill.Twin(rec.Item); twin != nil {
 		e.st.Duplicates++
 		return twin
@@ -219,7 +219,7 @@ func (e *Engine[T]) Take(ctx context.Context, n int) (int, error) {
 	batches, twins := e.fill.Pack(items, payloads)
 	for i, en := range entries {
 		e.st.Reclaimed++
-		e.ids[en.Item] = append(e.ids[en.Item], en.ID)
+		e.addIDLocked(en.Item, en.ID)
 		if twins[i] != nil {
 			e.st.Duplicates++
 		}

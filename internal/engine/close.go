@@ -187,7 +187,7 @@ func (e *Engine[T]) abandon(cause error) {
 			continue
 		}
 		for _, t := range b.Items {
-			delete(e.ids, t)
+			e.takeIDsLocked(t, nil)
 		}
 		e.fileLocked(b, e.gaveUpLocked(b))
 	}

@@ -39,50 +39,64 @@ type JournalStats struct {
 }
 
 // Memory is the journal of an engine without one: entries live as long as
-// the process. Reclaim finds nothing, since this writer holds them all.
+// the process. Reclaim finds nothing, since this writer holds them all. An
+// entry's ID names the Append that made it, shared by its entries: Remove
+// counts one entry per ID it is given, so that an entry costs no string of
+// its own (the engine removes each entry once).
 type Memory[T any] struct {
-	mu      sync.Mutex
-	next    uint64
-	entries map[string]time.Time // id → Added
-	order   []string             // ids, oldest first; removed ones linger until they lead
+	mu     sync.Mutex
+	next   uint64
+	groups map[string]*memGroup // Append's ID → its entries still held
+	order  []string             // IDs, oldest first; removed ones linger until they lead
+	depth  int
+}
+
+type memGroup struct {
+	n     int
+	added time.Time
 }
 
 // NewMemory returns an empty in-memory journal.
-func NewMemory[T any]() *Memory[T] { return &Memory[T]{entries: map[string]time.Time{}} }
+func NewMemory[T any]() *Memory[T] { return &Memory[T]{groups: map[string]*memGroup{}} }
 
 // Append keeps records in memory.
 func (m *Memory[T]) Append(_ context.Context, records []Record[T]) ([]Entry[T], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
+	m.next++
+	id := strconv.FormatUint(m.next, 10)
+	m.groups[id] = &memGroup{n: len(records), added: now}
+	m.order = append(m.order, id)
+	m.depth += len(records)
 	out := make([]Entry[T], len(records))
 	for i, r := range records {
-		m.next++
-		id := strconv.FormatUint(m.next, 10)
-		m.entries[id] = now
-		m.order = append(m.order, id)
 		out[i] = Entry[T]{ID: id, Item: r.Item, Payload: r.Payload, Added: now}
 	}
 	return out, nil
 }
 
-// Remove forgets ids.
+// Remove forgets one entry per ID in ids.
 func (m *Memory[T]) Remove(_ context.Context, ids []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {
-		delete(m.entries, id)
-	}
-	for len(m.order) > 0 {
-		if _, ok := m.entries[m.order[0]]; ok {
-			break
+		g := m.groups[id]
+		if g == nil {
+			continue
 		}
+		m.depth--
+		if g.n--; g.n == 0 {
+			delete(m.groups, id)
+		}
+	}
+	for len(m.order) > 0 && m.groups[m.order[0]] == nil {
 		m.order = m.order[1:]
 	}
-	if len(m.order) > 2*len(m.entries)+1024 { // an old entry held long: drop the removed behind it
+	if len(m.order) > 2*len(m.groups)+1024 { // an old entry held long: drop the removed behind it
 		kept := m.order[:0]
 		for _, id := range m.order {
-			if _, ok := m.entries[id]; ok {
+			if m.groups[id] != nil {
 				kept = append(kept, id)
 			}
 		}
@@ -98,9 +112,9 @@ func (m *Memory[T]) Reclaim(context.Context, int) ([]Entry[T], error) { return n
 func (m *Memory[T]) Stats(context.Context) (JournalStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := JournalStats{Depth: len(m.entries)}
+	st := JournalStats{Depth: m.depth}
 	if len(m.order) > 0 {
-		st.Oldest = m.entries[m.order[0]]
+		st.Oldest = m.groups[m.order[0]].added
 	}
 	return st, nil
 }

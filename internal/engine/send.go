@@ -201,10 +201,9 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 		e.mu.Unlock() // a Close gave up on it: filed already
 		return
 	}
-	var ids []string
+	ids := make([]string, 0, len(b.Items))
 	for _, t := range b.Items {
-		ids = append(ids, e.ids[t]...)
-		delete(e.ids, t)
+		ids = e.takeIDsLocked(t, ids)
 	}
 	e.mu.Unlock()
 	e.remove(ids)
