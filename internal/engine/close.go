@@ -186,9 +186,7 @@ func (e *Engine[T]) abandon(cause error) {
 			e.parkLocked(b)
 			continue
 		}
-		for _, t := range b.Items {
-			e.takeIDsLocked(t, nil)
-		}
+		e.idsLocked(b, nil)
 		e.fileLocked(b, e.gaveUpLocked(b))
 	}
 	e.changedLocked()

@@ -112,8 +112,7 @@ type Engine[T comparable] struct {
 
 	mu         sync.Mutex
 	fill       *batch.Filler[T]
-	ids        map[T]string   // the journal entry of each pending item
-	twinIDs    map[T][]string // more entries of an item, when twins were appended
+	twinIDs    map[T][]string // journal entries of a pending item's twins, appended too
 	unfinished map[*batch.Batch[T]]struct{}
 	flush      *time.Timer
 	armed      bool
@@ -148,7 +147,6 @@ func New[T comparable](cfg Config[T]) (*Engine[T], error) {
 		closing:    make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 		fill:       batch.NewFiller[T](cfg.MaxBatch),
-		ids:        map[T]string{},
 		twinIDs:    map[T][]string{},
 		unfinished: map[*batch.Batch[T]]struct{}{},
 		changed:    make(chan struct{}),
@@ -246,24 +244,18 @@ func (e *Engine[T]) pendingLocked() int {
 	return int(e.st.Added + e.st.Reclaimed - e.st.Duplicates - e.st.Sent - e.st.Failed)
 }
 
-// addIDLocked notes that id is one of t's journal entries.
-func (e *Engine[T]) addIDLocked(t T, id string) {
-	if _, ok := e.ids[t]; !ok {
-		e.ids[t] = id
-		return
+// idsLocked appends b's journal entries, and its items' twins', to ids
+// and forgets the twins'.
+func (e *Engine[T]) idsLocked(b *batch.Batch[T], ids []string) []string {
+	ids = append(ids, b.IDs...)
+	if len(e.twinIDs) == 0 {
+		return ids
 	}
-	e.twinIDs[t] = append(e.twinIDs[t], id)
-}
-
-// takeIDsLocked appends t's journal entries to ids and forgets them.
-func (e *Engine[T]) takeIDsLocked(t T, ids []string) []string {
-	if id, ok := e.ids[t]; ok {
-		ids = append(ids, id)
-		delete(e.ids, t)
-	}
-	if more, ok := e.twinIDs[t]; ok {
-		ids = append(ids, more...)
-		delete(e.twinIDs, t)
+	for _, t := range b.Items {
+		if more, ok := e.twinIDs[t]; ok {
+			ids = append(ids, more...)
+			delete(e.twinIDs, t)
+		}
 	}
 	return ids
 }

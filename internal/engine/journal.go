@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -46,18 +48,19 @@ type JournalStats struct {
 type Memory[T any] struct {
 	mu     sync.Mutex
 	next   uint64
-	groups map[string]*memGroup // Append's ID → its entries still held
-	order  []string             // IDs, oldest first; removed ones linger until they lead
+	groups []memGroup // Appends with entries still held, oldest first; emptied ones linger until they lead
+	held   int        // groups with entries still held
 	depth  int
 }
 
 type memGroup struct {
+	seq   uint64
 	n     int
 	added time.Time
 }
 
 // NewMemory returns an empty in-memory journal.
-func NewMemory[T any]() *Memory[T] { return &Memory[T]{groups: map[string]*memGroup{}} }
+func NewMemory[T any]() *Memory[T] { return &Memory[T]{} }
 
 // Append keeps records in memory.
 func (m *Memory[T]) Append(_ context.Context, records []Record[T]) ([]Entry[T], error) {
@@ -66,8 +69,8 @@ func (m *Memory[T]) Append(_ context.Context, records []Record[T]) ([]Entry[T], 
 	now := time.Now()
 	m.next++
 	id := strconv.FormatUint(m.next, 10)
-	m.groups[id] = &memGroup{n: len(records), added: now}
-	m.order = append(m.order, id)
+	m.groups = append(m.groups, memGroup{seq: m.next, n: len(records), added: now})
+	m.held++
 	m.depth += len(records)
 	out := make([]Entry[T], len(records))
 	for i, r := range records {
@@ -81,26 +84,21 @@ func (m *Memory[T]) Remove(_ context.Context, ids []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {
-		g := m.groups[id]
-		if g == nil {
+		seq, err := strconv.ParseUint(id, 10, 64)
+		i, found := slices.BinarySearchFunc(m.groups, seq, func(g memGroup, s uint64) int { return cmp.Compare(g.seq, s) })
+		if err != nil || !found || m.groups[i].n == 0 {
 			continue
 		}
 		m.depth--
-		if g.n--; g.n == 0 {
-			delete(m.groups, id)
+		if m.groups[i].n--; m.groups[i].n == 0 {
+			m.held--
 		}
 	}
-	for len(m.order) > 0 && m.groups[m.order[0]] == nil {
-		m.order = m.order[1:]
+	for len(m.groups) > 0 && m.groups[0].n == 0 {
+		m.groups = m.groups[1:]
 	}
-	if len(m.order) > 2*len(m.groups)+1024 { // an old entry held long: drop the removed behind it
-		kept := m.order[:0]
-		for _, id := range m.order {
-			if m.groups[id] != nil {
-				kept = append(kept, id)
-			}
-		}
-		m.order = kept
+	if len(m.groups) > 2*m.held+1024 { // an old entry held long: drop the emptied behind it
+		m.groups = slices.DeleteFunc(m.groups, func(g memGroup) bool { return g.n == 0 })
 	}
 	return nil
 }
@@ -113,8 +111,8 @@ func (m *Memory[T]) Stats(context.Context) (JournalStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := JournalStats{Depth: m.depth}
-	if len(m.order) > 0 {
-		st.Oldest = m.groups[m.order[0]].added
+	if len(m.groups) > 0 {
+		st.Oldest = m.groups[0].added
 	}
 	return st, nil
 }

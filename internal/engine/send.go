@@ -201,10 +201,7 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 		e.mu.Unlock() // a Close gave up on it: filed already
 		return
 	}
-	ids := make([]string, 0, len(b.Items))
-	for _, t := range b.Items {
-		ids = e.takeIDsLocked(t, ids)
-	}
+	ids := e.idsLocked(b, make([]string, 0, len(b.Items)))
 	e.mu.Unlock()
 	e.remove(ids)
 
