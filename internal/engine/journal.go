@@ -48,8 +48,9 @@ type JournalStats struct {
 type Memory[T any] struct {
 	mu     sync.Mutex
 	next   uint64
-	groups []memGroup // Appends with entries still held, oldest first; emptied ones linger until they lead
-	held   int        // groups with entries still held
+	groups []memGroup // Appends, oldest first, from head on; emptied ones linger until they lead
+	head   int
+	held   int // groups with entries still held
 	depth  int
 }
 
@@ -85,7 +86,8 @@ func (m *Memory[T]) Remove(_ context.Context, ids []string) error {
 	defer m.mu.Unlock()
 	for _, id := range ids {
 		seq, err := strconv.ParseUint(id, 10, 64)
-		i, found := slices.BinarySearchFunc(m.groups, seq, func(g memGroup, s uint64) int { return cmp.Compare(g.seq, s) })
+		i, found := slices.BinarySearchFunc(m.groups[m.head:], seq, func(g memGroup, s uint64) int { return cmp.Compare(g.seq, s) })
+		i += m.head
 		if err != nil || !found || m.groups[i].n == 0 {
 			continue
 		}
@@ -94,11 +96,12 @@ func (m *Memory[T]) Remove(_ context.Context, ids []string) error {
 			m.held--
 		}
 	}
-	for len(m.groups) > 0 && m.groups[0].n == 0 {
-		m.groups = m.groups[1:]
+	for m.head < len(m.groups) && m.groups[m.head].n == 0 {
+		m.head++
 	}
-	if len(m.groups) > 2*m.held+1024 { // an old entry held long: drop the emptied behind it
-		m.groups = slices.DeleteFunc(m.groups, func(g memGroup) bool { return g.n == 0 })
+	if m.head > len(m.groups)/2 || len(m.groups)-m.head > 2*m.held+1024 { // reuse the room: drop the emptied
+		m.groups = slices.DeleteFunc(m.groups[:copy(m.groups, m.groups[m.head:])], func(g memGroup) bool { return g.n == 0 })
+		m.head = 0
 	}
 	return nil
 }
@@ -111,8 +114,8 @@ func (m *Memory[T]) Stats(context.Context) (JournalStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := JournalStats{Depth: m.depth}
-	if len(m.groups) > 0 {
-		st.Oldest = m.groups[0].added
+	if m.head < len(m.groups) {
+		st.Oldest = m.groups[m.head].added
 	}
 	return st, nil
 }
