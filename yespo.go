@@ -48,12 +48,12 @@ const (
 // attempt, retries included, waits for a turn, and the Client's Batchers
 // and its direct calls take turns, so that an import's backlog does not
 // starve a bot's registrations. ContactIDByToken draws from its own 150
-// per second. The pace starts at half the documented rate, finds the
-// budget within about a second, learns from every 429 (also under a
-// WithRateLimiter limiter, which caps it) and holds an outage with one
-// probe at a time (see Batcher). Two Clients with the same key pace
-// separately; several processes on one account share a limiter through
-// Redis (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter.
+// per second. The pace starts at half the documented rate and finds the
+// budget within about a second — or, stated by WithAccountRate or a
+// WithRateLimiter limiter (which caps it), starts there — learns from every
+// 429 and holds an outage with one probe at a time (see Batcher). Two
+// Clients with the same key pace separately; processes on one account
+// share a limiter through Redis (github.com/yespo-go/yespo/yesporedis).
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials
