@@ -3,6 +3,7 @@ package yespo
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -185,11 +186,11 @@ func WithRateLimiter(l Limiter) Option {
 // when it is not Yespo's documented 200 (a plan's own limit, or the share
 // an import may take): the Client's pace starts at it from the first
 // request instead of ramping up from half, and probes no higher; it still
-// backs off on every 429. It fails unless 0 < perSecond ≤ 10,000.
+// backs off on every 429. It fails unless perSecond is positive and finite.
 func WithAccountRate(perSecond float64) Option {
 	return func(o *options) error {
-		if !(perSecond > 0 && perSecond <= 10_000) {
-			return invalid("accountRate", "must be more than 0 and at most 10,000 requests per second")
+		if !(perSecond > 0 && perSecond <= math.MaxFloat64) {
+			return invalid("accountRate", "must be a positive number of requests per second")
 		}
 		o.accountRate = perSecond
 		return nil

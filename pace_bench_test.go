@@ -131,3 +131,19 @@ func BenchmarkWallSplit(b *testing.B) {
 		b.ReportMetric(float64(st.Failed), "failed")
 	}
 }
+
+// BenchmarkWallStatedBudget is TestSimStatedBudgetEndToEnd on the wall
+// clock: a 5 s job with a limiter of 200/s, end to end.
+func BenchmarkWallStatedBudget(b *testing.B) {
+	for range b.N {
+		sim := newSim(200, 150*time.Millisecond)
+		bt, _ := sim.client(b, yespo.WithRateLimiter(newBucket(200))).NewBatcher(appUUID, yespo.BatcherOptions{MaxBatch: simBatch, MaxPending: 200 * simBatch})
+		added := feed(b, bt, "e", sim.start.Add(5*time.Second))
+		_ = bt.Close(context.Background())
+		took := time.Since(sim.start)
+		all := sim.span(0, time.Hour)
+		b.ReportMetric(float64(all.ok)/took.Seconds()/200, "of-200rps-end-to-end")
+		b.ReportMetric(100*all.share429(), "%429")
+		b.ReportMetric(float64(sim.lost(added)), "lost")
+	}
+}

@@ -50,13 +50,13 @@ const (
 // starve a bot's registrations. ContactIDByToken draws from its own 150
 // per second and SendEvent from its own 350 (see Budget), each paced apart:
 // a burst of events never slows the tokens. The pace starts at half the
-// documented rate, finds the budget within about a second, learns from
-// every 429 (also under a WithRateLimiter or WithBudgetLimiter limiter,
-// which caps it) and holds an outage with one probe at a time (see
-// Batcher). Two Clients with the same key pace separately; several
-// processes on one account share each budget through Redis
-// (github.com/yespo-go/yespo/yesporedis) set with WithRateLimiter and
-// WithBudgetLimiter.
+// documented rate and finds the budget within about a second — or, stated
+// by WithAccountRate or a WithRateLimiter limiter (which caps it), starts
+// there — learns from every 429 (also under a WithBudgetLimiter limiter)
+// and holds an outage with one probe at a time (see Batcher). Two Clients
+// with the same key pace separately; several processes on one account
+// share each budget through Redis (github.com/yespo-go/yespo/yesporedis)
+// set with WithRateLimiter and WithBudgetLimiter.
 type Client struct {
 	baseURL   string // absolute, ends in "/"
 	creds     func() *credentials

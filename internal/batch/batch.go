@@ -11,11 +11,12 @@ import (
 )
 
 // Batch is the items of one request, or a piece of a refused batch (see
-// package split). Its fields other than Items, Payloads and Attempted are
+// package split). Its fields other than Items, Payloads, IDs and Attempted are
 // guarded by the engine's mutex.
 type Batch[T comparable] struct {
 	Items    []T
 	Payloads [][]byte // one per item; nil when none carries any
+	IDs      []string // the journal entry of each item
 
 	Root      *Batch[T]        // the batch Add put the items in; nil for that one itself
 	Search    *split.Search[T] // of a root that was split; nil otherwise
@@ -50,6 +51,9 @@ func (b *Batch[T]) Piece(from, to int) *Batch[T] {
 	p := &Batch[T]{Items: b.Items[from:to], Root: root, Paused: b.Paused, HeldSince: b.HeldSince}
 	if b.Payloads != nil {
 		p.Payloads = b.Payloads[from:to]
+	}
+	if b.IDs != nil {
+		p.IDs = b.IDs[from:to]
 	}
 	p.Attempted.Store(b.Attempted.Load())
 	root.undone++

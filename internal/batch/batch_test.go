@@ -14,18 +14,19 @@ import (
 // instead of being added; once settled, an equal item is new again.
 func TestFillerCoalesces(t *testing.T) {
 	f := NewFiller[string](3)
-	a, full := f.Add("a", nil)
+	a, full := f.Add("a", nil, "1")
 	assert.False(t, full)
 	assert.Same(t, a, f.Twin("a"), "a pending twin is found")
 	assert.Nil(t, f.Twin("b"))
-	_, full = f.Add("b", nil)
+	_, full = f.Add("b", nil, "2")
 	assert.False(t, full)
-	_, full = f.Add("c", []byte("p"))
+	_, full = f.Add("c", []byte("p"), "3")
 	assert.True(t, full, "full at max")
 	b := f.Cut()
 	require.Same(t, a, b)
 	assert.Equal(t, []string{"a", "b", "c"}, b.Items)
 	assert.Equal(t, [][]byte{nil, nil, []byte("p")}, b.Payloads, "a payload travels with its item")
+	assert.Equal(t, []string{"1", "2", "3"}, b.IDs, "and so does its journal entry")
 	assert.Nil(t, f.Cut(), "nothing open")
 
 	f.Settled(b.Items)
@@ -36,11 +37,12 @@ func TestFillerCoalesces(t *testing.T) {
 // a pending twin is left to that twin.
 func TestFillerPacks(t *testing.T) {
 	f := NewFiller[int](2)
-	open, _ := f.Add(9, nil)
-	batches, twins := f.Pack([]int{1, 2, 9, 3}, [][]byte{nil, []byte("x"), nil, nil})
+	open, _ := f.Add(9, nil, "9")
+	batches, twins := f.Pack([]int{1, 2, 9, 3}, [][]byte{nil, []byte("x"), nil, nil}, []string{"a", "b", "c", "d"})
 	require.Len(t, batches, 2)
 	assert.Equal(t, []int{1, 2}, batches[0].Items)
 	assert.Equal(t, [][]byte{nil, []byte("x")}, batches[0].Payloads)
+	assert.Equal(t, []string{"a", "b"}, batches[0].IDs)
 	assert.Equal(t, []int{3}, batches[1].Items)
 	assert.Nil(t, batches[1].Payloads)
 	assert.Same(t, open, twins[2])

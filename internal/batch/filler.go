@@ -7,6 +7,7 @@ type Filler[T comparable] struct {
 	max      int
 	items    []T
 	payloads [][]byte
+	ids      []string
 	open     *Batch[T]
 	pending  map[T]*Batch[T] // each pending item → its root batch
 }
@@ -19,9 +20,10 @@ func NewFiller[T comparable](max int) *Filler[T] {
 // Twin returns the root batch carrying t, if t is pending.
 func (f *Filler[T]) Twin(t T) *Batch[T] { return f.pending[t] }
 
-// Add puts t, which no pending batch carries, in the open batch and
-// returns that batch and whether it is full: then Cut it.
-func (f *Filler[T]) Add(t T, payload []byte) (*Batch[T], bool) {
+// Add puts t, which no pending batch carries, with its payload and journal
+// entry id, in the open batch and returns that batch and whether it is
+// full: then Cut it.
+func (f *Filler[T]) Add(t T, payload []byte, id string) (*Batch[T], bool) {
 	if f.open == nil {
 		f.open = New[T](nil, nil)
 	}
@@ -29,6 +31,7 @@ func (f *Filler[T]) Add(t T, payload []byte) (*Batch[T], bool) {
 		f.payloads = make([][]byte, len(f.items), cap(f.items))
 	}
 	f.items = append(f.items, t)
+	f.ids = append(f.ids, id)
 	if f.payloads != nil {
 		f.payloads = append(f.payloads, payload)
 	}
@@ -45,8 +48,8 @@ func (f *Filler[T]) Cut() *Batch[T] {
 	if b == nil {
 		return nil
 	}
-	b.Items, b.Payloads = f.items, f.payloads
-	f.open, f.items, f.payloads = nil, nil, nil
+	b.Items, b.Payloads, b.IDs = f.items, f.payloads, f.ids
+	f.open, f.items, f.payloads, f.ids = nil, nil, nil, nil
 	return b
 }
 
@@ -54,7 +57,7 @@ func (f *Filler[T]) Cut() *Batch[T] {
 // back) in full batches of their own, apart from the open one, and returns
 // them; items with a pending twin are returned apart with their twin's
 // batch.
-func (f *Filler[T]) Pack(items []T, payloads [][]byte) (batches []*Batch[T], twins []*Batch[T]) {
+func (f *Filler[T]) Pack(items []T, payloads [][]byte, ids []string) (batches []*Batch[T], twins []*Batch[T]) {
 	var cur *Batch[T]
 	twins = make([]*Batch[T], len(items))
 	for i, t := range items {
@@ -70,6 +73,7 @@ func (f *Filler[T]) Pack(items []T, payloads [][]byte) (batches []*Batch[T], twi
 			cur.Payloads = make([][]byte, len(cur.Items))
 		}
 		cur.Items = append(cur.Items, t)
+		cur.IDs = append(cur.IDs, ids[i])
 		if cur.Payloads != nil {
 			var p []byte
 			if payloads != nil {

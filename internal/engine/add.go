@@ -14,9 +14,10 @@ import (
 // a twin is not appended). It returns ctx's error if ctx ends first — item
 // is then not accepted — or ErrClosed after Close.
 //
-// The Adds that arrive while an Append is under way go into the next one
-// together (appendLoop): one Append and one pass under the lock for all of
-// them, so that a burst of Adds costs a few journal syncs.
+// An Add that finds no Append under way makes its own (appendOwn); the Adds
+// that arrive meanwhile go into the next one together (appendLoop): one
+// Append and one pass under the lock for all of them, so that a burst of
+// Adds costs a few journal syncs.
 func (e *Engine[T]) Add(ctx context.Context, item T, payload []byte) (*batch.Batch[T], error) {
 	e.mu.Lock()
 	if err := e.waitRoomLocked(ctx); err != nil {
@@ -29,14 +30,16 @@ func (e *Engine[T]) Add(ctx context.Context, item T, payload []byte) (*batch.Bat
 		e.mu.Unlock()
 		return twin, nil
 	}
-	r := &appendReq[T]{rec: Record[T]{Item: item, Payload: payload}, done: make(chan struct{})}
+	rec := Record[T]{Item: item, Payload: payload}
 	e.appending++
-	e.appendQ = append(e.appendQ, r)
-	if !e.appender {
+	if !e.appender { // no Append under way: this Add makes its own, without a hop
 		e.appender = true
 		e.ops.Add(1)
-		go e.appendLoop()
+		e.mu.Unlock()
+		return e.appendOwn(ctx, rec)
 	}
+	r := &appendReq[T]{rec: rec, done: make(chan struct{})}
+	e.appendQ = append(e.appendQ, r)
 	e.mu.Unlock()
 	select {
 	case <-r.done:
@@ -55,6 +58,51 @@ func (e *Engine[T]) Add(ctx context.Context, item T, payload []byte) (*batch.Bat
 	}
 	r.gaveUp = true // in an Append now: appendLoop takes it back
 	return nil, ctx.Err()
+}
+
+// appendOwn appends rec, the caller's alone, and queues it; then it hands
+// the Adds that queued meanwhile to appendLoop. Its Append ends early, and
+// rec is not accepted, if ctx ends first.
+func (e *Engine[T]) appendOwn(ctx context.Context, rec Record[T]) (*batch.Batch[T], error) {
+	defer e.ops.Done()
+	actx := e.jctx
+	if ctx.Done() != nil {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithCancel(e.jctx)
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+	}
+	entries, err := e.cfg.Journal.Append(actx, []Record[T]{rec})
+	if err == nil && len(entries) != 1 {
+		err = fmt.Errorf("journal returned %d entries for 1 token", len(entries))
+	}
+	var b *batch.Batch[T]
+	var takeBack []string
+	e.mu.Lock()
+	e.appending--
+	if err == nil {
+		e.journaledLocked(entries)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = ctx.Err()
+	case err != nil:
+		err = fmt.Errorf("yespo: batcher: journal: token not accepted: %w", err)
+	case e.closed: // too late to send it: take it back, so that nobody does
+		err = ErrClosed
+		takeBack = []string{entries[0].ID}
+	default:
+		b = e.queueLocked(rec, entries[0].ID)
+	}
+	if len(e.appendQ) > 0 {
+		e.ops.Add(1)
+		go e.appendLoop()
+	} else {
+		e.appender = false
+	}
+	e.mu.Unlock()
+	e.remove(takeBack)
+	return b, err
 }
 
 // appendReq is one Add waiting for its item's Append.
@@ -155,15 +203,15 @@ func (e *Engine[T]) journaledLocked(entries []Entry[T]) {
 // batch: its twin's if another Add of it got here first.
 func (e *Engine[T]) queueLocked(rec Record[T], id string) *batch.Batch[T] {
 	e.st.Added++
-	e.ids[rec.Item] = append(e.ids[rec.Item], id)
-	if rec.Payload != nil {
-		e.payloads[id] = rec.Payload
-	}
 	if twin := e.fill.Twin(rec.Item); twin != nil {
 		e.st.Duplicates++
+		e.twinIDs[rec.Item] = append(e.twinIDs[rec.Item], id)
+		if rec.Payload != nil {
+			e.twinLoads[id] = rec.Payload
+		}
 		return twin
 	}
-	b, full := e.fill.Add(rec.Item, rec.Payload)
+	b, full := e.fill.Add(rec.Item, rec.Payload, id)
 	switch {
 	case full:
 		e.cutLocked()
@@ -207,9 +255,10 @@ func (e *Engine[T]) Take(ctx context.Context, n int) (int, error) {
 		return 0, err
 	}
 	items := make([]T, len(entries))
+	ids := make([]string, len(entries))
 	var payloads [][]byte
 	for i, en := range entries {
-		items[i] = en.Item
+		items[i], ids[i] = en.Item, en.ID
 		if en.Payload != nil {
 			if payloads == nil {
 				payloads = make([][]byte, len(entries))
@@ -219,15 +268,15 @@ func (e *Engine[T]) Take(ctx context.Context, n int) (int, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	batches, twins := e.fill.Pack(items, payloads)
+	batches, twins := e.fill.Pack(items, payloads, ids)
 	for i, en := range entries {
 		e.st.Reclaimed++
-		e.ids[en.Item] = append(e.ids[en.Item], en.ID)
-		if en.Payload != nil {
-			e.payloads[en.ID] = en.Payload
-		}
 		if twins[i] != nil {
 			e.st.Duplicates++
+			e.twinIDs[en.Item] = append(e.twinIDs[en.Item], en.ID)
+			if en.Payload != nil {
+				e.twinLoads[en.ID] = en.Payload
+			}
 		}
 	}
 	for _, b := range batches {

@@ -186,12 +186,7 @@ func (e *Engine[T]) abandon(cause error) {
 			e.parkLocked(b)
 			continue
 		}
-		for _, t := range b.Items {
-			for _, id := range e.ids[t] {
-				delete(e.payloads, id)
-			}
-			delete(e.ids, t)
-		}
+		e.idsLocked(b, nil, nil)
 		e.fileLocked(b, e.gaveUpLocked(b))
 	}
 	e.changedLocked()

@@ -73,9 +73,9 @@ type Config[T comparable] struct {
 	// It is called on a worker, before the batch settles, so that a Flush
 	// that sees the batch settled sees them handed over.
 	FollowUp func(entries []Entry[T])
-	Logger   *slog.Logger // nil: no logging
 	// Noun names the items in errors and log records: "tokens" if empty.
-	Noun string
+	Noun   string
+	Logger *slog.Logger // nil: no logging
 }
 
 // Result is one settled batch.
@@ -120,8 +120,8 @@ type Engine[T comparable] struct {
 
 	mu         sync.Mutex
 	fill       *batch.Filler[T]
-	ids        map[T][]string    // journal entries of each pending item: several when twins were appended
-	payloads   map[string][]byte // the payload of each pending entry that has one, by id
+	twinIDs    map[T][]string    // journal entries of a pending item's twins, appended too
+	twinLoads  map[string][]byte // the payloads of twins' entries that have one, by id
 	unfinished map[*batch.Batch[T]]struct{}
 	flush      *time.Timer
 	armed      bool
@@ -156,8 +156,8 @@ func New[T comparable](cfg Config[T]) (*Engine[T], error) {
 		closing:    make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 		fill:       batch.NewFiller[T](cfg.MaxBatch),
-		ids:        map[T][]string{},
-		payloads:   map[string][]byte{},
+		twinIDs:    map[T][]string{},
+		twinLoads:  map[string][]byte{},
 		unfinished: map[*batch.Batch[T]]struct{}{},
 		changed:    make(chan struct{}),
 	}
@@ -254,10 +254,32 @@ func (e *Engine[T]) pendingLocked() int {
 	return int(e.st.Added + e.st.Reclaimed - e.st.Duplicates - e.st.Sent - e.st.Failed)
 }
 
-// changedLocked wakes whoever waits for items to settle.
-func (e *Engine[T]) changedLocked() {
-	close(e.changed)
-	e.changed = make(chan struct{})
+// idsLocked appends b's journal entries, and its items' twins', to ids
+// and forgets the twins'. With follow set, the entries that carry a payload
+// go to follow instead, for FollowUp.
+func (e *Engine[T]) idsLocked(b *batch.Batch[T], ids []string, follow *[]Entry[T]) []string {
+	for i, id := range b.IDs {
+		if follow != nil && b.Payloads != nil && b.Payloads[i] != nil {
+			*follow = append(*follow, Entry[T]{ID: id, Item: b.Items[i], Payload: b.Payloads[i]})
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(e.twinIDs) == 0 {
+		return ids
+	}
+	for _, t := range b.Items {
+		for _, id := range e.twinIDs[t] {
+			if p, ok := e.twinLoads[id]; ok && follow != nil {
+				*follow = append(*follow, Entry[T]{ID: id, Item: t, Payload: p})
+			} else {
+				ids = append(ids, id)
+			}
+			delete(e.twinLoads, id)
+		}
+		delete(e.twinIDs, t)
+	}
+	return ids
 }
 
 // noun names the items, plural.
@@ -266,6 +288,12 @@ func (e *Engine[T]) noun() string {
 		return "tokens"
 	}
 	return e.cfg.Noun
+}
+
+// changedLocked wakes whoever waits for items to settle.
+func (e *Engine[T]) changedLocked() {
+	close(e.changed)
+	e.changed = make(chan struct{})
 }
 
 // warn logs a warning, if there is a logger.

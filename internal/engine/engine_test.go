@@ -347,3 +347,33 @@ func TestReclaimAndStats(t *testing.T) {
 		assert.True(t, slices.Equal([]int{1, 1, 1}, []int{f.stored[1], f.stored[100], f.stored[101]}))
 	})
 }
+
+// The in-memory journal counts what it holds and knows its oldest entry,
+// whatever order entries leave in.
+func TestMemoryJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory[int]()
+		ctx := context.Background()
+		first, err := m.Append(ctx, []Record[int]{{Item: 1}, {Item: 2, Payload: []byte("p")}})
+		require.NoError(t, err)
+		assert.Equal(t, []byte("p"), first[1].Payload)
+		began := time.Now()
+		time.Sleep(time.Second)
+		second, err := m.Append(ctx, []Record[int]{{Item: 3}})
+		require.NoError(t, err)
+		st, _ := m.Stats(ctx)
+		assert.Equal(t, JournalStats{Depth: 3, Oldest: began}, st)
+		require.NoError(t, m.Remove(ctx, []string{first[0].ID}))
+		st, _ = m.Stats(ctx)
+		assert.Equal(t, JournalStats{Depth: 2, Oldest: began}, st, "one of the first Append's entries is left")
+		require.NoError(t, m.Remove(ctx, []string{first[1].ID, "nonsense"}))
+		st, _ = m.Stats(ctx)
+		assert.Equal(t, JournalStats{Depth: 1, Oldest: began.Add(time.Second)}, st)
+		require.NoError(t, m.Remove(ctx, []string{second[0].ID, second[0].ID}))
+		st, _ = m.Stats(ctx)
+		assert.Equal(t, JournalStats{}, st, "a removed entry's ID removes nothing more")
+		entries, err := m.Reclaim(ctx, 10)
+		assert.NoError(t, err)
+		assert.Empty(t, entries)
+	})
+}

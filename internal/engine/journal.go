@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,54 +41,67 @@ type JournalStats struct {
 }
 
 // Memory is the journal of an engine without one: entries live as long as
-// the process. Reclaim finds nothing, since this writer holds them all.
+// the process. Reclaim finds nothing, since this writer holds them all. An
+// entry's ID names the Append that made it, shared by its entries: Remove
+// counts one entry per ID it is given, so that an entry costs no string of
+// its own (the engine removes each entry once).
 type Memory[T any] struct {
-	mu      sync.Mutex
-	next    uint64
-	entries map[string]time.Time // id → Added
-	order   []string             // ids, oldest first; removed ones linger until they lead
+	mu     sync.Mutex
+	next   uint64
+	groups []memGroup // Appends, oldest first, from head on; emptied ones linger until they lead
+	head   int
+	held   int // groups with entries still held
+	depth  int
+}
+
+type memGroup struct {
+	seq   uint64
+	n     int
+	added time.Time
 }
 
 // NewMemory returns an empty in-memory journal.
-func NewMemory[T any]() *Memory[T] { return &Memory[T]{entries: map[string]time.Time{}} }
+func NewMemory[T any]() *Memory[T] { return &Memory[T]{} }
 
 // Append keeps records in memory.
 func (m *Memory[T]) Append(_ context.Context, records []Record[T]) ([]Entry[T], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
+	m.next++
+	id := strconv.FormatUint(m.next, 10)
+	m.groups = append(m.groups, memGroup{seq: m.next, n: len(records), added: now})
+	m.held++
+	m.depth += len(records)
 	out := make([]Entry[T], len(records))
 	for i, r := range records {
-		m.next++
-		id := strconv.FormatUint(m.next, 10)
-		m.entries[id] = now
-		m.order = append(m.order, id)
 		out[i] = Entry[T]{ID: id, Item: r.Item, Payload: r.Payload, Added: now}
 	}
 	return out, nil
 }
 
-// Remove forgets ids.
+// Remove forgets one entry per ID in ids.
 func (m *Memory[T]) Remove(_ context.Context, ids []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {
-		delete(m.entries, id)
-	}
-	for len(m.order) > 0 {
-		if _, ok := m.entries[m.order[0]]; ok {
-			break
+		seq, err := strconv.ParseUint(id, 10, 64)
+		i, found := slices.BinarySearchFunc(m.groups[m.head:], seq, func(g memGroup, s uint64) int { return cmp.Compare(g.seq, s) })
+		i += m.head
+		if err != nil || !found || m.groups[i].n == 0 {
+			continue
 		}
-		m.order = m.order[1:]
-	}
-	if len(m.order) > 2*len(m.entries)+1024 { // an old entry held long: drop the removed behind it
-		kept := m.order[:0]
-		for _, id := range m.order {
-			if _, ok := m.entries[id]; ok {
-				kept = append(kept, id)
-			}
+		m.depth--
+		if m.groups[i].n--; m.groups[i].n == 0 {
+			m.held--
 		}
-		m.order = kept
+	}
+	for m.head < len(m.groups) && m.groups[m.head].n == 0 {
+		m.head++
+	}
+	if m.head > len(m.groups)/2 || len(m.groups)-m.head > 2*m.held+1024 { // reuse the room: drop the emptied
+		m.groups = slices.DeleteFunc(m.groups[:copy(m.groups, m.groups[m.head:])], func(g memGroup) bool { return g.n == 0 })
+		m.head = 0
 	}
 	return nil
 }
@@ -98,9 +113,9 @@ func (m *Memory[T]) Reclaim(context.Context, int) ([]Entry[T], error) { return n
 func (m *Memory[T]) Stats(context.Context) (JournalStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := JournalStats{Depth: len(m.entries)}
-	if len(m.order) > 0 {
-		st.Oldest = m.entries[m.order[0]]
+	st := JournalStats{Depth: m.depth}
+	if m.head < len(m.groups) {
+		st.Oldest = m.groups[m.head].added
 	}
 	return st, nil
 }

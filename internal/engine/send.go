@@ -201,19 +201,12 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 		e.mu.Unlock() // a Close gave up on it: filed already
 		return
 	}
-	var ids []string
 	var follow []Entry[T]
-	for _, t := range b.Items {
-		for _, id := range e.ids[t] {
-			if p, ok := e.payloads[id]; ok && err == nil && e.cfg.FollowUp != nil {
-				follow = append(follow, Entry[T]{ID: id, Item: t, Payload: p})
-			} else {
-				ids = append(ids, id)
-			}
-			delete(e.payloads, id)
-		}
-		delete(e.ids, t)
+	var followed *[]Entry[T]
+	if err == nil && e.cfg.FollowUp != nil {
+		followed = &follow
 	}
+	ids := e.idsLocked(b, make([]string, 0, len(b.Items)), followed)
 	e.mu.Unlock()
 	e.remove(ids)
 	if len(follow) > 0 {
