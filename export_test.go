@@ -1,5 +1,7 @@
 package yespo
 
+import "github.com/yespo-go/yespo/internal/validate"
+
 // Unpaced lifts the Client's pace, for benchmarks of the library's own cost
 // against a local sink: a sink has no budget to find, and the pace would
 // hold the benchmark to Yespo's 200 requests per second. Each attempt still
@@ -15,3 +17,13 @@ func Unpaced(c *Client) {
 func JournalQueue(b *Batcher) int {
 	return b.eng.AppendQueue()
 }
+
+// The rules' words live in internal/validate; the root tests hold the docs
+// and errors to them under their old names.
+const phoneRule = validate.PhoneRule
+
+var (
+	phoneProblem = validate.Phone
+	emailProblem = validate.Email
+	plainAddress = validate.PlainAddress
+)

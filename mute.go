@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // The bounds of a mute's duration that Yespo documents: 5 seconds to
@@ -28,7 +30,7 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
 	}
-	if r := tokenProblem(token); r != "" {
+	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
 	body := muteBody{Token: token}
@@ -64,7 +66,7 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
 	}
-	if r := tokenProblem(token); r != "" {
+	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
 	raw, err := json.Marshal(struct {

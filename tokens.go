@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // Token is one subscriber's application token with the contact identifiers
@@ -58,24 +58,24 @@ func (t Token) validate(index int) error {
 // problems calls report once per problem of t, in field order. It builds no
 // error itself, so that AddAppTokens can count what it does not list.
 func (t Token) problems(report func(field, reason string)) {
-	if r := tokenProblem(t.Token); r != "" {
+	if r := validate.Token(t.Token); r != "" {
 		report("token", r)
 	}
 	if t.ContactID < 0 {
 		report("contactId", "must not be negative (0 means absent)")
 	}
 	if t.ExternalCustomerID != "" {
-		if r := externalIDProblem(t.ExternalCustomerID); r != "" {
+		if r := validate.ExternalID(t.ExternalCustomerID); r != "" {
 			report("externalCustomerId", r)
 		}
 	}
 	if t.Phone != "" {
-		if r := phoneProblem(t.Phone); r != "" {
+		if r := validate.Phone(t.Phone); r != "" {
 			report("phone", r)
 		}
 	}
 	if t.Email != "" {
-		if r := emailProblem(t.Email); r != "" {
+		if r := validate.Email(t.Email); r != "" {
 			report("email", r)
 		}
 	}
@@ -188,10 +188,6 @@ func snippet(b []byte) string {
 	return strconv.Quote(s)
 }
 
-// maxToken bounds a token; Telegram chat ids are at most 20 bytes, push
-// tokens a few hundred.
-const maxToken = 4096
-
 // ValidateAppUUID checks that s is an app_uuid as Yespo shows it for a
 // connected bot: a UUID in the canonical 8-4-4-4-12 hexadecimal form. It
 // returns nil, or a *ValidationError (field "appUUID", matching
@@ -199,109 +195,8 @@ const maxToken = 4096
 // bot token or has surrounding spaces. Every method that takes an appUUID
 // checks it this way first.
 func ValidateAppUUID(s string) error {
-	if reason := appUUIDProblem(s); reason != "" {
+	if reason := validate.AppUUID(s); reason != "" {
 		return invalid("appUUID", reason)
 	}
 	return nil
-}
-
-func appUUIDProblem(s string) string {
-	if s == "" {
-		return "must not be empty"
-	}
-	if colon := strings.IndexByte(s, ':'); colon > 0 && isDigits(s[:colon]) {
-		return "looks like a Telegram bot token; pass the app_uuid Yespo shows for the bot (8-4-4-4-12 hex)"
-	}
-	if trimmed := strings.TrimSpace(s); trimmed != s {
-		if appUUIDProblem(trimmed) == "" {
-			return "has surrounding spaces; the UUID inside is fine: trim it"
-		}
-		return "has surrounding spaces, and must be a UUID in 8-4-4-4-12 hex form"
-	}
-	if len(s) != 36 {
-		return "must be a UUID in 8-4-4-4-12 hex form, got " + strconv.Itoa(len(s)) + " characters"
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "must be a UUID in 8-4-4-4-12 hex form"
-			}
-		default:
-			if !isHex(c) {
-				return "must be a UUID in 8-4-4-4-12 hex form"
-			}
-		}
-	}
-	return ""
-}
-
-// tokenProblem says what is wrong with a token string, or "".
-func tokenProblem(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > maxToken:
-		return "must be at most 4096 bytes, got " + strconv.Itoa(len(s))
-	case printableASCII(s):
-		return ""
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	}
-	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		return "must not contain white space or control characters (found " + quoteRune(r) + " at byte " + strconv.Itoa(i) + ")"
-	}
-	return ""
-}
-
-// maxExternalID bounds externalCustomerId. Yespo documents no limit; 1 KiB
-// is many times any CRM or database id (a UUID takes 36 bytes), keeps a
-// batch of 500 tokens under a megabyte, and turns a mistake — a whole
-// record or document passed as the id — into an error before anything is
-// sent instead of a contact keyed by it.
-const maxExternalID = 1 << 10
-
-// externalIDProblem says what is wrong with a present externalCustomerId, or "".
-func externalIDProblem(s string) string {
-	switch {
-	case len(s) > maxExternalID:
-		return "must be at most 1024 bytes, got " + strconv.Itoa(len(s))
-	case printableASCII(s):
-		return "" // externalCustomerId is only checked when not empty
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case strings.TrimSpace(s) == "":
-		return "must not be blank"
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "must not contain control characters"
-	}
-	return ""
-}
-
-// printableASCII reports whether s is all ASCII from '!' to '~': the common
-// case, which needs none of the Unicode checks.
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func quoteRune(r rune) string { return strconv.QuoteRuneToASCII(r) }
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -1,0 +1,92 @@
+package validate
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPhone(t *testing.T) {
+	for p, want := range map[string]string{
+		"+380501234567": "",
+		"380501234567":  "",
+		"+123456":       "got 6 digits",
+		"+0501234567":   "starts with 0",
+		"+38 050":       `found ' ' at byte 3`,
+	} {
+		got := Phone(p)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("Phone(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	for raw, want := range map[string]string{
+		"+38 (050) 123-45-67": "+380501234567",
+		"00380501234567":      "+380501234567",
+		"380501234567":        "+380501234567",
+	} {
+		if got, r := NormalizePhone(raw); got != want || r != "" {
+			t.Errorf("NormalizePhone(%q) = %q, %q; want %q", raw, got, r, want)
+		}
+	}
+	for _, raw := range []string{"050 123 45 67", "+38 050 x", "1+2345678"} {
+		if got, r := NormalizePhone(raw); got != "" || r == "" {
+			t.Errorf("NormalizePhone(%q) = %q, %q; want a problem", raw, got, r)
+		}
+	}
+}
+
+func TestEmail(t *testing.T) {
+	for e, want := range map[string]string{
+		"ann@example.com":                   "",
+		"ann.example.com":                   `there is no "@"`,
+		"a@b@c.com":                         `more than one "@"`,
+		"ann..x@example.com":                "two dots in a row",
+		"Ann <ann@example.com>":             "bare address",
+		"a@example.com, b@x.com":            "more than one address",
+		" ann@example.com":                  "leading or trailing space",
+		strings.Repeat("a", 250) + "@x.com": "at most 254 bytes",
+	} {
+		got := Email(e)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("Email(%q) = %q, want %q", e, got, want)
+		}
+	}
+	if got, r := NormalizeEmail("  Ann@Example.COM "); got != "Ann@example.com" || r != "" {
+		t.Errorf("NormalizeEmail = %q, %q", got, r)
+	}
+	if !PlainAddress("user.name+tag@example.com") || PlainAddress(`"a b"@c.d`) || PlainAddress("a..b@c.d") {
+		t.Error("PlainAddress misjudges")
+	}
+}
+
+func TestTokenExternalIDAppUUID(t *testing.T) {
+	checks := []struct {
+		f    func(string) string
+		in   string
+		want string
+	}{
+		{Token, "123456789", ""},
+		{Token, "", "must not be empty"},
+		{Token, "12 34", `found ' ' at byte 2`},
+		{Token, strings.Repeat("1", 4097), "at most 4096 bytes"},
+		{Token, "\xff", "valid UTF-8"},
+		{ExternalID, "crm-42", ""},
+		{ExternalID, "  ", "must not be blank"},
+		{ExternalID, "a\x00b", "control characters"},
+		{ExternalID, strings.Repeat("x", 1025), "at most 1024 bytes"},
+		{AppUUID, "3fa85f64-5717-4562-b3fc-2c963f66afa6", ""},
+		{AppUUID, "123456:ABC-def", "Telegram bot token"},
+		{AppUUID, " 3fa85f64-5717-4562-b3fc-2c963f66afa6", "the UUID inside is fine"},
+		{AppUUID, "3fa85f64", "got 8 characters"},
+		{AppUUID, "3fa85f64x5717-4562-b3fc-2c963f66afa6", "8-4-4-4-12 hex form"},
+		{AppUUID, "", "must not be empty"},
+	}
+	for _, c := range checks {
+		got := c.f(c.in)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%.40q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
