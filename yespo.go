@@ -32,10 +32,8 @@ const (
 	defaultTimeout   = 30 * time.Second
 	// basicUser is the Basic-auth user name: Yespo reads only the password.
 	basicUser = "yespo-go"
-	// maxErrorBody bounds what is kept of an error answer; maxDrain bounds
-	// what is read past it so the connection can be reused.
+	// maxErrorBody bounds what is kept of an error answer.
 	maxErrorBody = 64 << 10
-	maxDrain     = 64 << 10
 )
 
 // Client calls the Yespo apps API. Create it with NewClient; it is safe for
@@ -243,11 +241,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte, by *caller) (
 	if err != nil {
 		return nil, err
 	}
-	resp, st, err := c.send(req, ep, by)
+	resp, attempts, err := c.send(req, ep, by)
 	if err != nil {
-		return nil, scrubTransport(c.creds().scrub, ep, st.attempts, err)
+		return nil, scrubTransport(c.creds().scrub, ep, attempts, err)
 	}
-	if err := c.checkResponse(resp, ep, st.attempts); err != nil {
+	if err := c.checkResponse(resp, ep, attempts); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -284,10 +282,7 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 
 // discard reads a bounded amount of what is left, so that the connection can
 // be reused, and closes the body. An endless or huge body is cut, not read.
-func discard(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
-}
+func discard(body io.ReadCloser) { retry.Drain(body) }
 
 // keepIdle hides the user's transport from go-retryablehttp's calls to
 // CloseIdleConnections, which it makes whenever a call ends in a transport
