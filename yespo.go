@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/yespo-go/yespo/internal/httpclient"
 	"github.com/yespo-go/yespo/internal/pace"
 	"github.com/yespo-go/yespo/internal/redact"
 	"github.com/yespo-go/yespo/internal/retry"
@@ -29,7 +29,6 @@ const DefaultBaseURL = "https://yespo.io/api/"
 
 const (
 	defaultUserAgent = "yespo-go/" + Version
-	defaultTimeout   = 30 * time.Second
 	// basicUser is the Basic-auth user name: Yespo reads only the password.
 	basicUser = "yespo-go"
 	// maxErrorBody bounds what is kept of an error answer.
@@ -60,7 +59,8 @@ type Client struct {
 	creds     func() *credentials
 	userAgent string
 	// attemptClient is what go-retryablehttp sends through: the user's
-	// http.Client, or the default one, behind a shield (see keepIdle).
+	// http.Client, or the default one, behind a shield (see
+	// httpclient.Shielded).
 	attemptClient *http.Client
 	retry         retry.Policy
 	logger        *slog.Logger // nil: no logging
@@ -105,13 +105,13 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	creds := &credentials{auth: "Basic " + basic, scrub: redact.New(basicUser, apiKey)}
 	hc := o.httpClient
 	if hc == nil {
-		hc = defaultHTTPClient(o.transport, creds.scrub)
+		hc = httpclient.Default(o.transport, retry.ErrRedirectRefused, creds.scrub.Text)
 	}
 	return &Client{
 		baseURL:       o.baseURL,
 		creds:         func() *credentials { return creds },
 		userAgent:     o.userAgent,
-		attemptClient: shielded(hc),
+		attemptClient: httpclient.Shielded(hc),
 		retry:         o.retry,
 		logger:        o.logger,
 		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
@@ -124,56 +124,6 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 // normalised it (always ending in "/"). A Journal records it, so that
 // tokens kept for one Yespo are never replayed into another.
 func (c *Client) BaseURL() string { return c.baseURL }
-
-// defaultHTTPClient has its own transport (http.DefaultTransport is never
-// mutated), a 30 s timeout and the same-host redirect policy.
-func defaultHTTPClient(rt http.RoundTripper, s redact.Scrubber) *http.Client {
-	if rt == nil {
-		rt = newTransport()
-	}
-	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect(s)}
-}
-
-func newTransport() *http.Transport {
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		t := dt.Clone()
-		t.MaxIdleConnsPerHost = 32 // bursts and batches reuse connections
-		return t
-	}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// checkRedirect follows at most 10 redirects, only to the host the request
-// started at and never from https to http, so the API key goes nowhere else.
-// A redirect that would change the method (a 301, 302 or 303 turns a POST
-// into a bodiless GET) is not followed: its 3xx answer becomes an *APIError
-// instead of a 2xx from somewhere that never saw the tokens. The host it
-// names is scrubbed: the redirect is the server's text.
-func checkRedirect(s redact.Scrubber) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		first := via[0]
-		switch {
-		case len(via) >= 10:
-			return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
-		case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-			return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
-		case !strings.EqualFold(req.URL.Host, first.URL.Host):
-			return fmt.Errorf("yespo: redirect to another host (%s): %w", s.Text(req.URL.Host), retry.ErrRedirectRefused)
-		case req.Method != first.Method:
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-}
 
 // Format prints the client without its API key, for every verb: a Client
 // that ends up in a log line or a panic message leaks nothing.
@@ -283,26 +233,6 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 // discard reads a bounded amount of what is left, so that the connection can
 // be reused, and closes the body. An endless or huge body is cut, not read.
 func discard(body io.ReadCloser) { retry.Drain(body) }
-
-// keepIdle hides the user's transport from go-retryablehttp's calls to
-// CloseIdleConnections, which it makes whenever a call ends in a transport
-// error or a done context: an http.Client the user shares with other code
-// keeps its pooled connections whatever one of our calls meets.
-type keepIdle struct{ rt http.RoundTripper }
-
-func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
-
-// shielded returns a copy of hc — same Timeout, CheckRedirect and Jar —
-// whose transport is hc's behind keepIdle.
-func shielded(hc *http.Client) *http.Client {
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	c := *hc
-	c.Transport = keepIdle{rt}
-	return &c
-}
 
 // newBudget paces a budget of its own at its documented rate, under l if
 // the user gave one (believed from the first request, as for the account).

@@ -1,0 +1,70 @@
+package httpclient
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var errRefused = errors.New("refused")
+
+func hide(s string) string { return strings.ReplaceAll(s, "secret", "[REDACTED]") }
+
+func TestCheckRedirect(t *testing.T) {
+	check := CheckRedirect(errRefused, hide)
+	req := func(method, url string) *http.Request {
+		r, err := http.NewRequest(method, url, nil)
+		require.NoError(t, err)
+		return r
+	}
+	first := req("POST", "https://yespo.io/api/v1/apps")
+	assert.NoError(t, check(req("POST", "https://YESPO.io/api/v2"), []*http.Request{first}))
+	assert.ErrorIs(t, check(req("POST", "http://yespo.io/api/"), []*http.Request{first}), errRefused)
+	err := check(req("POST", "https://secret.example/"), []*http.Request{first})
+	assert.ErrorIs(t, err, errRefused)
+	assert.Contains(t, err.Error(), "[REDACTED].example")
+	assert.NotContains(t, err.Error(), "secret")
+	assert.Equal(t, http.ErrUseLastResponse, check(req("GET", "https://yespo.io/api/"), []*http.Request{first}))
+	via := make([]*http.Request, 10)
+	for i := range via {
+		via[i] = first
+	}
+	assert.ErrorIs(t, check(req("POST", "https://yespo.io/api/"), via), errRefused)
+}
+
+type closeCounter struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *closeCounter) CloseIdleConnections() { c.closed++ }
+
+func TestShieldedKeepsTheUsersPool(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	rt := &closeCounter{RoundTripper: srv.Client().Transport}
+	user := &http.Client{Transport: rt, Timeout: Timeout}
+	s := Shielded(user)
+	assert.Equal(t, user.Timeout, s.Timeout)
+	resp, err := s.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	s.CloseIdleConnections()
+	assert.Zero(t, rt.closed, "the shield must not pass CloseIdleConnections on")
+	assert.Same(t, rt, user.Transport, "the user's client is not changed")
+}
+
+func TestDefault(t *testing.T) {
+	c := Default(nil, errRefused, hide)
+	assert.Equal(t, Timeout, c.Timeout)
+	tr, ok := c.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.NotSame(t, http.DefaultTransport, tr)
+	assert.Equal(t, 32, tr.MaxIdleConnsPerHost)
+	assert.NotNil(t, c.CheckRedirect)
+}
