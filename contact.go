@@ -1,15 +1,14 @@
 package yespo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
 )
 
 // IdentifierKind names one of the four contact identifiers a Token can carry.
@@ -141,7 +140,7 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	if r := validate.Token(token); r != "" {
 		return 0, invalid("token", r)
 	}
-	ep := endpoint{method: http.MethodGet, path: "v1/contact/token/" + segment(appUUID) + "/" + segment(token) + "/contactId", budget: BudgetContactLookup}
+	ep := endpoint{method: http.MethodGet, path: "v1/contact/token/" + wire.Segment(appUUID) + "/" + wire.Segment(token) + "/contactId", budget: BudgetContactLookup}
 	resp, err := c.do(ctx, ep, nil, nil)
 	if err != nil {
 		return 0, err
@@ -151,26 +150,10 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 	if err != nil {
 		return 0, fmt.Errorf("yespo: %s %s: reading answer: %w", ep.method, ep.path, err)
 	}
-	id, ok := decodeID(raw)
+	id, ok := wire.DecodeID(raw, maxErrorBody)
 	if !ok {
 		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
-			ep.method, ep.path, resp.StatusCode, snippet(c.creds().scrub.Body(raw, len(raw))), ErrUnexpectedResponse)
+			ep.method, ep.path, resp.StatusCode, wire.Snippet(c.creds().scrub.Body(raw, len(raw))), ErrUnexpectedResponse)
 	}
 	return id, nil
-}
-
-// decodeID reads {"id":N}, also when N comes as a numeric string.
-func decodeID(raw []byte) (int64, bool) {
-	var v struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if len(raw) > maxErrorBody || json.Unmarshal(raw, &v) != nil {
-		return 0, false
-	}
-	s := string(bytes.Trim(v.ID, `"`))
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, false
-	}
-	return id, true
 }

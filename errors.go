@@ -148,13 +148,6 @@ func invalid(field, reason string) *ValidationError {
 // maxMessage bounds APIError.Message.
 const maxMessage = 1 << 10
 
-// errorMessage extracts the server's text from an error body on one line:
-// rawMessage cleaned of control characters and cut at 1 KiB on a rune
-// boundary.
-func errorMessage(body []byte, contentType string) string {
-	return redact.Clean(redact.RawMessage(body, contentType), maxMessage)
-}
-
 // scrubTransport wraps err, which ended the call to ep after attempts
 // attempts, as a *redact.TransportError: see there.
 func scrubTransport(s redact.Scrubber, ep endpoint, attempts int, err error) error {

@@ -1,6 +1,10 @@
 package yespo
 
-import "github.com/yespo-go/yespo/internal/validate"
+import (
+	"github.com/yespo-go/yespo/internal/redact"
+	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
+)
 
 // Unpaced lifts the Client's pace, for benchmarks of the library's own cost
 // against a local sink: a sink has no budget to find, and the pace would
@@ -27,3 +31,14 @@ var (
 	emailProblem = validate.Email
 	plainAddress = validate.PlainAddress
 )
+
+// segment, snippet and decodeID live in internal/wire.
+var segment = wire.Segment
+
+func decodeID(raw []byte) (int64, bool) { return wire.DecodeID(raw, maxErrorBody) }
+
+// errorMessage extracts the server's text from an error body on one line,
+// as checkResponse puts it in APIError.Message.
+func errorMessage(body []byte, contentType string) string {
+	return redact.Clean(redact.RawMessage(body, contentType), maxMessage)
+}

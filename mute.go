@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
 )
 
 // The bounds of a mute's duration that Yespo documents: 5 seconds to
@@ -49,7 +50,7 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/mute"}, raw, nil)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/token/mute"}, raw, nil)
 }
 
 type muteBody struct {
@@ -75,5 +76,5 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if err != nil {
 		return fmt.Errorf("yespo: encoding unmute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw, nil)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/token/unmute"}, raw, nil)
 }

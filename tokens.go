@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
 )
 
 // Token is one subscriber's application token with the contact identifiers
@@ -149,7 +148,7 @@ func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token,
 	if err != nil {
 		return err
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/tokens"}, body, by)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/tokens"}, body, by)
 }
 
 // doDiscard calls ep and ignores a 2xx body: Yespo documents it only as "a
@@ -161,31 +160,6 @@ func (c *Client) doDiscard(ctx context.Context, ep endpoint, body []byte, by *ca
 	}
 	discard(resp.Body)
 	return nil
-}
-
-// segment escapes one path segment; "." and ".." are escaped too, so that
-// no server or proxy can read them as path navigation.
-func segment(s string) string {
-	switch s {
-	case ".":
-		return "%2E"
-	case "..":
-		return "%2E%2E"
-	}
-	return url.PathEscape(s)
-}
-
-// snippet quotes at most 200 bytes of b for an error message.
-func snippet(b []byte) string {
-	const n = 200
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	if len(s) > n {
-		return strconv.Quote(s[:n]) + "…"
-	}
-	if s == "" {
-		return "empty body"
-	}
-	return strconv.Quote(s)
 }
 
 // ValidateAppUUID checks that s is an app_uuid as Yespo shows it for a

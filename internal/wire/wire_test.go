@@ -1,0 +1,33 @@
+package wire
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSegment(t *testing.T) {
+	for in, want := range map[string]string{".": "%2E", "..": "%2E%2E", "a/b": "a%2Fb", "a b?": "a%20b%3F", "...": "..."} {
+		assert.Equal(t, want, Segment(in), in)
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	assert.Equal(t, "empty body", Snippet(nil))
+	assert.Equal(t, `"a\"b"`, Snippet([]byte(`a"b`)))
+	assert.Equal(t, "\"\uFFFD\"", Snippet([]byte{0xff}))
+	long := Snippet([]byte(strings.Repeat("x", 300)))
+	assert.Equal(t, `"`+strings.Repeat("x", 200)+`"…`, long)
+}
+
+func TestDecodeID(t *testing.T) {
+	for in, want := range map[string]int64{`{"id":42}`: 42, `{"id":"7"}`: 7, `{"id":0}`: 0, `{"id":-1}`: 0,
+		`{"id":1.5}`: 0, `{}`: 0, `[1]`: 0, `{"id":9223372036854775808}`: 0} {
+		got, ok := DecodeID([]byte(in), 1<<10)
+		assert.Equal(t, want, got, in)
+		assert.Equal(t, want > 0, ok, in)
+	}
+	_, ok := DecodeID([]byte(`{"id":1,"pad":"`+strings.Repeat("x", 100)+`"}`), 64)
+	assert.False(t, ok, "too large")
+}
