@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/yespo-go/yespo/internal/httpclient"
 	"github.com/yespo-go/yespo/internal/retry"
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // Option configures a Client in NewClient. An Option that gets a bad value
@@ -48,26 +48,11 @@ type options struct {
 // URL, another scheme, credentials, a query or a fragment.
 func WithBaseURL(rawURL string) Option {
 	return func(o *options) error {
-		u, err := url.Parse(rawURL)
-		switch {
-		case err != nil:
-			return invalid("baseURL", "not a URL: "+err.Error())
-		case u.Scheme != "http" && u.Scheme != "https":
-			return invalid("baseURL", `must be an absolute "http" or "https" URL`)
-		case u.Host == "":
-			return invalid("baseURL", "has no host")
-		case u.User != nil:
-			return invalid("baseURL", "must not contain credentials: pass the API key to NewClient")
-		case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-			return invalid("baseURL", "must not have a query or fragment")
+		u, r := httpclient.BaseURL(rawURL)
+		if r != "" {
+			return invalid("baseURL", r)
 		}
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-			if u.RawPath != "" {
-				u.RawPath += "/"
-			}
-		}
-		o.baseURL = u.String()
+		o.baseURL = u
 		return nil
 	}
 }
@@ -109,13 +94,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // control characters.
 func WithUserAgent(product string) Option {
 	return func(o *options) error {
-		if strings.TrimSpace(product) == "" {
-			return invalid("userAgent", "must not be blank")
-		}
-		for _, r := range product {
-			if r < 0x20 || r == 0x7f || r > 0x7e {
-				return invalid("userAgent", "must be printable ASCII")
-			}
+		if r := validate.Product(product); r != "" {
+			return invalid("userAgent", r)
 		}
 		o.userAgent = product + " " + defaultUserAgent
 		return nil

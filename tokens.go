@@ -57,30 +57,7 @@ func (t Token) validate(index int) error {
 // problems calls report once per problem of t, in field order. It builds no
 // error itself, so that AddAppTokens can count what it does not list.
 func (t Token) problems(report func(field, reason string)) {
-	if r := validate.Token(t.Token); r != "" {
-		report("token", r)
-	}
-	if t.ContactID < 0 {
-		report("contactId", "must not be negative (0 means absent)")
-	}
-	if t.ExternalCustomerID != "" {
-		if r := validate.ExternalID(t.ExternalCustomerID); r != "" {
-			report("externalCustomerId", r)
-		}
-	}
-	if t.Phone != "" {
-		if r := validate.Phone(t.Phone); r != "" {
-			report("phone", r)
-		}
-	}
-	if t.Email != "" {
-		if r := validate.Email(t.Email); r != "" {
-			report("email", r)
-		}
-	}
-	if t.ContactID == 0 && t.ExternalCustomerID == "" && t.Phone == "" && t.Email == "" {
-		report("token", "has no contact identifier: set contactId, externalCustomerId, phone or email")
-	}
+	validate.Fields(t.Token, t.ContactID, t.ExternalCustomerID, t.Phone, t.Email, report)
 }
 
 // maxListed bounds the problems AddAppTokens lists one by one: a file of a

@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/yespo-go/yespo/internal/pace"
 	"github.com/yespo-go/yespo/internal/redact"
 	"github.com/yespo-go/yespo/internal/retry"
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // Version is the library's version, sent in the User-Agent.
@@ -86,11 +85,8 @@ type credentials struct {
 // It fails with a *ValidationError (matching ErrInvalidInput) on a blank key,
 // a key with white space in it, or a bad option.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
-	if strings.TrimSpace(apiKey) == "" {
-		return nil, invalid("apiKey", "must not be blank")
-	}
-	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
+	if r := validate.APIKey(apiKey); r != "" {
+		return nil, invalid("apiKey", r)
 	}
 	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
 	for _, opt := range opts {

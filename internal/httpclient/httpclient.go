@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -85,4 +86,30 @@ func Shielded(hc *http.Client) *http.Client {
 	c := *hc
 	c.Transport = keepIdle{rt}
 	return &c
+}
+
+// BaseURL normalises an API root to end in "/", keeping a path prefix. It
+// returns the root, or "" and what is wrong: a relative URL, another
+// scheme than http or https, credentials, a query or a fragment.
+func BaseURL(raw string) (root, problem string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", "not a URL: " + err.Error()
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", `must be an absolute "http" or "https" URL`
+	case u.Host == "":
+		return "", "has no host"
+	case u.User != nil:
+		return "", "must not contain credentials: pass the API key to NewClient"
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", "must not have a query or fragment"
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u.String(), ""
 }

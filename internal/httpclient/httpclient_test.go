@@ -68,3 +68,28 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, 32, tr.MaxIdleConnsPerHost)
 	assert.NotNil(t, c.CheckRedirect)
 }
+
+func TestBaseURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://api.yespo.io/api":   "https://api.yespo.io/api/",
+		"http://127.0.0.1:8080/api/": "http://127.0.0.1:8080/api/",
+		"https://x.test/a%2Fb":       "https://x.test/a%2Fb/",
+		"/api/":                      `must be an absolute "http" or "https" URL`,
+		"ftp://x.test/":              `must be an absolute "http" or "https" URL`,
+		"https:///api/":              "has no host",
+		"https://u:p@x.test/":        "must not contain credentials",
+		"https://x.test/api/?k=v":    "must not have a query or fragment",
+		"https://x.test/api/#frag":   "must not have a query or fragment",
+		"https://x.test/api/?":       "must not have a query or fragment",
+		"https://x.test/%zz":         "not a URL: ",
+	} {
+		root, problem := BaseURL(raw)
+		if strings.HasPrefix(want, "http") {
+			assert.Equal(t, want, root, raw)
+			assert.Empty(t, problem, raw)
+		} else {
+			assert.Empty(t, root, raw)
+			assert.Contains(t, problem, want, raw)
+		}
+	}
+}

@@ -170,3 +170,52 @@ func isDigits(s string) bool {
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
+
+// Fields calls report once per problem of a token's fields, in field
+// order; empty identifiers and a zero contactID are absent.
+func Fields(token string, contactID int64, externalID, phone, email string, report func(field, reason string)) {
+	if r := Token(token); r != "" {
+		report("token", r)
+	}
+	if contactID < 0 {
+		report("contactId", "must not be negative (0 means absent)")
+	}
+	for _, f := range []struct {
+		field, value string
+		check        func(string) string
+	}{{"externalCustomerId", externalID, ExternalID}, {"phone", phone, Phone}, {"email", email, Email}} {
+		if f.value == "" {
+			continue
+		}
+		if r := f.check(f.value); r != "" {
+			report(f.field, r)
+		}
+	}
+	if contactID == 0 && externalID == "" && phone == "" && email == "" {
+		report("token", "has no contact identifier: set contactId, externalCustomerId, phone or email")
+	}
+}
+
+// APIKey says what is wrong with an API key, or "".
+func APIKey(key string) string {
+	switch {
+	case strings.TrimSpace(key) == "":
+		return "must not be blank"
+	case strings.IndexFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return "must not contain white space or control characters (a newline read from a file?)"
+	}
+	return ""
+}
+
+// Product says what is wrong with a User-Agent product, or "".
+func Product(p string) string {
+	if strings.TrimSpace(p) == "" {
+		return "must not be blank"
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r > 0x7e {
+			return "must be printable ASCII"
+		}
+	}
+	return ""
+}

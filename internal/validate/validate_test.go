@@ -90,3 +90,42 @@ func TestTokenExternalIDAppUUID(t *testing.T) {
 		}
 	}
 }
+
+func TestFields(t *testing.T) {
+	var got []string
+	report := func(field, reason string) { got = append(got, field+": "+reason) }
+	Fields("", -1, " ", "0501234567", "x", report)
+	want := []string{"token: must not be empty", "contactId: must not be negative", "externalCustomerId: must not be blank",
+		"phone: must be " + PhoneRule, "email: must be an address"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d: got %q, want %q…", i, got[i], want[i])
+		}
+	}
+	got = nil
+	Fields("42", 0, "", "", "", report)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "token: has no contact identifier") {
+		t.Errorf("no identifier: %q", got)
+	}
+	got = nil
+	Fields("42", 0, "", "", "ann@example.com", report)
+	if got != nil {
+		t.Errorf("a valid token: %q", got)
+	}
+}
+
+func TestAPIKeyAndProduct(t *testing.T) {
+	for in, want := range map[string]string{"k3y": "", " ": "must not be blank", "key\n": "white space or control"} {
+		if got := APIKey(in); want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("APIKey(%q) = %q", in, got)
+		}
+	}
+	for in, want := range map[string]string{"mybot/1.0": "", "": "must not be blank", "bot\u00e9": "printable ASCII", "a\tb": "printable ASCII"} {
+		if got := Product(in); want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("Product(%q) = %q", in, got)
+		}
+	}
+}
