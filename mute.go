@@ -15,8 +15,8 @@ import (
 // 31,536,000 seconds (365 days). MuteAppToken refuses anything outside them,
 // except 0, which mutes until UnmuteAppToken.
 const (
-	MinMute = 5 * time.Second
-	MaxMute = 31_536_000 * time.Second
+	MinMute = validate.MinMute
+	MaxMute = validate.MaxMute
 )
 
 // MuteAppToken stops newsletters to token for d: POST
@@ -34,18 +34,11 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
-	body := muteBody{Token: token}
-	switch {
-	case d == 0:
-	case d < 0:
-		return invalid("duration", "must be positive, or 0 to mute until unmuted")
-	case d%time.Second != 0:
-		return invalid("duration", "must be whole seconds, got "+d.String())
-	case d < MinMute || d > MaxMute:
-		return invalid("duration", "must be from 5s to 8760h (365 days), got "+d.String())
-	default:
-		body.Duration = int64(d / time.Second)
+	secs, r := validate.MuteSeconds(d)
+	if r != "" {
+		return invalid("duration", r)
 	}
+	body := muteBody{Token: token, Duration: secs}
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)

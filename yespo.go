@@ -158,19 +158,9 @@ func (c *Client) budgetOf(ep endpoint) *pace.Budget {
 // newRequest builds the request. The body is marshalled once by the caller
 // and replayed from memory on every retry and 307/308 redirect.
 func (c *Client) newRequest(ctx context.Context, ep endpoint, body []byte) (*retryablehttp.Request, error) {
-	var raw any // a nil []byte would still be a body
-	if body != nil {
-		raw = body
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, ep.method, c.baseURL+ep.path, raw)
+	req, err := httpclient.NewRequest(ctx, ep.method, c.baseURL+ep.path, c.creds().auth, c.userAgent, body)
 	if err != nil {
 		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
-	}
-	req.Header.Set("Authorization", c.creds().auth)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	}
 	return req, nil
 }

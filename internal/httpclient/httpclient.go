@@ -4,12 +4,15 @@
 package httpclient
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 )
 
 // Timeout bounds one attempt of the default client.
@@ -112,4 +115,25 @@ func BaseURL(raw string) (root, problem string) {
 		}
 	}
 	return u.String(), ""
+}
+
+// NewRequest builds a request to url with the client's headers. The body,
+// marshalled once by the caller, is replayed from memory on every retry and
+// 307/308 redirect; a nil body sends none.
+func NewRequest(ctx context.Context, method, url, auth, userAgent string, body []byte) (*retryablehttp.Request, error) {
+	var raw any // a nil []byte would still be a body
+	if body != nil {
+		raw = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, url, raw)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	}
+	return req, nil
 }

@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -92,4 +93,24 @@ func TestBaseURL(t *testing.T) {
 			assert.Contains(t, problem, want, raw)
 		}
 	}
+}
+
+func TestNewRequest(t *testing.T) {
+	req, err := NewRequest(context.Background(), "POST", "https://x.test/api/v1", "Basic abc", "bot yespo-go/1", []byte(`{}`))
+	require.NoError(t, err)
+	assert.Equal(t, "Basic abc", req.Header.Get("Authorization"))
+	assert.Equal(t, "bot yespo-go/1", req.Header.Get("User-Agent"))
+	assert.Equal(t, "application/json", req.Header.Get("Accept"))
+	assert.Equal(t, "application/json; charset=UTF-8", req.Header.Get("Content-Type"))
+	body, err := req.BodyBytes()
+	require.NoError(t, err)
+	assert.Equal(t, `{}`, string(body))
+
+	req, err = NewRequest(context.Background(), "GET", "https://x.test/api/v1", "a", "u", nil)
+	require.NoError(t, err)
+	assert.Empty(t, req.Header.Get("Content-Type"))
+	assert.Nil(t, req.Body, "a nil body sends none")
+
+	_, err = NewRequest(context.Background(), "GET", "://bad", "a", "u", nil)
+	assert.Error(t, err)
 }
