@@ -8,10 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/yespo-go/yespo/internal/apierr"
 	"github.com/yespo-go/yespo/internal/httpclient"
 	"github.com/yespo-go/yespo/internal/pace"
 	"github.com/yespo-go/yespo/internal/redact"
@@ -103,6 +103,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = httpclient.Default(o.transport, retry.ErrRedirectRefused, creds.scrub.Text)
 	}
+	lookupL, eventL := o.budgetLimiters[BudgetContactLookup], o.budgetLimiters[BudgetEvent]
 	return &Client{
 		baseURL:       o.baseURL,
 		creds:         func() *credentials { return creds },
@@ -111,8 +112,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		retry:         o.retry,
 		logger:        o.logger,
 		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
-		lookup:        newBudget(pace.LookupRate, o.budgetLimiters[BudgetContactLookup]),
-		event:         newBudget(pace.EventRate, o.budgetLimiters[BudgetEvent]),
+		// The other budgets are believed from the first request when the
+		// user gave them a limiter, as for the account.
+		lookup: pace.New(pace.LookupRate, lookupL, lookupL != nil),
+		event:  pace.New(pace.EventRate, eventL, eventL != nil),
 	}, nil
 }
 
@@ -196,35 +199,11 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 		return nil
 	}
 	defer discard(resp.Body)
-	s := c.creds().scrub
-	// Read a little past the limit so that a key straddling it is still
-	// found and scrubbed; then cut. A body cut short by a broken connection
-	// still tells something: the status is what matters.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.Margin())))
-	e := &APIError{
-		StatusCode: resp.StatusCode,
-		Message:    redact.Clean(s.Text(redact.RawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
-		Body:       s.Body(raw, maxErrorBody),
-		Header:     s.Header(resp.Header),
-		Attempts:   attempts,
-		Method:     ep.method,
-		Path:       ep.path,
-	}
-	if d, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
-		e.RetryAfter = d
-	}
-	return e
+	a := apierr.Read(resp, c.creds().scrub, maxErrorBody, maxMessage)
+	return &APIError{StatusCode: resp.StatusCode, Message: a.Message, Body: a.Body, Header: a.Header,
+		RetryAfter: a.RetryAfter, Attempts: attempts, Method: ep.method, Path: ep.path}
 }
 
 // discard reads a bounded amount of what is left, so that the connection can
 // be reused, and closes the body. An endless or huge body is cut, not read.
 func discard(body io.ReadCloser) { retry.Drain(body) }
-
-// newBudget paces a budget of its own at its documented rate, under l if
-// the user gave one (believed from the first request, as for the account).
-func newBudget(rate float64, l Limiter) *pace.Budget {
-	if l == nil {
-		return pace.New(rate, nil, false)
-	}
-	return pace.New(rate, l, true)
-}

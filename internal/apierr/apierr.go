@@ -5,10 +5,14 @@ package apierr
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/redact"
+	"github.com/yespo-go/yespo/internal/retry"
 )
 
 // EventPath is Generate event (v2), relative to the base URL.
@@ -114,4 +118,32 @@ func RightHint(method, path string) string {
 	}
 	return "; the API key lacks the right for " + name +
 		" (Yespo grants rights per method: Settings, API, edit the key)"
+}
+
+// Read words a non-2xx answer from a bounded read of its body: Message,
+// Body, Header and RetryAfter, each scrubbed by s in its final form (the
+// message after decoding, the body as sent, each header value). Message is
+// cut at maxMessage bytes and Body at maxBody. It reads a little past
+// maxBody, so that a key straddling it is still found and scrubbed; a body
+// cut short by a broken connection still tells something. It leaves the
+// body open.
+func Read(resp *http.Response, s redact.Scrubber, maxBody, maxMessage int) Scrubbed {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxBody+s.Margin())))
+	out := Scrubbed{
+		Message: redact.Clean(s.Text(redact.RawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
+		Body:    s.Body(raw, maxBody),
+		Header:  s.Header(resp.Header),
+	}
+	if d, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
+		out.RetryAfter = d
+	}
+	return out
+}
+
+// Scrubbed is what Read takes from an answer.
+type Scrubbed struct {
+	Message    string
+	Body       []byte
+	Header     http.Header
+	RetryAfter time.Duration
 }

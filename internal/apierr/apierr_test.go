@@ -1,10 +1,14 @@
 package apierr
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/yespo-go/yespo/internal/redact"
 )
 
 const base = "https://yespo.io/api/"
@@ -40,4 +44,18 @@ func TestNotFromYespo(t *testing.T) {
 		assert.Equal(t, c.want, c.a.NotFromYespo(), "%+v", c.a)
 	}
 	assert.True(t, AppNotRegistered("NOT REGISTERED APPLICATION"))
+}
+
+func TestReadScrubsAndBounds(t *testing.T) {
+	const key = "s3cr3t-key"
+	s := redact.New("yespo-go", key)
+	body := `{"message":"bad key ` + key + `"}` + strings.Repeat(" ", 100)
+	resp := &http.Response{StatusCode: 429, Body: io.NopCloser(strings.NewReader(body)),
+		Header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"3"}, "X-Echo": {key}}}
+	a := Read(resp, s, 64, 12)
+	assert.Equal(t, 3*time.Second, a.RetryAfter)
+	assert.NotContains(t, a.Message+string(a.Body)+strings.Join(a.Header["X-Echo"], ""), key)
+	assert.LessOrEqual(t, len(a.Message), 12)
+	assert.LessOrEqual(t, len(a.Body), 64)
+	assert.Contains(t, a.Message, "bad key")
 }
