@@ -3,7 +3,6 @@ package yespo
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -77,15 +76,8 @@ func (t Token) Identifiers() []Identifier {
 // a token lands, send the identifier the contact already has as the primary
 // one.
 func (t Token) PrimaryIdentifier() (Identifier, bool) {
-	switch {
-	case t.ContactID != 0:
-		return Identifier{IdentifierContactID, strconv.FormatInt(t.ContactID, 10)}, true
-	case t.ExternalCustomerID != "":
-		return Identifier{IdentifierExternalCustomerID, t.ExternalCustomerID}, true
-	case t.Phone != "":
-		return Identifier{IdentifierPhone, t.Phone}, true
-	case t.Email != "":
-		return Identifier{IdentifierEmail, t.Email}, true
+	if ids := t.Identifiers(); len(ids) > 0 {
+		return ids[0], true
 	}
 	return Identifier{}, false
 }
@@ -146,12 +138,11 @@ func (c *Client) ContactIDByToken(ctx context.Context, appUUID, token string) (i
 		return 0, err
 	}
 	defer discard(resp.Body)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-	if err != nil {
+	id, raw, ok, err := wire.ReadID(resp.Body, maxErrorBody)
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("yespo: %s %s: reading answer: %w", ep.method, ep.path, err)
-	}
-	id, ok := wire.DecodeID(raw, maxErrorBody)
-	if !ok {
+	case !ok:
 		return 0, fmt.Errorf("yespo: %s %s: %d answer without a contact id: %s: %w",
 			ep.method, ep.path, resp.StatusCode, wire.Snippet(c.creds().scrub.Body(raw, len(raw))), ErrUnexpectedResponse)
 	}

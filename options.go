@@ -110,15 +110,11 @@ func WithUserAgent(product string) Option {
 // values or maxWait < minWait.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
-		switch {
-		case maxRetries < 0:
-			return invalid("retry", "maxRetries must not be negative")
-		case minWait < 0:
-			return invalid("retry", "minWait must not be negative")
-		case maxWait < minWait:
-			return invalid("retry", "maxWait must not be less than minWait")
+		p := retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		if r := p.Problem(); r != "" {
+			return invalid("retry", r)
 		}
-		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		o.retry = p
 		return nil
 	}
 }

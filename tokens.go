@@ -36,15 +36,8 @@ type Token struct {
 // Validate never changes t: NormalizePhone and NormalizeEmail do that, when
 // asked.
 func (t Token) Validate() error {
-	return t.validate(-1)
-}
-
-// validate is Validate for the token at index in a slice.
-func (t Token) validate(index int) error {
 	var errs []error
-	t.problems(func(field, reason string) {
-		errs = append(errs, &ValidationError{Index: index, Field: field, Reason: reason})
-	})
+	t.problems(func(field, reason string) { errs = append(errs, invalid(field, reason)) })
 	switch len(errs) {
 	case 0:
 		return nil
@@ -121,7 +114,7 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 // sendTokens is AddAppTokens after validation; the Batcher, which validates
 // in Add, calls it directly with itself as the caller.
 func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token, by *caller) error {
-	body, err := tokensBody(tokens)
+	body, err := wire.TokensBody(tokens)
 	if err != nil {
 		return err
 	}

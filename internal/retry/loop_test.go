@@ -93,3 +93,11 @@ func TestLoopTransportErrorIsBare(t *testing.T) {
 	assert.NotContains(t, err.Error(), "giving up after", "go-retryablehttp's wording stays out")
 	assert.Equal(t, 2, l.Attempts)
 }
+
+func TestPolicyProblem(t *testing.T) {
+	assert.Empty(t, Default.Problem())
+	assert.Empty(t, Policy{}.Problem(), "no retries at all is a policy")
+	assert.Equal(t, "maxRetries must not be negative", Policy{MaxRetries: -1}.Problem())
+	assert.Equal(t, "minWait must not be negative", Policy{MinWait: -1}.Problem())
+	assert.Equal(t, "maxWait must not be less than minWait", Policy{MinWait: 2, MaxWait: 1}.Problem())
+}

@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -30,4 +32,29 @@ func TestDecodeID(t *testing.T) {
 	}
 	_, ok := DecodeID([]byte(`{"id":1,"pad":"`+strings.Repeat("x", 100)+`"}`), 64)
 	assert.False(t, ok, "too large")
+}
+
+func TestTokensBody(t *testing.T) {
+	type tok struct {
+		Token string `json:"token"`
+		Phone string `json:"phone,omitempty"`
+	}
+	b, err := TokensBody([]tok{{"1", ""}, {"2", "+380501234567"}})
+	assert.NoError(t, err)
+	assert.Equal(t, `{"tokens":[{"token":"1"},{"token":"2","phone":"+380501234567"}]}`, string(b))
+}
+
+func TestReadID(t *testing.T) {
+	id, raw, ok, err := ReadID(strings.NewReader(`{"id":"12"}`), 64)
+	assert.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(12), id)
+	assert.Equal(t, `{"id":"12"}`, string(raw))
+	_, raw, ok, err = ReadID(strings.NewReader(strings.Repeat("x", 100)), 64)
+	assert.NoError(t, err)
+	assert.False(t, ok)
+	assert.Len(t, raw, 65, "one byte past the bound tells a long answer from one at the bound")
+	_, _, ok, err = ReadID(iotest.ErrReader(errors.New("reset")), 64)
+	assert.EqualError(t, err, "reset")
+	assert.False(t, ok)
 }
