@@ -25,15 +25,8 @@ const (
 // String returns the API's field name: "contactId", "externalCustomerId",
 // "phone" or "email"; "IdentifierKind(N)" for any other value.
 func (k IdentifierKind) String() string {
-	switch k {
-	case IdentifierContactID:
-		return "contactId"
-	case IdentifierExternalCustomerID:
-		return "externalCustomerId"
-	case IdentifierPhone:
-		return "phone"
-	case IdentifierEmail:
-		return "email"
+	if k >= IdentifierContactID && k <= IdentifierEmail {
+		return [...]string{"contactId", "externalCustomerId", "phone", "email"}[k-1]
 	}
 	return "IdentifierKind(" + strconv.Itoa(int(k)) + ")"
 }

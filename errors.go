@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/yespo-go/yespo/internal/apierr"
@@ -151,9 +150,5 @@ const maxMessage = 1 << 10
 // scrubTransport wraps err, which ended the call to ep after attempts
 // attempts, as a *redact.TransportError: see there.
 func scrubTransport(s redact.Scrubber, ep endpoint, attempts int, err error) error {
-	text := "yespo: " + ep.method + " " + ep.path
-	if attempts > 1 {
-		text += " (" + strconv.Itoa(attempts) + " attempts)"
-	}
-	return s.Transport(text, err)
+	return s.Transport(apierr.Call(ep.method, ep.path, attempts), err)
 }

@@ -61,17 +61,10 @@ const maxListed = 100
 // maxListed problems as *ValidationError values joined with errors.Join,
 // followed, when there are more, by one that counts the rest.
 func tokensProblems(tokens []Token) error {
-	var errs []error
-	more := 0
-	for i, t := range tokens {
-		t.problems(func(field, reason string) {
-			if len(errs) < maxListed {
-				errs = append(errs, &ValidationError{Index: i, Field: field, Reason: reason})
-			} else {
-				more++
-			}
+	errs, more := validate.List(len(tokens), maxListed, func(i int, report func(field, reason string)) { tokens[i].problems(report) },
+		func(i int, field, reason string) error {
+			return &ValidationError{Index: i, Field: field, Reason: reason}
 		})
-	}
 	if more > 0 {
 		errs = append(errs, invalid("tokens", "and "+strconv.Itoa(more)+" more problems, not listed"))
 	}

@@ -147,3 +147,13 @@ type Scrubbed struct {
 	Header     http.Header
 	RetryAfter time.Duration
 }
+
+// Call names a call in an error: "yespo: POST v1/x", with " (3 attempts)"
+// when there was more than one.
+func Call(method, path string, attempts int) string {
+	text := "yespo: " + method + " " + path
+	if attempts > 1 {
+		text += " (" + strconv.Itoa(attempts) + " attempts)"
+	}
+	return text
+}

@@ -59,3 +59,9 @@ func TestReadScrubsAndBounds(t *testing.T) {
 	assert.LessOrEqual(t, len(a.Body), 64)
 	assert.Contains(t, a.Message, "bad key")
 }
+
+func TestCall(t *testing.T) {
+	assert.Equal(t, "yespo: GET v1/y", Call("GET", "v1/y", 1))
+	assert.Equal(t, "yespo: GET v1/y", Call("GET", "v1/y", 0), "a call stopped before its first attempt")
+	assert.Equal(t, "yespo: POST v1/x (3 attempts)", Call("POST", "v1/x", 3))
+}

@@ -219,3 +219,20 @@ func Product(p string) string {
 	}
 	return ""
 }
+
+// List collects the problems each(i, report) reports for i from 0 to n-1,
+// made into values by mk: the first max of them, and how many more there
+// were, so that a file of a million bad rows does not become a 100 MB
+// error string.
+func List[E any](n, max int, each func(i int, report func(field, reason string)), mk func(i int, field, reason string) E) (listed []E, more int) {
+	for i := 0; i < n; i++ {
+		each(i, func(field, reason string) {
+			if len(listed) < max {
+				listed = append(listed, mk(i, field, reason))
+			} else {
+				more++
+			}
+		})
+	}
+	return listed, more
+}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,22 @@ func TestAPIKeyAndProduct(t *testing.T) {
 		if got := Product(in); want == "" && got != "" || !strings.Contains(got, want) {
 			t.Errorf("Product(%q) = %q", in, got)
 		}
+	}
+}
+
+func TestList(t *testing.T) {
+	each := func(i int, report func(field, reason string)) {
+		for j := 0; j < i; j++ { // row i has i problems
+			report("f", strconv.Itoa(i))
+		}
+	}
+	mk := func(i int, field, reason string) string { return strconv.Itoa(i) + field + reason }
+	listed, more := List(4, 4, each, mk)
+	if strings.Join(listed, ",") != "1f1,2f2,2f2,3f3" || more != 2 {
+		t.Errorf("got %q, %d more", listed, more)
+	}
+	listed, more = List(0, 4, each, mk)
+	if listed != nil || more != 0 {
+		t.Errorf("nothing to list: %q, %d", listed, more)
 	}
 }
