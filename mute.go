@@ -2,7 +2,6 @@ package yespo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -38,17 +37,11 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if r != "" {
 		return invalid("duration", r)
 	}
-	body := muteBody{Token: token, Duration: secs}
-	raw, err := json.Marshal(body)
+	raw, err := wire.MuteBody(token, secs)
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)
 	}
 	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/token/mute"}, raw, nil)
-}
-
-type muteBody struct {
-	Token    string `json:"token"`
-	Duration int64  `json:"duration,omitempty"`
 }
 
 // UnmuteAppToken lets newsletters reach token again: POST
@@ -63,9 +56,7 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
-	raw, err := json.Marshal(struct {
-		Token string `json:"token"`
-	}{token})
+	raw, err := wire.MuteBody(token, 0)
 	if err != nil {
 		return fmt.Errorf("yespo: encoding unmute: %w", err)
 	}

@@ -74,3 +74,13 @@ func ReadID(body io.Reader, max int) (id int64, raw []byte, ok bool, err error) 
 	id, ok = DecodeID(raw, max)
 	return id, raw, ok, nil
 }
+
+// MuteBody is the body of Mute a token, {"token":…,"duration":seconds},
+// the duration left out when seconds is 0 (a mute until unmuted); that is
+// also the body of Unmute a token, {"token":…}.
+func MuteBody(token string, seconds int64) ([]byte, error) {
+	return json.Marshal(struct {
+		Token    string `json:"token"`
+		Duration int64  `json:"duration,omitempty"`
+	}{token, seconds})
+}

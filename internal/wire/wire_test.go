@@ -58,3 +58,12 @@ func TestReadID(t *testing.T) {
 	assert.EqualError(t, err, "reset")
 	assert.False(t, ok)
 }
+
+func TestMuteBody(t *testing.T) {
+	b, err := MuteBody(`a"b`, 60)
+	assert.NoError(t, err)
+	assert.Equal(t, `{"token":"a\"b","duration":60}`, string(b))
+	b, err = MuteBody("7", 0)
+	assert.NoError(t, err)
+	assert.Equal(t, `{"token":"7"}`, string(b))
+}
