@@ -27,29 +27,25 @@ const (
 // String returns a stable name, fit for a Redis key: "account",
 // "contact-lookup" or "event"; "Budget(N)" for any other value.
 func (b Budget) String() string {
-	switch b {
-	case BudgetAccount:
-		return "account"
-	case BudgetContactLookup:
-		return "contact-lookup"
-	case BudgetEvent:
-		return "event"
+	if b.PerSecond() == 0 {
+		return "Budget(" + strconv.Itoa(int(b)) + ")"
 	}
-	return "Budget(" + strconv.Itoa(int(b)) + ")"
+	return budgets[b].name
 }
+
+// budgets are the budgets' names and documented rates, by value.
+var budgets = [...]struct {
+	name string
+	rate float64
+}{BudgetAccount: {"account", pace.AccountRate}, BudgetContactLookup: {"contact-lookup", pace.LookupRate}, BudgetEvent: {"event", pace.EventRate}}
 
 // PerSecond returns the budget's documented rate in requests per second:
 // 200, 150 or 350; 0 for a value that is not one of the constants.
 func (b Budget) PerSecond() int {
-	switch b {
-	case BudgetAccount:
-		return int(pace.AccountRate)
-	case BudgetContactLookup:
-		return int(pace.LookupRate)
-	case BudgetEvent:
-		return int(pace.EventRate)
+	if b < BudgetAccount || b > BudgetEvent {
+		return 0
 	}
-	return 0
+	return int(budgets[b].rate)
 }
 
 // WithBudgetLimiter makes every attempt on budget b, retries included,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 )
 
 // CheckAppToken is the token CheckApp asks about. Nobody holds it, so that
@@ -41,36 +40,11 @@ func (c *Client) CheckApp(ctx context.Context, appUUID string) error {
 	_, err := c.ContactIDByToken(ctx, appUUID, CheckAppToken)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound &&
-		!errors.Is(err, ErrAppNotFound) && !apiErr.notFromYespo() {
+		!errors.Is(err, ErrAppNotFound) && !apiErr.answer().NotFromYespo() {
 		return nil // the API's 404 for a token nobody holds: key and app are fine
 	}
 	if errors.Is(err, ErrUnexpectedResponse) {
 		return nil // a 2xx: Yespo took the key and the app, whatever the body
 	}
 	return err
-}
-
-// methodNames are Yespo's names for the methods whose right a key may lack,
-// by the start of the path after "v1/apps/{uuid}/" or "v1/" (see rightHint).
-var methodNames = []struct{ suffix, name string }{
-	{"/tokens", "Add application tokens"},
-	{"/token/mute", "Mute a token"},
-	{"/token/unmute", "Unmute a token"},
-	{"/contactId", "Get contact ID by token"},
-	{"v2/event", "Generate event"},
-}
-
-// rightHint says, for a 403, which method's right the key lacks: Yespo
-// grants rights per method, and a key that passed CheckApp may still lack
-// the right for adding tokens.
-func rightHint(method, path string) string {
-	name := method + " " + path
-	for _, m := range methodNames {
-		if strings.HasSuffix(path, m.suffix) {
-			name = `"` + m.name + `"`
-			break
-		}
-	}
-	return "; the API key lacks the right for " + name +
-		" (Yespo grants rights per method: Settings, API, edit the key)"
 }

@@ -1,14 +1,12 @@
 package yespo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/yespo-go/yespo/internal/apierr"
 	"github.com/yespo-go/yespo/internal/redact"
 )
 
@@ -88,40 +86,13 @@ type APIError struct {
 // grants rights per method). A 404 that does not come from the Yespo API
 // (see ErrNotFound) adds advice to check the base URL.
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("yespo: ")
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.Path)
-	b.WriteString(": ")
-	b.WriteString(strconv.Itoa(e.StatusCode))
-	if text := http.StatusText(e.StatusCode); text != "" {
-		b.WriteByte(' ')
-		b.WriteString(text)
-	}
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	var notes []string
-	if e.RetryAfter > 0 {
-		notes = append(notes, "retry after "+e.RetryAfter.String())
-	}
-	if e.Attempts > 1 {
-		notes = append(notes, strconv.Itoa(e.Attempts)+" attempts")
-	}
-	if len(notes) > 0 {
-		b.WriteString(" (")
-		b.WriteString(strings.Join(notes, ", "))
-		b.WriteByte(')')
-	}
-	if e.StatusCode == http.StatusForbidden {
-		b.WriteString(rightHint(e.Method, e.Path))
-	}
-	if e.notFromYespo() {
-		b.WriteString(`; this 404 does not look like the Yespo API's: check that the base URL ends in "/api/", as in ` + DefaultBaseURL)
-	}
-	return b.String()
+	return e.answer().Text(DefaultBaseURL)
+}
+
+// answer is what apierr words the error from.
+func (e *APIError) answer() apierr.Answer {
+	return apierr.Answer{Method: e.Method, Path: e.Path, Status: e.StatusCode, Message: e.Message, Body: e.Body,
+		ContentType: e.Header.Get("Content-Type"), RetryAfter: e.RetryAfter, Attempts: e.Attempts}
 }
 
 // Is reports whether the status code belongs to target: 400 ErrBadRequest,
@@ -138,44 +109,11 @@ func (e *APIError) Is(target error) bool {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrAppNotFound:
-		return e.StatusCode == http.StatusNotFound && isAppNotRegistered(e.Message)
+		return e.StatusCode == http.StatusNotFound && apierr.AppNotRegistered(e.Message)
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrServer:
 		return e.StatusCode >= 500 && e.StatusCode <= 599
-	}
-	return false
-}
-
-// isAppNotRegistered reports whether msg is Yespo's documented answer for an
-// app UUID the account has not connected.
-func isAppNotRegistered(msg string) bool {
-	return strings.Contains(strings.ToLower(msg), "not registered application")
-}
-
-// notFromYespo reports whether a 404 looks like a web server's or a
-// router's rather than the Yespo API's: what a base URL without its "/api/"
-// part gets. An HTML page or a router's stock text counts for every
-// endpoint. An empty body or a bare "Not found" counts only for the apps
-// endpoints, whose one documented 404 is "Not registered application", and
-// for Generate event, which has none:
-// ContactIDByToken answers 404 for an unknown token in words Yespo does not
-// document, which may well be those.
-func (e *APIError) notFromYespo() bool {
-	if e.StatusCode != http.StatusNotFound || isAppNotRegistered(e.Message) {
-		return false
-	}
-	body := bytes.TrimSpace(e.Body)
-	if bytes.HasPrefix(body, []byte("<")) || strings.Contains(strings.ToLower(e.Header.Get("Content-Type")), "html") {
-		return true
-	}
-	msg := strings.ToLower(strings.Trim(e.Message, " .!"))
-	switch {
-	case msg == "404 page not found", // Go's ServeMux
-		strings.HasPrefix(msg, "cannot get /"), strings.HasPrefix(msg, "cannot post /"): // Express
-		return true
-	case strings.HasPrefix(e.Path, "v1/apps/"), e.Path == eventPath: // no documented 404 for an event
-		return msg == "" || msg == "not found" || msg == "404 not found" || msg == "404"
 	}
 	return false
 }
@@ -209,19 +147,8 @@ func invalid(field, reason string) *ValidationError {
 // maxMessage bounds APIError.Message.
 const maxMessage = 1 << 10
 
-// errorMessage extracts the server's text from an error body on one line:
-// rawMessage cleaned of control characters and cut at 1 KiB on a rune
-// boundary.
-func errorMessage(body []byte, contentType string) string {
-	return redact.Clean(redact.RawMessage(body, contentType), maxMessage)
-}
-
 // scrubTransport wraps err, which ended the call to ep after attempts
 // attempts, as a *redact.TransportError: see there.
 func scrubTransport(s redact.Scrubber, ep endpoint, attempts int, err error) error {
-	text := "yespo: " + ep.method + " " + ep.path
-	if attempts > 1 {
-		text += " (" + strconv.Itoa(attempts) + " attempts)"
-	}
-	return s.Transport(text, err)
+	return s.Transport(apierr.Call(ep.method, ep.path, attempts), err)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/yespo-go/yespo/internal/apierr"
 )
 
 // ErrInvalidEvent is matched, together with ErrInvalidInput, by every
@@ -65,7 +67,7 @@ func (p *EventParam) UnmarshalJSON(b []byte) error {
 }
 
 // eventPath is Generate event (v2), relative to the base URL.
-const eventPath = "v2/event"
+const eventPath = apierr.EventPath
 
 // SendEvent generates ev in Yespo: POST v2/event with
 // {"eventTypeKey":…,"keyValue":…,"params":[{"name":…,"value":…},…]}. Any
@@ -114,7 +116,7 @@ func (c *Client) sendEvent(ctx context.Context, body []byte, by *caller) error {
 
 // withEventRight adds to a 401 which right the key may lack: Yespo grants
 // rights per key and method, so a key that adds tokens may well lack this
-// one. A 403's error names the method already (rightHint).
+// one. A 403's error names the method already (apierr.RightHint).
 func withEventRight(err error) error {
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {

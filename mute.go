@@ -2,18 +2,20 @@ package yespo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
 )
 
 // The bounds of a mute's duration that Yespo documents: 5 seconds to
 // 31,536,000 seconds (365 days). MuteAppToken refuses anything outside them,
 // except 0, which mutes until UnmuteAppToken.
 const (
-	MinMute = 5 * time.Second
-	MaxMute = 31_536_000 * time.Second
+	MinMute = validate.MinMute
+	MaxMute = validate.MaxMute
 )
 
 // MuteAppToken stops newsletters to token for d: POST
@@ -28,31 +30,18 @@ func (c *Client) MuteAppToken(ctx context.Context, appUUID, token string, d time
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
 	}
-	if r := tokenProblem(token); r != "" {
+	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
-	body := muteBody{Token: token}
-	switch {
-	case d == 0:
-	case d < 0:
-		return invalid("duration", "must be positive, or 0 to mute until unmuted")
-	case d%time.Second != 0:
-		return invalid("duration", "must be whole seconds, got "+d.String())
-	case d < MinMute || d > MaxMute:
-		return invalid("duration", "must be from 5s to 8760h (365 days), got "+d.String())
-	default:
-		body.Duration = int64(d / time.Second)
+	secs, r := validate.MuteSeconds(d)
+	if r != "" {
+		return invalid("duration", r)
 	}
-	raw, err := json.Marshal(body)
+	raw, err := wire.MuteBody(token, secs)
 	if err != nil {
 		return fmt.Errorf("yespo: encoding mute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/mute"}, raw, nil)
-}
-
-type muteBody struct {
-	Token    string `json:"token"`
-	Duration int64  `json:"duration,omitempty"`
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/token/mute"}, raw, nil)
 }
 
 // UnmuteAppToken lets newsletters reach token again: POST
@@ -64,14 +53,12 @@ func (c *Client) UnmuteAppToken(ctx context.Context, appUUID, token string) erro
 	if err := ValidateAppUUID(appUUID); err != nil {
 		return err
 	}
-	if r := tokenProblem(token); r != "" {
+	if r := validate.Token(token); r != "" {
 		return invalid("token", r)
 	}
-	raw, err := json.Marshal(struct {
-		Token string `json:"token"`
-	}{token})
+	raw, err := wire.MuteBody(token, 0)
 	if err != nil {
 		return fmt.Errorf("yespo: encoding unmute: %w", err)
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/token/unmute"}, raw, nil)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/token/unmute"}, raw, nil)
 }

@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/yespo-go/yespo/internal/httpclient"
 	"github.com/yespo-go/yespo/internal/retry"
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // Option configures a Client in NewClient. An Option that gets a bad value
@@ -49,29 +49,11 @@ type options struct {
 // URL, another scheme, credentials, a query or a fragment.
 func WithBaseURL(rawURL string) Option {
 	return func(o *options) error {
-		u, err := url.Parse(rawURL)
-		switch {
-		case err != nil && strings.Contains(rawURL, "@"):
-			// url.Error quotes the whole URL: its credentials too.
-			return invalid("baseURL", "not a URL, and it seems to hold credentials: pass the API key to NewClient")
-		case err != nil:
-			return invalid("baseURL", "not a URL: "+err.Error())
-		case u.Scheme != "http" && u.Scheme != "https":
-			return invalid("baseURL", `must be an absolute "http" or "https" URL`)
-		case u.Host == "":
-			return invalid("baseURL", "has no host")
-		case u.User != nil:
-			return invalid("baseURL", "must not contain credentials: pass the API key to NewClient")
-		case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-			return invalid("baseURL", "must not have a query or fragment")
+		u, r := httpclient.BaseURL(rawURL)
+		if r != "" {
+			return invalid("baseURL", r)
 		}
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-			if u.RawPath != "" {
-				u.RawPath += "/"
-			}
-		}
-		o.baseURL = u.String()
+		o.baseURL = u
 		return nil
 	}
 }
@@ -113,13 +95,8 @@ func WithTransport(rt http.RoundTripper) Option {
 // control characters.
 func WithUserAgent(product string) Option {
 	return func(o *options) error {
-		if strings.TrimSpace(product) == "" {
-			return invalid("userAgent", "must not be blank")
-		}
-		for _, r := range product {
-			if r < 0x20 || r == 0x7f || r > 0x7e {
-				return invalid("userAgent", "must be printable ASCII")
-			}
+		if r := validate.Product(product); r != "" {
+			return invalid("userAgent", r)
 		}
 		o.userAgent = product + " " + defaultUserAgent
 		return nil
@@ -134,15 +111,11 @@ func WithUserAgent(product string) Option {
 // values or maxWait < minWait.
 func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
-		switch {
-		case maxRetries < 0:
-			return invalid("retry", "maxRetries must not be negative")
-		case minWait < 0:
-			return invalid("retry", "minWait must not be negative")
-		case maxWait < minWait:
-			return invalid("retry", "maxWait must not be less than minWait")
+		p := retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		if r := p.Problem(); r != "" {
+			return invalid("retry", r)
 		}
-		o.retry = retry.Policy{MaxRetries: maxRetries, MinWait: minWait, MaxWait: maxWait}
+		o.retry = p
 		return nil
 	}
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/yespo-go/yespo/internal/validate"
+	"github.com/yespo-go/yespo/internal/wire"
 )
 
 // Token is one subscriber's application token with the contact identifiers
@@ -37,15 +36,8 @@ type Token struct {
 // Validate never changes t: NormalizePhone and NormalizeEmail do that, when
 // asked.
 func (t Token) Validate() error {
-	return t.validate(-1)
-}
-
-// validate is Validate for the token at index in a slice.
-func (t Token) validate(index int) error {
 	var errs []error
-	t.problems(func(field, reason string) {
-		errs = append(errs, &ValidationError{Index: index, Field: field, Reason: reason})
-	})
+	t.problems(func(field, reason string) { errs = append(errs, invalid(field, reason)) })
 	switch len(errs) {
 	case 0:
 		return nil
@@ -58,30 +50,7 @@ func (t Token) validate(index int) error {
 // problems calls report once per problem of t, in field order. It builds no
 // error itself, so that AddAppTokens can count what it does not list.
 func (t Token) problems(report func(field, reason string)) {
-	if r := tokenProblem(t.Token); r != "" {
-		report("token", r)
-	}
-	if t.ContactID < 0 {
-		report("contactId", "must not be negative (0 means absent)")
-	}
-	if t.ExternalCustomerID != "" {
-		if r := externalIDProblem(t.ExternalCustomerID); r != "" {
-			report("externalCustomerId", r)
-		}
-	}
-	if t.Phone != "" {
-		if r := phoneProblem(t.Phone); r != "" {
-			report("phone", r)
-		}
-	}
-	if t.Email != "" {
-		if r := emailProblem(t.Email); r != "" {
-			report("email", r)
-		}
-	}
-	if t.ContactID == 0 && t.ExternalCustomerID == "" && t.Phone == "" && t.Email == "" {
-		report("token", "has no contact identifier: set contactId, externalCustomerId, phone or email")
-	}
+	validate.Fields(t.Token, t.ContactID, t.ExternalCustomerID, t.Phone, t.Email, report)
 }
 
 // maxListed bounds the problems AddAppTokens lists one by one: a file of a
@@ -92,17 +61,10 @@ const maxListed = 100
 // maxListed problems as *ValidationError values joined with errors.Join,
 // followed, when there are more, by one that counts the rest.
 func tokensProblems(tokens []Token) error {
-	var errs []error
-	more := 0
-	for i, t := range tokens {
-		t.problems(func(field, reason string) {
-			if len(errs) < maxListed {
-				errs = append(errs, &ValidationError{Index: i, Field: field, Reason: reason})
-			} else {
-				more++
-			}
+	errs, more := validate.List(len(tokens), maxListed, func(i int, report func(field, reason string)) { tokens[i].problems(report) },
+		func(i int, field, reason string) error {
+			return &ValidationError{Index: i, Field: field, Reason: reason}
 		})
-	}
 	if more > 0 {
 		errs = append(errs, invalid("tokens", "and "+strconv.Itoa(more)+" more problems, not listed"))
 	}
@@ -145,11 +107,11 @@ func (c *Client) AddAppTokens(ctx context.Context, appUUID string, tokens []Toke
 // sendTokens is AddAppTokens after validation; the Batcher, which validates
 // in Add, calls it directly with itself as the caller.
 func (c *Client) sendTokens(ctx context.Context, appUUID string, tokens []Token, by *caller) error {
-	body, err := tokensBody(tokens)
+	body, err := wire.TokensBody(tokens)
 	if err != nil {
 		return err
 	}
-	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + segment(appUUID) + "/tokens"}, body, by)
+	return c.doDiscard(ctx, endpoint{method: http.MethodPost, path: "v1/apps/" + wire.Segment(appUUID) + "/tokens"}, body, by)
 }
 
 // doDiscard calls ep and ignores a 2xx body: Yespo documents it only as "a
@@ -163,35 +125,6 @@ func (c *Client) doDiscard(ctx context.Context, ep endpoint, body []byte, by *ca
 	return nil
 }
 
-// segment escapes one path segment; "." and ".." are escaped too, so that
-// no server or proxy can read them as path navigation.
-func segment(s string) string {
-	switch s {
-	case ".":
-		return "%2E"
-	case "..":
-		return "%2E%2E"
-	}
-	return url.PathEscape(s)
-}
-
-// snippet quotes at most 200 bytes of b for an error message.
-func snippet(b []byte) string {
-	const n = 200
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	if len(s) > n {
-		return strconv.Quote(s[:n]) + "…"
-	}
-	if s == "" {
-		return "empty body"
-	}
-	return strconv.Quote(s)
-}
-
-// maxToken bounds a token; Telegram chat ids are at most 20 bytes, push
-// tokens a few hundred.
-const maxToken = 4096
-
 // ValidateAppUUID checks that s is an app_uuid as Yespo shows it for a
 // connected bot: a UUID in the canonical 8-4-4-4-12 hexadecimal form. It
 // returns nil, or a *ValidationError (field "appUUID", matching
@@ -199,109 +132,8 @@ const maxToken = 4096
 // bot token or has surrounding spaces. Every method that takes an appUUID
 // checks it this way first.
 func ValidateAppUUID(s string) error {
-	if reason := appUUIDProblem(s); reason != "" {
+	if reason := validate.AppUUID(s); reason != "" {
 		return invalid("appUUID", reason)
 	}
 	return nil
-}
-
-func appUUIDProblem(s string) string {
-	if s == "" {
-		return "must not be empty"
-	}
-	if colon := strings.IndexByte(s, ':'); colon > 0 && isDigits(s[:colon]) {
-		return "looks like a Telegram bot token; pass the app_uuid Yespo shows for the bot (8-4-4-4-12 hex)"
-	}
-	if trimmed := strings.TrimSpace(s); trimmed != s {
-		if appUUIDProblem(trimmed) == "" {
-			return "has surrounding spaces; the UUID inside is fine: trim it"
-		}
-		return "has surrounding spaces, and must be a UUID in 8-4-4-4-12 hex form"
-	}
-	if len(s) != 36 {
-		return "must be a UUID in 8-4-4-4-12 hex form, got " + strconv.Itoa(len(s)) + " characters"
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "must be a UUID in 8-4-4-4-12 hex form"
-			}
-		default:
-			if !isHex(c) {
-				return "must be a UUID in 8-4-4-4-12 hex form"
-			}
-		}
-	}
-	return ""
-}
-
-// tokenProblem says what is wrong with a token string, or "".
-func tokenProblem(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > maxToken:
-		return "must be at most 4096 bytes, got " + strconv.Itoa(len(s))
-	case printableASCII(s):
-		return ""
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	}
-	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		return "must not contain white space or control characters (found " + quoteRune(r) + " at byte " + strconv.Itoa(i) + ")"
-	}
-	return ""
-}
-
-// maxExternalID bounds externalCustomerId. Yespo documents no limit; 1 KiB
-// is many times any CRM or database id (a UUID takes 36 bytes), keeps a
-// batch of 500 tokens under a megabyte, and turns a mistake — a whole
-// record or document passed as the id — into an error before anything is
-// sent instead of a contact keyed by it.
-const maxExternalID = 1 << 10
-
-// externalIDProblem says what is wrong with a present externalCustomerId, or "".
-func externalIDProblem(s string) string {
-	switch {
-	case len(s) > maxExternalID:
-		return "must be at most 1024 bytes, got " + strconv.Itoa(len(s))
-	case printableASCII(s):
-		return "" // externalCustomerId is only checked when not empty
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case strings.TrimSpace(s) == "":
-		return "must not be blank"
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "must not contain control characters"
-	}
-	return ""
-}
-
-// printableASCII reports whether s is all ASCII from '!' to '~': the common
-// case, which needs none of the Unicode checks.
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func quoteRune(r rune) string { return strconv.QuoteRuneToASCII(r) }
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/yespo-go/yespo/internal/apierr"
+	"github.com/yespo-go/yespo/internal/httpclient"
 	"github.com/yespo-go/yespo/internal/pace"
 	"github.com/yespo-go/yespo/internal/redact"
 	"github.com/yespo-go/yespo/internal/retry"
+	"github.com/yespo-go/yespo/internal/validate"
 )
 
 // Version is the library's version, sent in the User-Agent.
@@ -29,13 +28,10 @@ const DefaultBaseURL = "https://yespo.io/api/"
 
 const (
 	defaultUserAgent = "yespo-go/" + Version
-	defaultTimeout   = 30 * time.Second
 	// basicUser is the Basic-auth user name: Yespo reads only the password.
 	basicUser = "yespo-go"
-	// maxErrorBody bounds what is kept of an error answer; maxDrain bounds
-	// what is read past it so the connection can be reused.
+	// maxErrorBody bounds what is kept of an error answer.
 	maxErrorBody = 64 << 10
-	maxDrain     = 64 << 10
 )
 
 // Client calls the Yespo apps API. Create it with NewClient; it is safe for
@@ -62,7 +58,8 @@ type Client struct {
 	creds     func() *credentials
 	userAgent string
 	// attemptClient is what go-retryablehttp sends through: the user's
-	// http.Client, or the default one, behind a shield (see keepIdle).
+	// http.Client, or the default one, behind a shield (see
+	// httpclient.Shielded).
 	attemptClient *http.Client
 	retry         retry.Policy
 	logger        *slog.Logger // nil: no logging
@@ -88,11 +85,8 @@ type credentials struct {
 // It fails with a *ValidationError (matching ErrInvalidInput) on a blank key,
 // a key with white space in it, or a bad option.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
-	if strings.TrimSpace(apiKey) == "" {
-		return nil, invalid("apiKey", "must not be blank")
-	}
-	if strings.IndexFunc(apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return nil, invalid("apiKey", "must not contain white space or control characters (a newline read from a file?)")
+	if r := validate.APIKey(apiKey); r != "" {
+		return nil, invalid("apiKey", r)
 	}
 	o := options{baseURL: DefaultBaseURL, userAgent: defaultUserAgent, retry: retry.Default}
 	for _, opt := range opts {
@@ -107,18 +101,21 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	creds := &credentials{auth: "Basic " + basic, scrub: redact.New(basicUser, apiKey)}
 	hc := o.httpClient
 	if hc == nil {
-		hc = defaultHTTPClient(o.transport, creds.scrub)
+		hc = httpclient.Default(o.transport, retry.ErrRedirectRefused, creds.scrub.Text)
 	}
+	lookupL, eventL := o.budgetLimiters[BudgetContactLookup], o.budgetLimiters[BudgetEvent]
 	return &Client{
 		baseURL:       o.baseURL,
 		creds:         func() *credentials { return creds },
 		userAgent:     o.userAgent,
-		attemptClient: shielded(hc),
+		attemptClient: httpclient.Shielded(hc),
 		retry:         o.retry,
 		logger:        o.logger,
 		account:       pace.New(cmp.Or(o.accountRate, pace.AccountRate), o.limiter, o.limiter != nil || o.accountRate > 0),
-		lookup:        newBudget(pace.LookupRate, o.budgetLimiters[BudgetContactLookup]),
-		event:         newBudget(pace.EventRate, o.budgetLimiters[BudgetEvent]),
+		// The other budgets are believed from the first request when the
+		// user gave them a limiter, as for the account.
+		lookup: pace.New(pace.LookupRate, lookupL, lookupL != nil),
+		event:  pace.New(pace.EventRate, eventL, eventL != nil),
 	}, nil
 }
 
@@ -126,56 +123,6 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 // normalised it (always ending in "/"). A Journal records it, so that
 // tokens kept for one Yespo are never replayed into another.
 func (c *Client) BaseURL() string { return c.baseURL }
-
-// defaultHTTPClient has its own transport (http.DefaultTransport is never
-// mutated), a 30 s timeout and the same-host redirect policy.
-func defaultHTTPClient(rt http.RoundTripper, s redact.Scrubber) *http.Client {
-	if rt == nil {
-		rt = newTransport()
-	}
-	return &http.Client{Transport: rt, Timeout: defaultTimeout, CheckRedirect: checkRedirect(s)}
-}
-
-func newTransport() *http.Transport {
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		t := dt.Clone()
-		t.MaxIdleConnsPerHost = 32 // bursts and batches reuse connections
-		return t
-	}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// checkRedirect follows at most 10 redirects, only to the host the request
-// started at and never from https to http, so the API key goes nowhere else.
-// A redirect that would change the method (a 301, 302 or 303 turns a POST
-// into a bodiless GET) is not followed: its 3xx answer becomes an *APIError
-// instead of a 2xx from somewhere that never saw the tokens. The host it
-// names is scrubbed: the redirect is the server's text.
-func checkRedirect(s redact.Scrubber) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		first := via[0]
-		switch {
-		case len(via) >= 10:
-			return fmt.Errorf("yespo: stopped after 10 redirects: %w", retry.ErrRedirectRefused)
-		case first.URL.Scheme == "https" && req.URL.Scheme != "https":
-			return fmt.Errorf("yespo: redirect from https to http: %w", retry.ErrRedirectRefused)
-		case !strings.EqualFold(req.URL.Host, first.URL.Host):
-			return fmt.Errorf("yespo: redirect to another host (%s): %w", s.Text(req.URL.Host), retry.ErrRedirectRefused)
-		case req.Method != first.Method:
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-}
 
 // Format prints the client without its API key, for every verb: a Client
 // that ends up in a log line or a panic message leaks nothing.
@@ -214,19 +161,9 @@ func (c *Client) budgetOf(ep endpoint) *pace.Budget {
 // newRequest builds the request. The body is marshalled once by the caller
 // and replayed from memory on every retry and 307/308 redirect.
 func (c *Client) newRequest(ctx context.Context, ep endpoint, body []byte) (*retryablehttp.Request, error) {
-	var raw any // a nil []byte would still be a body
-	if body != nil {
-		raw = body
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, ep.method, c.baseURL+ep.path, raw)
+	req, err := httpclient.NewRequest(ctx, ep.method, c.baseURL+ep.path, c.creds().auth, c.userAgent, body)
 	if err != nil {
 		return nil, fmt.Errorf("yespo: %s %s: %w", ep.method, ep.path, err)
-	}
-	req.Header.Set("Authorization", c.creds().auth)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	}
 	return req, nil
 }
@@ -243,11 +180,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, body []byte, by *caller) (
 	if err != nil {
 		return nil, err
 	}
-	resp, st, err := c.send(req, ep, by)
+	resp, attempts, err := c.send(req, ep, by)
 	if err != nil {
-		return nil, scrubTransport(c.creds().scrub, ep, st.attempts, err)
+		return nil, scrubTransport(c.creds().scrub, ep, attempts, err)
 	}
-	if err := c.checkResponse(resp, ep, st.attempts); err != nil {
+	if err := c.checkResponse(resp, ep, attempts); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -262,58 +199,11 @@ func (c *Client) checkResponse(resp *http.Response, ep endpoint, attempts int) e
 		return nil
 	}
 	defer discard(resp.Body)
-	s := c.creds().scrub
-	// Read a little past the limit so that a key straddling it is still
-	// found and scrubbed; then cut. A body cut short by a broken connection
-	// still tells something: the status is what matters.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+s.Margin())))
-	e := &APIError{
-		StatusCode: resp.StatusCode,
-		Message:    redact.Clean(s.Text(redact.RawMessage(raw, resp.Header.Get("Content-Type"))), maxMessage),
-		Body:       s.Body(raw, maxErrorBody),
-		Header:     s.Header(resp.Header),
-		Attempts:   attempts,
-		Method:     ep.method,
-		Path:       ep.path,
-	}
-	if d, ok := retry.ServerWait(resp.StatusCode, resp.Header, time.Now()); ok {
-		e.RetryAfter = d
-	}
-	return e
+	a := apierr.Read(resp, c.creds().scrub, maxErrorBody, maxMessage)
+	return &APIError{StatusCode: resp.StatusCode, Message: a.Message, Body: a.Body, Header: a.Header,
+		RetryAfter: a.RetryAfter, Attempts: attempts, Method: ep.method, Path: ep.path}
 }
 
 // discard reads a bounded amount of what is left, so that the connection can
 // be reused, and closes the body. An endless or huge body is cut, not read.
-func discard(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
-}
-
-// keepIdle hides the user's transport from go-retryablehttp's calls to
-// CloseIdleConnections, which it makes whenever a call ends in a transport
-// error or a done context: an http.Client the user shares with other code
-// keeps its pooled connections whatever one of our calls meets.
-type keepIdle struct{ rt http.RoundTripper }
-
-func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
-
-// shielded returns a copy of hc — same Timeout, CheckRedirect and Jar —
-// whose transport is hc's behind keepIdle.
-func shielded(hc *http.Client) *http.Client {
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	c := *hc
-	c.Transport = keepIdle{rt}
-	return &c
-}
-
-// newBudget paces a budget of its own at its documented rate, under l if
-// the user gave one (believed from the first request, as for the account).
-func newBudget(rate float64, l Limiter) *pace.Budget {
-	if l == nil {
-		return pace.New(rate, nil, false)
-	}
-	return pace.New(rate, l, true)
-}
+func discard(body io.ReadCloser) { retry.Drain(body) }

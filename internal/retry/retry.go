@@ -160,3 +160,16 @@ func seconds(s int64) time.Duration {
 	}
 	return time.Duration(min(s, maxSecs)) * time.Second
 }
+
+// Problem says what is wrong with p as a policy, or "".
+func (p Policy) Problem() string {
+	switch {
+	case p.MaxRetries < 0:
+		return "maxRetries must not be negative"
+	case p.MinWait < 0:
+		return "minWait must not be negative"
+	case p.MaxWait < p.MinWait:
+		return "maxWait must not be less than minWait"
+	}
+	return ""
+}
