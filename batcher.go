@@ -200,6 +200,8 @@ type Batcher struct {
 	eventsCtx  context.Context
 	eventParty pace.Party
 	lostEvents atomic.Int64 // follow-ups a closing Batcher could not queue
+	journal    engine.Journal[Token]
+	final      atomic.Pointer[engine.JournalStats] // the journal's figures after Close
 	stopEvents context.CancelFunc
 
 	attempts, rateLimited atomic.Int64
@@ -247,6 +249,7 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	}
 	var cancel context.CancelFunc
 	b.eventsCtx, cancel = context.WithCancel(context.Background())
+	b.journal = cfg.Journal
 	if b.events, err = b.newEvents(cfg.Journal); err != nil {
 		cancel()
 		return nil, err
@@ -343,6 +346,10 @@ func (b *Batcher) stats(e engine.Stats) BatcherStats {
 		st.EventsHeld += b.lostEvents.Load()
 	} else {
 		st.EventsFailed += b.lostEvents.Load()
+	}
+	if js := b.final.Load(); js != nil {
+		e.Journal = *js
+		st.JournalDepth = js.Depth
 	}
 	if !e.Journal.Oldest.IsZero() {
 		st.JournalOldest = time.Since(e.Journal.Oldest)

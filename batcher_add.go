@@ -3,6 +3,8 @@ package yespo
 import (
 	"context"
 	"errors"
+
+	"github.com/yespo-go/yespo/internal/engine"
 )
 
 // Add queues t. It validates t first (an error matching ErrInvalidInput),
@@ -98,5 +100,21 @@ func (b *Batcher) Close(ctx context.Context) error {
 	if ctx.Err() != nil {
 		b.stopEvents() // a handOver waiting for room gives up
 	}
-	return errors.Join(err, b.events.Close(ctx))
+	err = errors.Join(err, b.events.Close(ctx))
+	b.readFinalJournal()
+	return err
+}
+
+// readFinalJournal reads the journal's figures once both engines are
+// done with it: the token engine's last read comes before the follow-up
+// events settled and left the journal.
+func (b *Batcher) readFinalJournal() {
+	if b.final.Load() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), engine.CleanupTimeout)
+	defer cancel()
+	if js, err := b.journal.Stats(ctx); err == nil {
+		b.final.CompareAndSwap(nil, &js)
+	}
 }

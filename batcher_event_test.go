@@ -155,6 +155,7 @@ func TestAddWithEventSurvivesInJournal(t *testing.T) {
 	st := b2.Stats()
 	assert.EqualValues(t, 5, st.Reclaimed)
 	assert.EqualValues(t, 5, st.EventsSent)
+	assert.Zero(t, st.JournalDepth, "Stats after Close: the journal as the events left it")
 	js, err := store.run().Stats(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, js.Depth, "an entry left the journal before its event was settled, or stayed after")

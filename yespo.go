@@ -20,7 +20,7 @@ import (
 )
 
 // Version is the library's version, sent in the User-Agent.
-const Version = "0.3.0"
+const Version = "0.4.0"
 
 // DefaultBaseURL is the API root from Yespo's Telegram guide. The other
 // documented root, "https://api.yespo.io/api/", works through WithBaseURL.

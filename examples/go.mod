@@ -10,9 +10,9 @@ require (
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.3.0
-	github.com/yespo-go/yespo/yespobolt v0.3.0
-	github.com/yespo-go/yespo/yesporedis v0.3.0
+	github.com/yespo-go/yespo v0.4.0
+	github.com/yespo-go/yespo/yespobolt v0.4.0
+	github.com/yespo-go/yespo/yesporedis v0.4.0
 	golang.org/x/time v0.12.0
 )
 

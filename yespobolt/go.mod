@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.3.0
+	github.com/yespo-go/yespo v0.4.0
 	go.etcd.io/bbolt v1.5.0
 )
 

@@ -6,7 +6,7 @@ require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
-	github.com/yespo-go/yespo v0.3.0
+	github.com/yespo-go/yespo v0.4.0
 	golang.org/x/time v0.12.0
 )
 

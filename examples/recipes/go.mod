@@ -6,7 +6,7 @@ require (
 	github.com/go-telegram-bot-api/telegram-bot-api/v5 v5.5.1
 	github.com/go-telegram/bot v1.19.0
 	github.com/mymmrac/telego v1.6.0
-	github.com/yespo-go/yespo v0.3.0
+	github.com/yespo-go/yespo v0.4.0
 	gopkg.in/telebot.v3 v3.3.8
 )
 
