@@ -198,6 +198,16 @@ subscriber only once Yespo accepted the token: a workflow finds the
 Telegram channel only then. A 401 or 403 says the key lacks the right to
 generate events.
 
+Batcher.AddWithEvent does that ordering for you: it queues a token with
+its event, which is sent only once Yespo accepted the token, on the event
+budget. With a Journal the event is kept with its token, all its params,
+until both are settled, so a crash sends the token again, then the event
+(at least once). OnEvent hears each settled event; BatcherStats counts
+them (EventsSent, EventsFailed, EventsHeld); Flush and Close wait for them.
+
+	err := batcher.AddWithEvent(ctx, yespo.Token{Token: yespo.TelegramToken(chatID), ExternalCustomerID: customerID},
+		yespo.Event{TypeKey: "telegram_subscribed", KeyValue: customerID, Params: params})
+
 # Testing your bot
 
 The yespotest package is a fake Yespo that runs in the test process: its
