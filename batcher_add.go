@@ -15,17 +15,22 @@ import (
 // once. Add returns once t is queued (with a Journal, once it is kept): its
 // outcome reaches OnBatch, Flush and Close; AddAndWait waits for it instead.
 func (b *Batcher) Add(ctx context.Context, t Token) error {
+	if err := admit(ctx, t); err != nil {
+		return err
+	}
+	_, err := b.eng.Add(ctx, t, nil)
+	return err
+}
+
+// admit checks what every Add takes: a ctx, not done yet, and a valid t.
+func admit(ctx context.Context, t Token) error {
 	if ctx == nil {
 		return invalid("ctx", "must not be nil")
 	}
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	_, err := b.eng.Add(ctx, t, nil)
-	return err
+	return ctx.Err()
 }
 
 // AddAndWait queues t like Add, then waits for the batch that carries t —
@@ -40,13 +45,7 @@ func (b *Batcher) Add(ctx context.Context, t Token) error {
 // round trip (and its retries, if any); a burst of callers shares few
 // requests.
 func (b *Batcher) AddAndWait(ctx context.Context, t Token) error {
-	if ctx == nil {
-		return invalid("ctx", "must not be nil")
-	}
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := admit(ctx, t); err != nil {
 		return err
 	}
 	bt, err := b.eng.Add(ctx, t, nil)

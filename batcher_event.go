@@ -36,17 +36,11 @@ type EventResult struct {
 // ErrInvalidInput for an invalid t, and matching ErrInvalidEvent as well
 // for an invalid ev (see Event); otherwise as Add.
 func (b *Batcher) AddWithEvent(ctx context.Context, t Token, ev Event) error {
-	if ctx == nil {
-		return invalid("ctx", "must not be nil")
-	}
-	if err := t.Validate(); err != nil {
+	if err := admit(ctx, t); err != nil {
 		return err
 	}
 	body, err := ev.encode()
 	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
 		return err
 	}
 	_, err = b.eng.Add(ctx, t, body)
