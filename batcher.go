@@ -201,6 +201,9 @@ type Batcher struct {
 	eventParty pace.Party
 	lostEvents atomic.Int64 // follow-ups a closing Batcher could not queue
 	journal    engine.Journal[Token]
+	// durable is the one policy value of a Batcher with a Journal: what
+	// Yespo has not accepted is held in it, for any time and across runs.
+	durable    bool
 	final      atomic.Pointer[engine.JournalStats] // the journal's figures after Close
 	stopEvents context.CancelFunc
 
@@ -221,11 +224,11 @@ func (c *Client) NewBatcher(appUUID string, opts BatcherOptions) (*Batcher, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &Batcher{c: c, app: appUUID, opts: opts}
+	b := &Batcher{c: c, app: appUUID, opts: opts, durable: opts.Journal != nil}
 	cfg := engine.Config[Token]{
 		MaxBatch: opts.MaxBatch, MaxPending: opts.MaxPending, Concurrency: opts.Concurrency,
 		FlushInterval: opts.FlushInterval, MaxOutage: opts.MaxOutage,
-		Durable:  opts.Journal != nil,
+		Durable:  b.durable,
 		Journal:  engine.NewMemory[Token](),
 		FollowUp: b.handOver,
 		Send:     b.send,
@@ -342,11 +345,11 @@ func (b *Batcher) stats(e engine.Stats) BatcherStats {
 		Pace: b.c.account.Rate(), JournalDepth: e.Journal.Depth,
 		EventsSent: ev.Sent, EventsFailed: ev.Failed, EventsHeld: ev.Held,
 	}
-	if b.opts.Journal != nil { // kept with its token, for the next Batcher
-		st.EventsHeld += b.lostEvents.Load()
-	} else {
-		st.EventsFailed += b.lostEvents.Load()
+	lost := &st.EventsFailed
+	if b.durable { // kept with its token, for the next Batcher
+		lost = &st.EventsHeld
 	}
+	*lost += b.lostEvents.Load()
 	if js := b.final.Load(); js != nil {
 		e.Journal = *js
 		st.JournalDepth = js.Depth

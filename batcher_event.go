@@ -63,7 +63,7 @@ func (b *Batcher) newEvents(tokens engine.Journal[Token]) (*engine.Engine[follow
 	cfg := engine.Config[followUp]{
 		MaxBatch: 1, MaxPending: b.opts.MaxPending, Concurrency: b.opts.Concurrency,
 		FlushInterval: minFlushInterval, MaxOutage: b.opts.MaxOutage,
-		Durable:  b.opts.Journal != nil,
+		Durable:  b.durable,
 		Journal:  handOver{tokens},
 		Send:     b.sendEvent,
 		Classify: b.classifyEvent,
@@ -93,12 +93,10 @@ func (b *Batcher) handOver(entries []engine.Entry[Token]) {
 		f := followUp{id: en.ID, token: en.Item, body: string(en.Payload)}
 		if _, err := b.events.Add(b.eventsCtx, f, nil); err != nil {
 			b.lostEvents.Add(1)
-			if b.opts.Journal == nil {
-				if on := b.opts.OnEvent; on != nil {
-					var ev Event
-					_ = json.Unmarshal(en.Payload, &ev)
-					on(EventResult{Token: en.Item, Event: ev, Err: notSent{err}})
-				}
+			if on := b.opts.OnEvent; on != nil && !b.durable { // durable: kept for the next Batcher
+				var ev Event
+				_ = json.Unmarshal(en.Payload, &ev)
+				on(EventResult{Token: en.Item, Event: ev, Err: notSent{err}})
 			}
 		}
 	}
