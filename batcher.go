@@ -199,7 +199,8 @@ type Batcher struct {
 	events     *engine.Engine[followUp]
 	eventsCtx  context.Context
 	eventParty pace.Party
-	lostEvents atomic.Int64 // follow-ups a closing Batcher could not queue
+	lostEvents atomic.Int64  // follow-ups a closing Batcher could not queue
+	followed   atomic.Uint64 // follow-ups handed over, numbering them
 	journal    engine.Journal[Token]
 	// durable is the one policy value of a Batcher with a Journal: what
 	// Yespo has not accepted is held in it, for any time and across runs.

@@ -50,6 +50,7 @@ func (b *Batcher) AddWithEvent(ctx context.Context, t Token, ev Event) error {
 // followUp is an event on its way: the journal entry that keeps it with
 // its token, the token, and the event's request body.
 type followUp struct {
+	n     uint64 // unique: an in-memory journal's entries may share an id
 	id    string // the entry in the Batcher's journal
 	token Token
 	body  string // a string, so that followUp is comparable
@@ -90,7 +91,7 @@ func (b *Batcher) newEvents(tokens engine.Journal[Token]) (*engine.Engine[follow
 // is reported failed.
 func (b *Batcher) handOver(entries []engine.Entry[Token]) {
 	for _, en := range entries {
-		f := followUp{id: en.ID, token: en.Item, body: string(en.Payload)}
+		f := followUp{n: b.followed.Add(1), id: en.ID, token: en.Item, body: string(en.Payload)}
 		if _, err := b.events.Add(b.eventsCtx, f, nil); err != nil {
 			b.lostEvents.Add(1)
 			if on := b.opts.OnEvent; on != nil && !b.durable { // durable: kept for the next Batcher

@@ -83,6 +83,23 @@ func TestAddWithEventTwins(t *testing.T) {
 	assert.EqualValues(t, 1, b.Stats().Sent)
 }
 
+// Concurrent twins, which may share one Append (and, in memory, one
+// entry id): each call's event is sent, and the journal ends empty.
+func TestAddWithEventConcurrentTwins(t *testing.T) {
+	srv, _, b := fakeWithBatcher(t, yespo.BatcherOptions{FlushInterval: 20 * time.Millisecond})
+	const n = 64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { assert.NoError(t, b.AddWithEvent(ctx, tok(0), welcomeOf(0))) })
+	}
+	wg.Wait()
+	require.NoError(t, b.Close(ctx))
+	assert.Len(t, srv.Events(), n)
+	st := b.Stats()
+	assert.EqualValues(t, n, st.EventsSent)
+	assert.Zero(t, st.JournalDepth)
+}
+
 // An invalid event is refused before anything is queued.
 func TestAddWithEventValidates(t *testing.T) {
 	_, _, b := fakeWithBatcher(t, yespo.BatcherOptions{})
