@@ -20,13 +20,19 @@ func (e *Engine[T]) send(b *batch.Batch[T]) {
 		err = e.cfg.Send(e.ctx, b.Items, func() { b.Attempted.Store(true) })
 	}
 	e.mu.Lock()
-	e.inflight--
 	if err != nil && e.ctx.Err() != nil {
 		err = e.gaveUpLocked(b)
 	}
+	e.mu.Unlock()
+	// Still in flight while it settles: until its result is queued for
+	// OnResult, awaitReportsLocked must count it, or another send slips
+	// into the gap and one batch more than Concurrency is accepted and
+	// unreported (an import re-sends it after a crash).
+	e.settle(b, err)
+	e.mu.Lock()
+	e.inflight--
 	e.changedLocked()
 	e.mu.Unlock()
-	e.settle(b, err)
 }
 
 // awaitReportsLocked keeps OnResult in step with the sends: a send starts
