@@ -86,19 +86,15 @@ func (b *Batcher) newEvents(tokens engine.Journal[Token]) (*engine.Engine[follow
 }
 
 // handOver queues the follow-ups of the tokens Yespo accepted. An entry it
-// cannot queue (the Batcher is closing) stays in a durable journal, for
-// the next Batcher to send its token and then its event, or, without one,
-// is reported failed.
+// cannot queue — a Close gave up while the events were full — stays in a
+// durable journal, for the next Batcher to send its token and then its
+// event, or, without one, counts as failed (BatcherStats.EventsFailed; it
+// never reached the events' dispatcher, so OnEvent does not hear of it).
 func (b *Batcher) handOver(entries []engine.Entry[Token]) {
 	for _, en := range entries {
 		f := followUp{n: b.followed.Add(1), id: en.ID, token: en.Item, body: string(en.Payload)}
 		if _, err := b.events.Add(b.eventsCtx, f, nil); err != nil {
 			b.lostEvents.Add(1)
-			if on := b.opts.OnEvent; on != nil && !b.durable { // durable: kept for the next Batcher
-				var ev Event
-				_ = json.Unmarshal(en.Payload, &ev)
-				on(EventResult{Token: en.Item, Event: ev, Err: notSent{err}})
-			}
 		}
 	}
 }
