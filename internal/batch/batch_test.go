@@ -76,3 +76,27 @@ func TestBatchPiecesSettleTheRoot(t *testing.T) {
 	assert.Equal(t, 2, n)
 	assert.Equal(t, refused, first)
 }
+
+// SettledFrom forgets only what the given root carries: an equal item a
+// later batch took up stays pending there.
+func TestSettledFromKeepsALaterTwin(t *testing.T) {
+	f := NewFiller[string](10)
+	first, _ := f.Add("a", nil, "1")
+	f.Add("b", nil, "2")
+	f.Cut()
+	f.SettledFrom(first, []string{"a"})
+	if f.Twin("a") != nil {
+		t.Fatal("a settled, still pending")
+	}
+	if f.Twin("b") != first {
+		t.Fatal("b, not settled, no longer pending")
+	}
+	second, _ := f.Add("a", nil, "3")
+	f.SettledFrom(first, []string{"a", "b"})
+	if f.Twin("a") != second {
+		t.Fatal("the later a was forgotten with the first batch")
+	}
+	if f.Twin("b") != nil {
+		t.Fatal("b settled, still pending")
+	}
+}

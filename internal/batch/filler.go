@@ -86,6 +86,16 @@ func (f *Filler[T]) Pack(items []T, payloads [][]byte, ids []string) (batches []
 	return batches, twins
 }
 
+// SettledFrom forgets those of items that root carries: no longer pending,
+// an equal item is new again. An item a later batch carries stays pending.
+func (f *Filler[T]) SettledFrom(root *Batch[T], items []T) {
+	for _, t := range items {
+		if f.pending[t] == root {
+			delete(f.pending, t)
+		}
+	}
+}
+
 // Settled forgets items: no longer pending, an equal item is new again.
 func (f *Filler[T]) Settled(items []T) {
 	for _, t := range items {

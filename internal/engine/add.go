@@ -205,10 +205,7 @@ func (e *Engine[T]) queueLocked(rec Record[T], id string) *batch.Batch[T] {
 	e.st.Added++
 	if twin := e.fill.Twin(rec.Item); twin != nil {
 		e.st.Duplicates++
-		e.twinIDs[rec.Item] = append(e.twinIDs[rec.Item], id)
-		if rec.Payload != nil {
-			e.twinLoads[id] = rec.Payload
-		}
+		e.twins[rec.Item] = append(e.twins[rec.Item], twinEntry{id, rec.Payload})
 		return twin
 	}
 	b, full := e.fill.Add(rec.Item, rec.Payload, id)
@@ -273,10 +270,7 @@ func (e *Engine[T]) Take(ctx context.Context, n int) (int, error) {
 		e.st.Reclaimed++
 		if twins[i] != nil {
 			e.st.Duplicates++
-			e.twinIDs[en.Item] = append(e.twinIDs[en.Item], en.ID)
-			if en.Payload != nil {
-				e.twinLoads[en.ID] = en.Payload
-			}
+			e.twins[en.Item] = append(e.twins[en.Item], twinEntry{en.ID, en.Payload})
 		}
 	}
 	for _, b := range batches {

@@ -120,8 +120,7 @@ type Engine[T comparable] struct {
 
 	mu         sync.Mutex
 	fill       *batch.Filler[T]
-	twinIDs    map[T][]string    // journal entries of a pending item's twins, appended too
-	twinLoads  map[string][]byte // the payloads of twins' entries that have one, by id
+	twins      map[T][]twinEntry // journal entries of a pending item's twins, appended too
 	unfinished map[*batch.Batch[T]]struct{}
 	flush      *time.Timer
 	armed      bool
@@ -156,8 +155,7 @@ func New[T comparable](cfg Config[T]) (*Engine[T], error) {
 		closing:    make(chan struct{}),
 		kick:       make(chan struct{}, 1),
 		fill:       batch.NewFiller[T](cfg.MaxBatch),
-		twinIDs:    map[T][]string{},
-		twinLoads:  map[string][]byte{},
+		twins:      map[T][]twinEntry{},
 		unfinished: map[*batch.Batch[T]]struct{}{},
 		changed:    make(chan struct{}),
 	}
@@ -265,21 +263,28 @@ func (e *Engine[T]) idsLocked(b *batch.Batch[T], ids []string, follow *[]Entry[T
 		}
 		ids = append(ids, id)
 	}
-	if len(e.twinIDs) == 0 {
+	if len(e.twins) == 0 {
 		return ids
 	}
 	for _, t := range b.Items {
-		for _, id := range e.twinIDs[t] {
-			if p, ok := e.twinLoads[id]; ok && follow != nil {
-				*follow = append(*follow, Entry[T]{ID: id, Item: t, Payload: p})
+		for _, tw := range e.twins[t] {
+			if tw.payload != nil && follow != nil {
+				*follow = append(*follow, Entry[T]{ID: tw.id, Item: t, Payload: tw.payload})
 			} else {
-				ids = append(ids, id)
+				ids = append(ids, tw.id)
 			}
-			delete(e.twinLoads, id)
 		}
-		delete(e.twinIDs, t)
+		delete(e.twins, t)
 	}
 	return ids
+}
+
+// twinEntry is the journal entry of an item appended while its twin was
+// pending: an in-memory journal's entries of one Append share an id, so
+// each keeps its own payload here, not in a map by id.
+type twinEntry struct {
+	id      string
+	payload []byte
 }
 
 // noun names the items, plural.

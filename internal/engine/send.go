@@ -213,6 +213,10 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 		followed = &follow
 	}
 	ids := e.idsLocked(b, make([]string, 0, len(b.Items)), followed)
+	// No twin may join b once its entries are collected: it would be left
+	// out of them, its entry stray in the journal and its payload unsent.
+	// An equal item added from now on is new.
+	e.fill.SettledFrom(b.RootOf(), b.Items)
 	e.mu.Unlock()
 	e.remove(ids)
 	if len(follow) > 0 {
@@ -250,7 +254,7 @@ func (e *Engine[T]) finish(b *batch.Batch[T], err error) {
 func (e *Engine[T]) fileLocked(b *batch.Batch[T], err error) {
 	delete(e.unfinished, b)
 	e.setHeldLocked(b, false)
-	e.fill.Settled(b.Items)
+	e.fill.SettledFrom(b.RootOf(), b.Items)
 	n := int64(len(b.Items))
 	if err == nil {
 		e.st.Sent += n
