@@ -104,16 +104,7 @@ func TestSlowConnectionsCannotHoldTheWebhook(t *testing.T) {
 	app := ys.NewApp()
 	addr := freeAddr(t)
 	env := contractEnv(t, tg, ys, app)
-	// sh lowers the soft and hard file limits, then becomes the bot: Go
-	// raises the soft limit to the hard one at start.
-	args := append([]string{"-c", `ulimit -Sn 1024 && ulimit -Hn 1024 && exec "$0" "$@"`, builtBot(t)}, modeArgs("webhook", addr)...)
-	p := &botProc{t: t, cmd: exec.Command("sh", args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd.Env = envList(env)
-	p.cmd.Stderr = p.stderr
-	require.NoError(t, p.cmd.Start())
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	p.waitStarted()
+	p := startWebhookBotUnderFileLimit(t, env, addr)
 
 	const strangers = 1100
 	stop := make(chan struct{})
@@ -175,4 +166,20 @@ func TestSlowConnectionsCannotHoldTheWebhook(t *testing.T) {
 	lines := strings.Count(p.stderr.String(), "webhook: refused requests")
 	assert.Less(t, lines, 10, "the refusals cost a line per 10 s, not a line each")
 	p.stop()
+}
+
+// startWebhookBotUnderFileLimit starts the built bot in webhook mode on
+// addr under a file limit of 1,024: sh lowers the soft and hard limits,
+// then becomes the bot (Go raises the soft limit to the hard one at start).
+func startWebhookBotUnderFileLimit(t *testing.T, env map[string]string, addr string) *botProc {
+	t.Helper()
+	args := append([]string{"-c", `ulimit -Sn 1024 && ulimit -Hn 1024 && exec "$0" "$@"`, builtBot(t)}, modeArgs("webhook", addr)...)
+	p := &botProc{t: t, cmd: exec.Command("sh", args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Env = envList(env)
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	p.waitStarted()
+	return p
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"sort"
 	"sync"
 	"testing"
@@ -31,14 +30,7 @@ func TestStrangersCostOnlyTheirHeaders(t *testing.T) {
 	app := ys.NewApp()
 	addr := freeAddr(t)
 	env := contractEnv(t, tg, ys, app)
-	args := append([]string{"-c", `ulimit -Sn 1024 && ulimit -Hn 1024 && exec "$0" "$@"`, builtBot(t)}, modeArgs("webhook", addr)...)
-	p := &botProc{t: t, cmd: exec.Command("sh", args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd.Env = envList(env)
-	p.cmd.Stderr = p.stderr
-	require.NoError(t, p.cmd.Start())
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	p.waitStarted()
+	p := startWebhookBotUnderFileLimit(t, env, addr)
 
 	const strangers = 1100
 	stop := make(chan struct{})
