@@ -9,7 +9,10 @@
 # and the go command behaves as for a user outside the repository, with
 # our modules fetched from $LOCAL_PROXY as if they had been tagged:
 #   GOWORK=off, GOFLAGS=-mod=mod, a module cache of its own (a module cache
-#   never refetches a version, and the checkout changes under one), the
+#   never refetches a version, and the checkout changes under one), builds
+#   with -trimpath (so that what was compiled from that cache before, in
+#   this script or an earlier run, is found in the build cache again: the
+#   cache's directory is in an untrimmed build's cache key), the
 #   shared cache's downloads as the next proxy (no network for what was ever
 #   fetched), then the configured GOPROXY; no checksum database for our
 #   modules only (it has never seen these zips); no toolchain download.
@@ -29,7 +32,7 @@ local_proxy() {
 	publish -out "$LOCAL_PROXY"
 
 	export GOWORK=off GOTOOLCHAIN=local
-	export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+	export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod -trimpath"
 	export GOMODCACHE=$LOCAL_TMP/modcache
 	export GOPROXY="file://$LOCAL_PROXY,file://$shared_cache/cache/download,$upstream"
 	export GONOSUMDB="github.com/yespo-go${GONOSUMDB:+,$GONOSUMDB}"
