@@ -114,6 +114,12 @@ decide, and still backs off under it on every 429:
 An account whose budget is not Yespo's 200 a second says so with
 WithAccountRate: the pace starts there instead of ramping up.
 
+A budget so stated, by a rate or a limiter, is also held to 97 % of itself
+in any span of one second plus the spread of the attempts' round trips:
+on a loaded machine, requests granted evenly arrive bunched, and without
+this some second of Yespo's would hold more than the budget. A limiter
+shared by processes is asked for that span too (WindowLimiter).
+
 Two Clients pace separately, even with the same key: use one Client per
 process. Several processes on one account share each budget through Redis
 with the separate module github.com/yespo-go/yespo/yesporedis: one limiter

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,4 +143,90 @@ func TestSimEventBurstDoesNotSlowTokens(t *testing.T) {
 		assert.LessOrEqual(t, all.share429(), 0.01, "share of events answered 429")
 		assert.Zero(t, failed.Load(), "events failed")
 	})
+}
+
+// A loaded machine's way to Yespo is uneven: the scheduler stalls, and
+// what was sent meanwhile arrives at once. Here every 1.3 s the way stalls
+// for 100 ms. Events paced by a ceiling of 95 % of their budget (332/s, as
+// the example bot states it) then arrive bunched: a one-second window that
+// opens as a stall ends holds the stall's backlog and a full second more,
+// over 350. The budget holds its turns to 97 % of 350 in any second plus
+// the spread of round trips it sees: 0 answered 429, and 85 % of the
+// budget or more still used.
+func TestSimUnevenWayStaysUnderTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := newSim(350, 50*time.Millisecond)
+		const every, stall = 1300 * time.Millisecond, 100 * time.Millisecond
+		sim.way = func() time.Duration {
+			if in := time.Since(sim.start) % every; in < stall {
+				return stall - in
+			}
+			return 0
+		}
+		c := sim.client(t, yespo.WithBudgetLimiter(yespo.BudgetEvent, newBucket(332)))
+		run := simLength(10 * time.Second)
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for time.Since(sim.start) < run {
+					assert.NoError(t, c.SendEvent(context.Background(), welcome()))
+				}
+			})
+		}
+		wg.Wait()
+		st := sim.span(time.Second, run)
+		t.Logf("events: %v", st)
+		assert.Zero(t, sim.span(0, run+time.Minute).share429(), "share answered 429")
+		assert.GreaterOrEqual(t, st.used(350), 0.85, "share of the budget used")
+	})
+}
+
+// A limiter shared by processes (a yespo.WindowLimiter, such as
+// yesporedis's) is asked to hold its rate over one second plus the spread
+// of round trips the Client sees: a second on an even way, more once the
+// way stalls.
+func TestSimWindowLimiterGetsTheSpread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := newSim(350, 50*time.Millisecond)
+		const stallAt, stall = 2 * time.Second, 100 * time.Millisecond
+		sim.way = func() time.Duration {
+			if in := time.Since(sim.start) - stallAt; in >= 0 && in < stall {
+				return stall - in
+			}
+			return 0
+		}
+		lim := &windowRecorder{bucket: newBucket(300)}
+		c := sim.client(t, yespo.WithBudgetLimiter(yespo.BudgetEvent, lim))
+		for time.Since(sim.start) < 3*time.Second {
+			require.NoError(t, c.SendEvent(context.Background(), welcome()))
+		}
+		lim.mu.Lock()
+		defer lim.mu.Unlock()
+		require.NotEmpty(t, lim.windows, "WaitWindow was called")
+		assert.Equal(t, time.Second, lim.windows[0], "on an even way")
+		assert.GreaterOrEqual(t, slices.Max(lim.windows), time.Second+stall/2, "after the stall")
+		assert.Zero(t, lim.waits, "Wait is not called on a WindowLimiter")
+	})
+}
+
+// windowRecorder is a WindowLimiter that notes the windows it is given.
+type windowRecorder struct {
+	*bucket
+	mu      sync.Mutex
+	windows []time.Duration
+	waits   int
+}
+
+func (w *windowRecorder) Wait(ctx context.Context) error {
+	w.mu.Lock()
+	w.waits++
+	w.mu.Unlock()
+	return w.bucket.Wait(ctx)
+}
+
+func (w *windowRecorder) WaitWindow(ctx context.Context, window time.Duration) error {
+	w.mu.Lock()
+	w.windows = append(w.windows, window)
+	w.mu.Unlock()
+	return w.bucket.Wait(ctx)
 }

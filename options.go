@@ -26,6 +26,25 @@ type Limiter interface {
 	Wait(ctx context.Context) error
 }
 
+// WindowLimiter is a Limiter that can hold its rate over a window longer
+// than a second; a limiter shared by processes implements it
+// (yesporedis.Limiter does). Yespo counts requests as they arrive, and on
+// an uneven way there (a loaded machine, a stalled scheduler) requests
+// granted evenly arrive bunched: some second would hold more than the
+// budget. A Client sees how uneven its way is from the round trips of its
+// attempts (the slowest less the fastest of the last two seconds) and
+// calls WaitWindow instead of Wait with one second plus that spread, so
+// that the limiter lets through at most its per-second rate in any span of
+// window. A limiter of one process needs none of this: the Client holds
+// its own turns the same way.
+type WindowLimiter interface {
+	Limiter
+	// WaitWindow is Wait, with the limiter's per-second rate held over
+	// window (one second or more) instead of one second. It returns early
+	// with an error when ctx is done.
+	WaitWindow(ctx context.Context, window time.Duration) error
+}
+
 // options is what the Options collect; NewClient turns it into a Client.
 type options struct {
 	baseURL     string

@@ -28,7 +28,8 @@ type simYespo struct {
 	limit   int
 	latency time.Duration
 	outages []simOutage
-	refuse  map[string]bool // tokens answered 400 "Invalid token"
+	refuse  map[string]bool      // tokens answered 400 "Invalid token"
+	way     func() time.Duration // each request's way to Yespo, before its window counts it; none if nil
 
 	mu     sync.Mutex
 	start  time.Time
@@ -83,6 +84,9 @@ func (s *simYespo) RoundTrip(req *http.Request) (*http.Response, error) {
 		raw, _ := io.ReadAll(req.Body)
 		_ = req.Body.Close()
 		_ = json.Unmarshal(raw, &body)
+	}
+	if s.way != nil {
+		time.Sleep(s.way())
 	}
 	s.mu.Lock()
 	now := time.Now()

@@ -12,7 +12,7 @@ import (
 	"github.com/yespo-go/yespo"
 )
 
-var _ yespo.Limiter = (*Limiter)(nil)
+var _ yespo.WindowLimiter = (*Limiter)(nil)
 
 // Limiter paces requests against a budget kept in Redis, shared by every
 // process that uses the same key. Create it with NewLimiter; it is safe for
@@ -127,12 +127,27 @@ func (b *budget) interval() time.Duration { return b.period / time.Duration(b.ra
 // as ctx is done, whether it was queued, waiting for Redis or sleeping. A
 // Redis that cannot be reached is not an error: Wait falls back to a local
 // limiter.
-func (l *Limiter) Wait(ctx context.Context) error {
+func (l *Limiter) Wait(ctx context.Context) error { return l.wait(ctx, 1) }
+
+// WaitWindow is Wait with the rate held over window instead of one second
+// (yespo.WindowLimiter): the token it takes weighs window's seconds, so
+// that any span of window lets through at most the per-second rate. A
+// yespo.Client calls it with one second plus the spread of its round
+// trips, and every process sharing the key then leaves room for the
+// requests a loaded machine's way bunches up. A window under one second
+// counts as one second. It returns as Wait does.
+func (l *Limiter) WaitWindow(ctx context.Context, window time.Duration) error {
+	return l.wait(ctx, max(window.Seconds(), 1))
+}
+
+// wait takes a token of weight cost (in seconds of the rate) from every
+// budget.
+func (l *Limiter) wait(ctx context.Context, cost float64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	for _, b := range l.budgets {
-		if err := l.take(ctx, b); err != nil {
+		if err := l.take(ctx, b, cost); err != nil {
 			return err
 		}
 	}
@@ -145,7 +160,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // slot. A Wait whose ctx ends before its slot leaves the reservation to the
 // next in line. While Redis is down, the turn's holder takes its token from
 // b's local limiter instead.
-func (l *Limiter) take(ctx context.Context, b *budget) error {
+func (l *Limiter) take(ctx context.Context, b *budget, cost float64) error {
 	select {
 	case b.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -158,7 +173,7 @@ func (l *Limiter) take(ctx context.Context, b *budget) error {
 		if !l.health.useRedis(time.Now()) {
 			return waitLocal(ctx, b.local)
 		}
-		delay, err := l.reserve(ctx, b, 1)
+		delay, err := l.reserve(ctx, b, cost)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

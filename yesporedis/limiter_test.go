@@ -67,3 +67,33 @@ func assertEndsWithCtx(t *testing.T, lim *yesporedis.Limiter, while string) {
 	assert.Equal(t, ctx.Err(), err, while)
 	assert.Less(t, time.Since(start), 500*time.Millisecond, while)
 }
+
+// WaitWindow weighs its token by its window: the budget's theoretical
+// arrival time in Redis moves on by window's seconds of the rate, so that
+// any span of window lets through the per-second rate; under a second it
+// counts as Wait.
+func TestWaitWindowWeighsTheTokenByItsWindow(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	interval := time.Second / 10 * 100 / 95 // 10 a second, less the default headroom of 5 %
+	for _, tc := range []struct {
+		window time.Duration // 0: Wait
+		moves  time.Duration
+	}{{0, interval}, {2 * time.Second, 2 * interval}, {1500 * time.Millisecond, 3 * interval / 2}, {500 * time.Millisecond, interval}} {
+		key := "ww:" + tc.window.String()
+		lim := yesporedis.NewLimiter(rdb, key, 10, yesporedis.WithBurst(5)) // a burst: no wait
+		if tc.window == 0 {
+			require.NoError(t, lim.Wait(ctx))
+		} else {
+			require.NoError(t, lim.WaitWindow(ctx, tc.window))
+		}
+		tat, err := rdb.Get(ctx, "rate:"+key).Float64()
+		require.NoError(t, err)
+		now, err := rdb.Time(ctx).Result()
+		require.NoError(t, err)
+		ahead := time.Duration((tat - now.Sub(time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)).Seconds()) * float64(time.Second))
+		assert.InDelta(t, tc.moves.Seconds(), ahead.Seconds(), 0.02, "window %v: the budget moved on by %v", tc.window, ahead)
+	}
+}

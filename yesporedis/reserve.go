@@ -47,7 +47,7 @@ return tostring(math.max(delay, 0))
 // a bot must not hang on a black-holed Redis. Without that option the call
 // runs in a goroutine that reserve can abandon, to end on rdb's own
 // timeouts; that costs a second wake-up per call, hence the direct path.
-func (l *Limiter) reserve(ctx context.Context, b *budget, cost int) (time.Duration, error) {
+func (l *Limiter) reserve(ctx context.Context, b *budget, cost float64) (time.Duration, error) {
 	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	if l.direct {
@@ -84,7 +84,7 @@ func (l *Limiter) reserve(ctx context.Context, b *budget, cost int) (time.Durati
 
 // runReserve is one round trip: EVALSHA, or EVAL the first time a Redis
 // sees the script.
-func (l *Limiter) runReserve(ctx context.Context, b *budget, cost int) (time.Duration, error) {
+func (l *Limiter) runReserve(ctx context.Context, b *budget, cost float64) (time.Duration, error) {
 	s, err := reserveScript.Run(ctx, l.rdb, []string{b.key},
 		b.burst, b.rate, b.period.Seconds(), cost).Text()
 	if err != nil {

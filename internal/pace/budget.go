@@ -34,6 +34,13 @@ type Limiter interface {
 	Wait(ctx context.Context) error
 }
 
+// windowLimiter is yespo.WindowLimiter: a limiter shared by processes,
+// which holds the budget over one second plus the spread of round trips
+// (window.go) for all of them.
+type windowLimiter interface {
+	WaitWindow(ctx context.Context, window time.Duration) error
+}
+
 // paceSlack is how much unused time at the pace a sender may catch up
 // after an idle spell, so that timer latency does not slow the pace down;
 // lateSlack how much a sender that waited all along may catch up when its
@@ -53,6 +60,7 @@ type Budget struct {
 
 	mu          sync.Mutex
 	rate        rateControl
+	turns       turnLog   // so that no window of Yespo's holds more turns than the budget (window.go)
 	next        time.Time // earliest start of the next turn
 	busySince   time.Time // since when waiters have been queued
 	pausedUntil time.Time // a Retry-After holds every turn until then
@@ -138,7 +146,15 @@ func (b *Budget) limit(ctx context.Context) error {
 	if b.limiter == nil {
 		return nil
 	}
-	err := b.limiter.Wait(ctx)
+	var err error
+	if wl, ok := b.limiter.(windowLimiter); ok {
+		b.mu.Lock()
+		window := time.Second + b.turns.spread
+		b.mu.Unlock()
+		err = wl.WaitWindow(ctx, window)
+	} else {
+		err = b.limiter.Wait(ctx)
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -154,6 +170,9 @@ func (b *Budget) Answered(began time.Time, status int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
+	if status != 0 {
+		b.turns.answered(began, now)
+	}
 	if b.rate.answered(began, now, status) {
 		b.next = now // the outage is over: the ramp starts now
 	}
@@ -216,13 +235,14 @@ func (b *Budget) dispatchLocked(now time.Time) {
 		owed := maxTime(maxTime(b.next, b.busySince), b.pausedUntil) // turns owed since then, if they came late
 		b.next = maxTime(owed, now.Add(-lateSlack)).Add(b.rate.interval())
 		b.rate.took(now, paced)
+		b.turns.grant(now, b.rate.perWindow())
 		close(ch)
 	}
 }
 
 // dueLocked returns when the next turn may be granted.
 func (b *Budget) dueLocked(now time.Time) time.Time {
-	at := maxTime(b.next, b.pausedUntil)
+	at := maxTime(maxTime(b.next, b.pausedUntil), b.turns.nextAt(b.rate.perWindow()))
 	if probe, ok := b.rate.probeAt(now); ok {
 		at = maxTime(at, probe)
 	}

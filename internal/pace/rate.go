@@ -61,6 +61,7 @@ type rateControl struct {
 	reach      time.Duration // busy time when the ramp reached its top; 0 while ramping
 	last       time.Time     // of the last turn taken
 	cutAt      time.Time     // of the last cut
+	stated     bool          // the user stated the budget (believe): no probing beyond it
 	// confirmed: an attempt begun after the last cut was accepted, so the
 	// rate may grow again (as TCP waits for an ACK of the new window).
 	confirmed bool
@@ -94,6 +95,7 @@ func newRateControl(documented float64) rateControl {
 // believe starts the pace at the top of the budget, as if a ramp had
 // reached it: the user stated the budget.
 func (r *rateControl) believe() {
+	r.stated = true
 	r.rate = max(settleShare*r.best, minRate)
 	r.from = r.rate
 	r.reach = 1 // the ramp is over: the next turns settle and probe beyond
@@ -166,6 +168,11 @@ func (r *rateControl) grow() {
 	}
 	t := settled.Seconds() / probePeriod.Seconds()
 	r.rate = max(r.rate, top*(1+probeStep*(pow2(t)-1)))
+	if r.stated {
+		// Nothing is to be found beyond the stated budget: the turns are
+		// held under settleShare of it anyway (perWindow, window.go).
+		r.rate = min(r.rate, r.documented)
+	}
 }
 
 // answered feeds one attempt's outcome: began is when its turn was
