@@ -56,6 +56,7 @@ type welcomeFigures struct {
 	eventsLimited  int           // event requests answered 429
 	tokensLimited  int           // token requests answered 429
 	tokensAfter    time.Duration // from the last /start to the last token stored
+	deliveredAfter time.Duration // from the last /start to the last webhook delivery answered 2xx (replicas)
 	eventsAfter    time.Duration // from the last /start to the last event accepted
 	eventsDuration time.Duration // from the first event to the last
 }
@@ -69,6 +70,7 @@ func (f welcomeFigures) String() string {
 		itoa(f.users) + " users, " + itoa(f.events) + " events accepted at a mean " + itoa(int(rate)) + "/s",
 		"event requests: peak " + itoa(f.eventsPeak) + " in one second, " + itoa(f.eventsLimited) + " × 429",
 		"tokens: " + itoa(f.tokensLimited) + " × 429, last stored " + f.tokensAfter.Round(time.Millisecond).String() + " after the last /start",
+		"last webhook delivery answered " + f.deliveredAfter.Round(time.Millisecond).String() + " after it",
 		"last event " + f.eventsAfter.Round(time.Millisecond).String() + " after the last /start",
 	}, "; ")
 }
@@ -123,6 +125,11 @@ func runWelcomeBurst(tb testing.TB, r welcomeRun) welcomeFigures {
 	for _, u := range b.users {
 		at, _ := ys.TokenAddedAt(app, yespo.TelegramToken(u.ID))
 		f.tokensAfter = max(f.tokensAfter, at.Sub(lastStart))
+	}
+	for _, d := range tg.Deliveries() {
+		if d.Status/100 == 2 {
+			f.deliveredAfter = max(f.deliveredAfter, d.End.Sub(lastStart))
+		}
 	}
 	if r.welcome {
 		checkWelcomes(tb, ys, app, b, &f, lastStart)
