@@ -32,11 +32,11 @@ type Limiter interface {
 // an uneven way there (a loaded machine, a stalled scheduler) requests
 // granted evenly arrive bunched: some second would hold more than the
 // budget. A Client sees how uneven its way is from the round trips of its
-// attempts (the slowest less the fastest of the last two seconds) and
-// calls WaitWindow instead of Wait with one second plus that spread, so
-// that the limiter lets through at most its per-second rate in any span of
-// window. A limiter of one process needs none of this: the Client holds
-// its own turns the same way.
+// attempts (the slowest less the fastest of the last two seconds, at most
+// half a second) and calls WaitWindow instead of Wait with one second plus
+// that spread, so that the limiter lets through at most its per-second
+// rate in any span of window. A limiter of one process needs none of this:
+// the Client holds its own turns the same way.
 type WindowLimiter interface {
 	Limiter
 	// WaitWindow is Wait, with the limiter's per-second rate held over

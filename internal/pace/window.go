@@ -24,7 +24,11 @@ import (
 // round trip is counted from the grant, so a sender's own delays count too.
 const (
 	spreadSpan = 2 * time.Second // round trips remembered for the spread
-	spreadMax  = time.Second     // the spread is capped: a hung attempt must not stall a budget
+	// The spread is capped: a round trip also holds the server's work,
+	// which varies with the request (a batch of 500 tokens, a batch of
+	// one) without bunching anything, and a hung attempt must not stall a
+	// budget. At the cap a budget still has two thirds of its turns.
+	spreadMax = 500 * time.Millisecond
 )
 
 // turnLog is a budget's recent turns and round trips; guarded by the
