@@ -176,4 +176,13 @@
 //
 // Options apply per Limiter: the headroom keeps events at 332/s, and a
 // WithCeiling key caps only the budget whose Limiter has it.
+//
+// # Bunching on the way to Yespo
+//
+// Requests granted evenly can arrive at Yespo bunched, when a replica's
+// machine stalls. A yespo.Client sees how uneven its way is from its round
+// trips and asks the Limiter for its turn with WaitWindow (a
+// yespo.WindowLimiter): the token then weighs one second plus that spread,
+// so that every replica sharing the key leaves room for the bunches. On an
+// even way it weighs one second, as Wait's does.
 package yesporedis
