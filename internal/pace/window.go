@@ -59,16 +59,18 @@ func (r *rateControl) perWindow() int {
 	return max(int(settleShare*r.documented), 1)
 }
 
-// grant notes a turn granted at now; at most limit turns are remembered
-// (none without a limit).
+// grant notes a turn granted at now. It remembers at most limit turns
+// (none without a limit), and none older than a span can be: a stated
+// budget of a million a second must not keep a million times.
 func (l *turnLog) grant(now time.Time, limit int) {
 	if limit == 0 {
 		return
 	}
-	if len(l.granted) >= limit {
-		l.granted = slices.Delete(l.granted, 0, len(l.granted)-limit+1)
+	old := 0
+	for old < len(l.granted) && (len(l.granted)-old >= limit || now.Sub(l.granted[old]) >= time.Second+spreadMax) {
+		old++
 	}
-	l.granted = append(l.granted, now)
+	l.granted = append(slices.Delete(l.granted, 0, old), now)
 }
 
 // answered notes an attempt granted at began and answered at now, and

@@ -28,6 +28,10 @@ func TestTurnLogSpanGrowsWithTheSpread(t *testing.T) {
 
 	l.grant(at(1100), 3) // the oldest of the three leaves the log
 	assert.Equal(t, []time.Time{at(100), at(200), at(1100)}, l.granted)
+	l.grant(at(1650), 3) // and turns older than any span can be
+	assert.Equal(t, []time.Time{at(200), at(1100), at(1650)}, l.granted)
+	l.grant(at(2650), 3)
+	assert.Equal(t, []time.Time{at(1650), at(2650)}, l.granted)
 
 	l.answered(at(2300), at(2340)) // the two trips above are 2 s old: forgotten
 	assert.Zero(t, l.spread)
