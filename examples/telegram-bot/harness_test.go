@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/yespo-go/yespo"
@@ -305,4 +306,27 @@ func yespoCalls(ys *yespotest.Server) []yespotest.Request {
 		}
 	}
 	return calls
+}
+
+// realUsersSubscribe has 12 users, ids from first on, send /start with a
+// signed link while whatever the test plays goes on, and checks that each
+// is told subscribed within 5 s.
+func realUsersSubscribe(t *testing.T, tg *telegramtest.Server, p *botProc, first int64) {
+	t.Helper()
+	users := make([]*telegramtest.User, 12)
+	sentAt := make([]time.Time, len(users))
+	for i := range users {
+		users[i] = tg.NewUser(first+int64(i), "Real")
+		sentAt[i] = time.Now()
+		users[i].Send("/start " + signed(t, fmt.Sprintf("real-%d", i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := tg.WaitSent(ctx, len(users))
+	for i, u := range users {
+		got := u.Messages()
+		require.NotEmpty(t, got, "user %d got no answer within 5 s: %v\n%s", i, err, p.stderr.String())
+		assert.Equal(t, textSubscribed, got[0].Text)
+		assert.Less(t, got[0].Time.Sub(sentAt[i]), 5*time.Second)
+	}
 }

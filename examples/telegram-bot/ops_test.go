@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -142,22 +141,7 @@ func TestSlowConnectionsCannotHoldTheWebhook(t *testing.T) {
 			}
 		}()
 	}
-	users := make([]*telegramtest.User, 12)
-	sentAt := make([]time.Time, len(users))
-	for i := range users {
-		users[i] = tg.NewUser(int64(2000+i), "Real")
-		sentAt[i] = time.Now()
-		users[i].Send("/start " + signed(t, fmt.Sprintf("real-%d", i)))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := tg.WaitSent(ctx, len(users))
-	for i, u := range users {
-		got := u.Messages()
-		require.NotEmpty(t, got, "user %d got no answer within 5 s: %v\n%s", i, err, p.stderr.String())
-		assert.Equal(t, textSubscribed, got[0].Text)
-		assert.Less(t, got[0].Time.Sub(sentAt[i]), 5*time.Second)
-	}
+	realUsersSubscribe(t, tg, p, 2000)
 	close(stop)
 	wg.Wait()
 	t.Logf("%d of %d slow strangers refused with 401 before their body", refused, strangers)
